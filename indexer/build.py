@@ -1,0 +1,189 @@
+"""Index an archive: parse files in parallel, write through one Tantivy writer, commit in batches, upsert."""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tantivy
+
+from .article import Article, Problem
+from .schema import IndexBusy, id_hash, open_index
+from .sources import find_files, read_file
+
+WRITER_HEAP = 256 * 1024 * 1024
+BATCH_SIZE = 5000  # articles per commit: a crash costs at most one batch of work
+
+
+@dataclass
+class IndexReport:
+    """What an index run did; `failed` > 0 means some input could not be indexed."""
+
+    index: str
+    files: int = 0
+    articles: int = 0  # read from the files
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0  # the same article (same id) met again in this run
+    failed: int = 0  # files or records that could not be indexed (see problems)
+    total: int = 0  # articles in the index afterwards
+    seconds: float = 0.0
+    problems: list[Problem] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        d = {k: v for k, v in self.__dict__.items() if k != "problems"}
+        d["problems"] = [{"source": p.source, "message": p.message} for p in self.problems]
+        return d
+
+    def summary(self) -> str:
+        return (f"{self.files} files, {self.articles} articles read: {self.added} added, {self.updated} updated, "
+                f"{self.unchanged} unchanged, "
+                + (f"{self.duplicates} duplicates, " if self.duplicates else "") + f"{self.failed} failed"
+                + f"; index holds {self.total} articles ({self.seconds:.1f} s)")
+
+
+def article_document(a: Article) -> tantivy.Document:
+    doc = tantivy.Document()
+    doc.add_text("id", a.id)
+    doc.add_integer("id_hash", id_hash(a.id))
+    doc.add_integer("fingerprint", a.fingerprint())
+    if a.url:
+        doc.add_text("url", a.url)
+    doc.add_text("title", a.title)
+    doc.add_text("body", a.body)
+    paths: set[str] = set()
+    for c in a.categories:
+        doc.add_facet("category", tantivy.Facet.from_string("/" + c))
+        doc.add_text("categories", c)
+        parts = c.split("/")
+        paths.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
+    for p in sorted(paths):
+        doc.add_text("category_path", p)
+    for name in a.authors:
+        doc.add_text("author", name)
+    if a.site:
+        doc.add_text("site", a.site)
+    if a.date:
+        doc.add_date("date", a.date)
+    doc.add_text("source", a.source)
+    return doc
+
+
+def existing_fingerprints(index: tantivy.Index) -> dict[int, int]:
+    """id_hash -> fingerprint for every article already indexed, read from fast fields."""
+    index.reload()
+    searcher = index.searcher()
+    n = searcher.num_docs
+    if n == 0:
+        return {}
+    hits = searcher.search(tantivy.Query.all_query(), limit=n).hits
+    addrs = [addr for _, addr in hits]
+    return dict(zip(searcher.fast_field_values("id_hash", addrs), searcher.fast_field_values("fingerprint", addrs)))
+
+
+def _parse(path: Path) -> tuple[Path, list[Article | Problem]]:
+    return path, list(read_file(path))
+
+
+def parse_files(files: list[Path], workers: int) -> Iterator[tuple[Path, list[Article | Problem]]]:
+    """Parse files in worker processes (HTML extraction is CPU-bound), yielding results in file order."""
+    if workers <= 1 or len(files) <= 1:
+        yield from map(_parse, files)
+        return
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+    with ctx.Pool(workers) as pool:
+        yield from pool.imap(_parse, files, chunksize=1)
+
+
+def open_writer(index: tantivy.Index, index_dir: str | Path) -> tantivy.IndexWriter:
+    try:
+        return index.writer(WRITER_HEAP, min(2, os.cpu_count() or 1))
+    except ValueError as exc:
+        if "Lock" in str(exc):
+            raise IndexBusy(f"{index_dir}: another process is writing to this index "
+                            "(one `newssearch index` at a time); try again when it has finished") from None
+        raise
+
+
+def build_index(paths: Iterable[str | Path], index_dir: str | Path, *, workers: int | None = None,
+                batch_size: int = BATCH_SIZE,
+                progress: Callable[[int, int, int], None] | None = None) -> IndexReport:
+    """Read the archive at `paths` into the index at `index_dir` (created if needed); returns the report.
+
+    Upserts by article id: a changed article replaces its old version, an unchanged one is skipped, so
+    running it twice gives the same index. Bad input becomes a Problem in the report, never an exception.
+    `progress(bytes_done, bytes_total, articles_read)` is called as files finish.
+    """
+    started = time.perf_counter()
+    report = IndexReport(index=str(index_dir))
+    files, problems = find_files(paths)
+    report.problems.extend(problems)
+    report.failed += len(problems)
+    report.files = len(files)
+
+    index = open_index(index_dir, create=True)
+    writer = open_writer(index, index_dir)
+    try:
+        known = existing_fingerprints(index)
+        sizes = {f: _size(f) for f in files}
+        total_bytes, done_bytes = sum(sizes.values()), 0
+        pending = 0
+        seen: set[int] = set()
+        workers = workers or os.cpu_count() or 1
+        for path, items in parse_files(files, workers):
+            for item in items:
+                if isinstance(item, Problem):
+                    report.problems.append(item)
+                    report.failed += 1
+                    continue
+                report.articles += 1
+                h, fp = id_hash(item.id), item.fingerprint()
+                old = known.get(h)
+                if h in seen:  # met earlier in this run: the later version wins
+                    report.duplicates += 1
+                    if old == fp:
+                        continue
+                    writer.delete_documents_by_term("id", item.id)
+                else:
+                    seen.add(h)
+                    if old == fp:
+                        report.unchanged += 1
+                        continue
+                    if old is None:
+                        report.added += 1
+                    else:
+                        writer.delete_documents_by_term("id", item.id)
+                        report.updated += 1
+                writer.add_document(article_document(item))
+                known[h] = fp
+                pending += 1
+                if pending >= batch_size:
+                    writer.commit()
+                    pending = 0
+            done_bytes += sizes[path]
+            if progress:
+                progress(done_bytes, total_bytes, report.articles)
+        if pending:
+            writer.commit()
+        writer.wait_merging_threads()
+    except BaseException:
+        try:
+            writer.rollback()  # keep the last commit intact; only the unfinished batch is lost
+        except Exception:
+            pass
+        raise
+    index.reload()
+    report.total = index.searcher().num_docs
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

@@ -1,0 +1,215 @@
+"""Text page dumps (a page saved as text by a browser or `w3m -dump`) -> Article.
+
+No library does this, so we do, from what one page shows:
+- the body is the densest run of prose blocks (a maximum-sum segment over blocks: prose blocks count
+  their words, menus, share rows, headline lists and widgets count against), as in Body Text Extraction;
+- the title is the headline-like line just above the body, preferring one the page repeats (breadcrumb)
+  or that stands just above a byline/date line;
+- the byline/date line gives author and date; a short menu item just above the title is the category;
+- a "Name | tagline" line repeated on the page names the site.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .article import Article, Problem, make_article
+from .dates import parse_date
+
+_MONTHS = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+           r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
+_DATE = re.compile(
+    rf"(?:{_MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"  # June 2, 2025
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTHS}\.?,?\s+\d{{4}}"  # 2 June 2025
+    r"|\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2})?)?"  # 2025-06-02
+    r"|\d{1,2}/\d{1,2}/\d{4})"
+)
+_BYLINE = re.compile(rf"(?<![a-z])(?:By|BY|by)[:\s]\s*(.+?)(?=\s*(?:{_MONTHS}\b|\d|\||•|·|—|–|-\s|,\s*(?:Updated|Published)|$))")
+_BULLET = re.compile(r"^\s*(?:[•*·▪◦‣\-–]|\d+\.|\[\d+\])\s+")
+_SENTENCE_END = re.compile(r"[.!?…:;][\"'”’)\]]*$")
+_SHARE_WORDS = {"facebook", "twitter", "x", "instagram", "pinterest", "linkedin", "tumblr", "email", "whatsapp",
+                "telegram", "reddit", "share", "copy", "link", "print", "google", "news", "flipboard", "follow",
+                "us", "on", "(twitter)", "youtube", "tiktok", "rss", "comments", "comment"}
+# Lines that end an article in the templates news sites use; the body never runs past them.
+_END_MARKERS = re.compile(
+    r"^(?:source link|related (?:posts|articles|stories|news)|read more|more from|you (?:may|might) also like|"
+    r"recommended(?: for you)?|top posts|don'?t miss|most (?:read|popular)|trending|leave a (?:reply|comment)|"
+    r"add a comment|previous article|next article|share this|tags?:|filed under|about the author|"
+    r"subscribe to (?:updates|our newsletter)|sign up for|advertisement$)", re.I)
+_STOP = set("the a an and or of to in on for with at by from is was are were be been it its that this "
+            "as has have had but not he she they we you his her their our said will would can".split())
+
+
+@dataclass
+class _Block:
+    start: int  # index of its first line
+    lines: list[str]
+
+    @property
+    def text(self) -> str:
+        return " ".join(" ".join(_BULLET.sub("", l).split()) for l in self.lines).strip()
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+    def is_list(self) -> bool:
+        bullets = sum(1 for l in self.lines if _BULLET.match(l))
+        return len(self.lines) >= 2 and (bullets >= len(self.lines) / 2 or
+                                         all(len(l.split()) <= 6 for l in self.lines))
+
+    def is_prose(self) -> bool:
+        text, n = self.text, self.words
+        if n < 6 or self.is_list() or _is_share_row(text):
+            return False
+        words = [w.strip(".,;:!?\"'“”‘’()").lower() for w in text.split()]
+        stop_ratio = sum(w in _STOP for w in words) / n
+        return (bool(_SENTENCE_END.search(text)) and stop_ratio >= 0.12) or (n >= 20 and stop_ratio >= 0.2)
+
+
+def _is_share_row(text: str) -> bool:
+    words = [w.lower().strip(".,:|") for w in text.split()]
+    return bool(words) and sum(w in _SHARE_WORDS for w in words) >= max(2, len(words) * 0.6)
+
+
+def _blocks(lines: list[str]) -> list[_Block]:
+    blocks: list[_Block] = []
+    current: list[str] = []
+    for i, line in enumerate(lines + [""]):
+        if line.strip():
+            if not current:
+                start = i
+            current.append(line)
+        elif current:
+            blocks.append(_Block(start, current))
+            current = []
+    return blocks
+
+
+def _body_span(blocks: list[_Block]) -> tuple[int, int]:
+    """Maximum-sum run of blocks: prose scores its words, anything else its words (+3) against."""
+    best, best_span = 0.0, (0, -1)
+    total, start = 0.0, 0
+    for i, b in enumerate(blocks):
+        if _END_MARKERS.match(b.text) and total > 0:
+            # An end marker closes the article: nothing after it may join this run.
+            total, start = 0.0, i + 1
+            continue
+        score = b.words if b.is_prose() else -(b.words + 3)
+        if total <= 0:
+            total, start = 0.0, i
+        total += score
+        if total > best:
+            best, best_span = total, (start, i)
+    return best_span
+
+
+def _clean_line(line: str) -> str:
+    return " ".join(_BULLET.sub("", line).split())
+
+
+def _find_title(lines: list[str], body_start: int, byline_at: int | None) -> int | None:
+    """Index of the title line: headline-like, just above the byline or body, repeated elsewhere if possible."""
+    anchor = byline_at if byline_at is not None else body_start
+    texts = [_clean_line(l) for l in lines]
+    best, best_score = None, float("-inf")
+    for i in range(anchor - 1, max(-1, anchor - 40), -1):
+        t = texts[i]
+        n = len(t.split())
+        if not 3 <= n <= 30 or _DATE.search(t) and n < 8 or _is_share_row(t) or _END_MARKERS.match(t):
+            continue
+        if t.endswith(".") and n > 15:
+            continue  # a sentence, not a headline
+        score = -0.05 * (anchor - i)
+        if any(t in other and other != t for j, other in enumerate(texts) if j != i):
+            score += 2.0  # echoed in a breadcrumb ("Home » Title") or the window title
+        if byline_at is not None and 0 < byline_at - i <= 3:
+            score += 2.0
+        if _BULLET.match(lines[i]):
+            score -= 3.0
+        score += min(n, 15) / 15
+        if score > best_score:
+            best, best_score = i, score
+    return best
+
+
+def _find_byline(lines: list[str], body_start: int) -> int | None:
+    """The line with the publication date just above the body (a byline/date line)."""
+    for i in range(body_start - 1, max(-1, body_start - 30), -1):
+        t = _clean_line(lines[i])
+        if _DATE.search(t) and len(t.split()) <= 25:
+            return i
+    return None
+
+
+def _category(lines: list[str], title_at: int) -> str | None:
+    texts = [_clean_line(l) for l in lines]
+    title = texts[title_at]
+    for t in texts:  # breadcrumb: "Home » World » Title" or "Home > World > Title"
+        parts = [p.strip() for p in re.split(r"\s+[»>/›]\s+", t)]
+        if len(parts) >= 3 and parts[-1] == title and parts[0].lower() in {"home", "news"}:
+            return "/".join(parts[1:-1])
+    for i in range(title_at - 1, max(-1, title_at - 4), -1):
+        t = texts[i]
+        if not t:
+            continue
+        menu_items = {_clean_line(l) for l in lines if _BULLET.match(l)}
+        if 1 <= len(t.split()) <= 3 and t in menu_items:
+            return t
+        break
+    return None
+
+
+def _site(lines: list[str]) -> str | None:
+    counts: dict[str, int] = {}
+    for l in lines:
+        m = re.match(r"^\s*([^|]{2,40}?)\s+\|\s+\S", l)
+        if m:
+            counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+    repeated = [name for name, c in counts.items() if c >= 2]
+    return repeated[0] if repeated else None
+
+
+def pagedump_to_article(text: str, url: str | None = None, source: str = "<input>") -> Article:
+    """One page dump -> Article. Raises ValueError when no article text is found."""
+    lines = [l.rstrip() for l in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    blocks = _blocks(lines)
+    first, last = _body_span(blocks)
+    if last < first:
+        raise ValueError("no article text found in the page dump")
+    body_blocks = [b for k, b in enumerate(blocks[first:last + 1], start=first)
+                   if b.is_prose() or (not b.is_list() and not _is_share_row(b.text) and b.words <= 15
+                                       and first < k < last)]
+    body_start = blocks[first].start
+    byline_at = _find_byline(lines, body_start)
+    title_at = _find_title(lines, body_start, byline_at)
+    if byline_at is not None and title_at is not None and byline_at < title_at:
+        byline_at = None
+    author, date = None, None
+    if byline_at is not None:
+        byline = _clean_line(lines[byline_at])
+        m = _BYLINE.search(byline)
+        if m:
+            author = m.group(1).strip(" ,|-–—")
+        d = _DATE.search(byline)
+        if d:
+            try:
+                date = parse_date(d.group(0))
+            except ValueError:
+                date = None
+    return make_article(
+        title=_clean_line(lines[title_at]) if title_at is not None else None,
+        body="\n\n".join(b.text for b in body_blocks), url=url, date=date,
+        categories=[c] if title_at is not None and (c := _category(lines, title_at)) else [],
+        authors=[author] if author else [], site=_site(lines), source=source,
+    )
+
+
+def read_pagedump(data: bytes, source: str) -> Iterator[Article | Problem]:
+    from .sources import decode_text
+
+    try:
+        yield pagedump_to_article(decode_text(data), source=source)
+    except ValueError as exc:
+        yield Problem(source, str(exc))

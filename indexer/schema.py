@@ -1,0 +1,101 @@
+"""The Tantivy schema and analysers: the contract between the indexer (writes) and query (reads).
+
+An index directory holds `tantivy/` (the Tantivy index), `newssearch.json` (what wrote it) and, beside
+them, files other parts of newssearch keep in step with the index.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import tantivy
+
+SCHEMA_VERSION = 1
+TEXT_ANALYZER = "news"  # words, lowercased, accents folded, English stemming
+KEYWORD_ANALYZER = "keyword"  # the whole value, lowercased: exact but case-blind filters
+TITLE_BOOST = 2.0
+DEFAULT_FIELDS = ["title", "body"]
+
+
+class IndexError_(Exception):
+    """Base of the errors newssearch raises about an index directory."""
+
+
+class IndexNotFound(IndexError_):
+    pass
+
+
+class IndexBusy(IndexError_):
+    pass
+
+
+def text_analyzer() -> tantivy.TextAnalyzer:
+    return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+            .filter(tantivy.Filter.remove_long(40))
+            .filter(tantivy.Filter.lowercase())
+            .filter(tantivy.Filter.ascii_fold())
+            .filter(tantivy.Filter.stemmer("english"))
+            .build())
+
+
+def keyword_analyzer() -> tantivy.TextAnalyzer:
+    return tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.raw()).filter(tantivy.Filter.lowercase()).build()
+
+
+def build_schema() -> tantivy.Schema:
+    sb = tantivy.SchemaBuilder()
+    sb.add_text_field("id", stored=True, tokenizer_name="raw")
+    sb.add_integer_field("id_hash", stored=False, indexed=True, fast=True)
+    sb.add_integer_field("fingerprint", stored=False, indexed=False, fast=True)
+    sb.add_text_field("url", stored=True, tokenizer_name="raw")
+    sb.add_text_field("title", stored=True, tokenizer_name=TEXT_ANALYZER)
+    sb.add_text_field("body", stored=True, tokenizer_name=TEXT_ANALYZER)
+    # Facets are indexed, never stored: the facet filters; category_path (every ancestor path, fast) counts;
+    # categories (the article's own paths, stored) displays.
+    sb.add_facet_field("category")
+    sb.add_text_field("category_path", stored=False, tokenizer_name="raw", fast=True)
+    sb.add_text_field("categories", stored=True, tokenizer_name="raw")
+    sb.add_text_field("author", stored=True, tokenizer_name=KEYWORD_ANALYZER)
+    sb.add_text_field("site", stored=True, tokenizer_name=KEYWORD_ANALYZER)
+    sb.add_date_field("date", stored=True, indexed=True, fast=True)
+    sb.add_text_field("source", stored=True, tokenizer_name="raw", index_option="basic")
+    return sb.build()
+
+
+def id_hash(article_id: str) -> int:
+    """The article id as a 63-bit integer: a fast field to find ids without reading stored documents."""
+    return int.from_bytes(hashlib.blake2b(article_id.encode("utf-8", "surrogatepass"), digest_size=8).digest(),
+                          "big") >> 1
+
+
+def tantivy_dir(index_dir: str | Path) -> Path:
+    return Path(index_dir) / "tantivy"
+
+
+def _register(index: tantivy.Index) -> tantivy.Index:
+    # Custom analysers are not saved in the index: register them on every open.
+    index.register_tokenizer(TEXT_ANALYZER, text_analyzer())
+    index.register_tokenizer(KEYWORD_ANALYZER, keyword_analyzer())
+    return index
+
+
+def open_index(index_dir: str | Path, create: bool = False) -> tantivy.Index:
+    """Open the Tantivy index of a newssearch index directory (creating it if asked)."""
+    index_dir = Path(index_dir)
+    meta_file = index_dir / "newssearch.json"
+    tdir = tantivy_dir(index_dir)
+    if meta_file.exists():
+        meta = json.loads(meta_file.read_text())
+        if meta.get("schema_version") != SCHEMA_VERSION:
+            raise IndexError_(f"{index_dir}: index written by schema version {meta.get('schema_version')}, "
+                              f"this newssearch reads version {SCHEMA_VERSION}; re-index into a new directory")
+        return _register(tantivy.Index(build_schema(), path=str(tdir), reuse=True))
+    if not create:
+        if index_dir.exists() and any(index_dir.iterdir()):
+            raise IndexNotFound(f"{index_dir} is not a newssearch index (no newssearch.json)")
+        raise IndexNotFound(f"no index at {index_dir}: run `newssearch index PATH --index {index_dir}` first")
+    tdir.mkdir(parents=True, exist_ok=True)
+    index = _register(tantivy.Index(build_schema(), path=str(tdir), reuse=True))
+    meta_file.write_text(json.dumps({"schema_version": SCHEMA_VERSION, "analyzer": TEXT_ANALYZER}) + "\n")
+    return index

@@ -1,0 +1,102 @@
+"""Find the files of an archive, open them (plain or gzip) and hand each to the reader for its format."""
+from __future__ import annotations
+
+import gzip
+import os
+import zlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from .article import Article, Problem
+
+# Format by extension (after any .gz). Files with other extensions are not articles (READMEs, scripts).
+FORMATS = {
+    ".jsonl": "jsonl", ".ndjson": "jsonl",
+    ".json": "json",
+    ".csv": "csv", ".tsv": "csv",
+    ".html": "html", ".htm": "html", ".xhtml": "html",
+    ".txt": "pagedump",
+    ".sgm": "reuters", ".sgml": "reuters",
+}
+
+
+def detect_format(path: str | Path) -> str | None:
+    name = str(path).lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    return FORMATS.get(os.path.splitext(name)[1])
+
+
+def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
+    """Every file of a known format under the given paths, sorted, each once.
+
+    Directories are walked recursively without following directory symlinks (no loops);
+    a missing or unreadable path is a Problem, not an exception.
+    """
+    found: dict[str, Path] = {}
+    problems: list[Problem] = []
+    for raw in paths:
+        p = Path(raw)
+        if not p.exists():
+            problems.append(Problem(str(p), "no such file or directory"))
+        elif p.is_dir():
+            def onerror(err: OSError) -> None:
+                problems.append(Problem(str(err.filename or p), f"cannot read directory: {err.strerror}"))
+            for root, dirs, files in os.walk(p, onerror=onerror):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    f = Path(root, name)
+                    if detect_format(f) and not name.startswith("."):
+                        found.setdefault(str(f.resolve()), f)
+        elif detect_format(p):
+            found.setdefault(str(p.resolve()), p)
+        else:
+            problems.append(Problem(str(p), "unknown format (expected .jsonl .json .csv .html .txt .sgm, "
+                                            "optionally .gz)"))
+    return sorted(found.values()), problems
+
+
+def read_bytes(path: Path) -> bytes:
+    """The file's bytes, gunzipped when it is gzip. Raises OSError/ValueError with a readable message."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    if data[:2] == b"\x1f\x8b":
+        try:
+            return gzip.decompress(data)
+        except (EOFError, OSError, zlib.error) as exc:
+            raise ValueError(f"corrupt or truncated gzip ({exc})") from None
+    return data
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (with or without BOM). Raises ValueError naming the byte offset otherwise."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not valid UTF-8 at byte {exc.start}") from None
+
+
+def read_file(path: str | Path) -> Iterator[Article | Problem]:
+    """Articles (and problems) from one file, dispatched on its format. Never raises for bad content."""
+    from .extract import read_html
+    from .pagedump import read_pagedump
+    from .records import read_csv, read_json, read_jsonl
+    from .reuters import read_sgml
+
+    path = Path(path)
+    source = str(path)
+    fmt = detect_format(path)
+    try:
+        data = read_bytes(path)
+    except (OSError, ValueError) as exc:
+        yield Problem(source, getattr(exc, "strerror", None) or str(exc))
+        return
+    if not data.strip():
+        yield Problem(source, "empty file")
+        return
+    readers = {"jsonl": read_jsonl, "json": read_json, "csv": read_csv, "html": read_html,
+               "pagedump": read_pagedump, "reuters": read_sgml}
+    try:
+        yield from readers[fmt](data, source)
+    except Exception as exc:  # a reader bug must not abort a whole archive run
+        yield Problem(source, f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,219 @@
+"""Archive: the read side of an index — search with filters, facets and snippets; fetch articles."""
+from __future__ import annotations
+
+import html
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from newssearch.indexer.article import Article
+from newssearch.indexer.schema import open_index
+
+from .facets import CategoryCount, DateBucket, category_counts, date_histogram
+from .parse import Filters, QueryError, combine, date_bound, parse_text, split_category_terms
+
+SORTS = ("relevance", "newest", "oldest")
+MAX_LIMIT = 100
+MAX_OFFSET = 10_000
+SNIPPET_CHARS = 240
+
+
+@dataclass
+class Hit:
+    id: str
+    score: float | None  # BM25 score; None when sorted by date
+    title: str
+    url: str | None
+    date: str | None
+    categories: list[str]
+    authors: list[str]
+    site: str | None
+    snippet: str  # HTML: escaped text with matches in <b>…</b>
+    source: str
+
+
+@dataclass
+class Facets:
+    categories: list[CategoryCount] = field(default_factory=list)
+    date_interval: str = "month"
+    dates: list[DateBucket] = field(default_factory=list)
+
+
+@dataclass
+class SearchResult:
+    query: str
+    total: int
+    page: int
+    limit: int
+    sort: str
+    hits: list[Hit]
+    facets: Facets | None
+    took_ms: float
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.limit))
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["pages"] = self.pages
+        return d
+
+
+def _stored_article(doc: dict[str, list]) -> Article:
+    dates = doc.get("date") or []
+    return Article(
+        id=doc["id"][0], title=(doc.get("title") or [""])[0], body=(doc.get("body") or [""])[0],
+        url=(doc.get("url") or [None])[0], date=dates[0] if dates else None,
+        categories=list(doc.get("categories") or []), authors=list(doc.get("author") or []),
+        site=(doc.get("site") or [None])[0], source=(doc.get("source") or [""])[0],
+    )
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.isoformat().replace("+00:00", "Z") if dt else None
+
+
+class Archive:
+    """An opened index. Cheap to search from many threads; call `reload()` to see new commits."""
+
+    def __init__(self, index: tantivy.Index, path: Path):
+        self.index = index
+        self.path = path
+        self.schema = index.schema
+        self._categories: dict[str, list[str]] | None = None
+
+    @classmethod
+    def open(cls, path: str | Path) -> "Archive":
+        """Open an index directory written by `newssearch index` (raises IndexNotFound if there is none)."""
+        return cls(open_index(path), Path(path))
+
+    def reload(self) -> None:
+        self.index.reload()
+        self._categories = None
+
+    def searcher(self) -> tantivy.Searcher:
+        return self.index.searcher()
+
+    def __len__(self) -> int:
+        return self.searcher().num_docs
+
+    # --- categories -------------------------------------------------------------------------------
+    def categories(self) -> list[CategoryCount]:
+        """Every category path in the archive with its article count."""
+        return category_counts(self.searcher(), tantivy.Query.all_query(), size=100_000)
+
+    def resolve_category(self, name: str) -> list[str]:
+        """A user's category -> the indexed paths it means: a path, case-blind, or a leaf name ("europe")."""
+        if self._categories is None:
+            table: dict[str, list[str]] = {}
+            for c in self.categories():
+                table.setdefault(c.category.casefold(), []).append(c.category)
+                leaf = c.category.rsplit("/", 1)[-1].casefold()
+                if leaf != c.category.casefold():
+                    table.setdefault("leaf:" + leaf, []).append(c.category)
+            self._categories = table
+        key = name.strip().strip("/").casefold()
+        found = self._categories.get(key) or self._categories.get("leaf:" + key)
+        if not found:
+            raise QueryError(f"category: no category {name!r} in this archive "
+                             "(`newssearch stats` lists them)")
+        return found
+
+    # --- search -----------------------------------------------------------------------------------
+    def search(self, q: str = "", *, categories: list[str] | tuple[str, ...] = (),
+               date_from: str | date | datetime | None = None, date_to: str | date | datetime | None = None,
+               site: str | None = None, author: str | None = None, sort: str = "relevance",
+               limit: int = 10, page: int = 1, facets: bool = True, interval: str | None = None,
+               snippet_chars: int = SNIPPET_CHARS) -> SearchResult:
+        """Ranked (BM25, title boosted) or date-sorted hits for `q`, with facets for the same query.
+
+        `q` takes words (all must match), "phrases", -exclusions, OR, title:/author:/site:/category:.
+        `date_to` is inclusive of the period given ("1987-03" is through the end of March).
+        Raises QueryError (a ValueError) for bad parameters, naming the parameter.
+        """
+        started = time.perf_counter()
+        if sort not in SORTS:
+            raise QueryError(f"sort: {sort!r} is not one of {', '.join(SORTS)}")
+        if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+            raise QueryError(f"limit: {limit!r} is out of range (1 to {MAX_LIMIT})")
+        if not isinstance(page, int) or page < 1:
+            raise QueryError(f"page: {page!r} must be 1 or more")
+        offset = (page - 1) * limit
+        if offset + limit > MAX_OFFSET:
+            raise QueryError(f"page: results beyond the first {MAX_OFFSET} are not served; narrow the query")
+        text, inline_categories = split_category_terms(q or "")
+        filters = Filters(
+            categories=[p for name in [*categories, *inline_categories] for p in self.resolve_category(name)],
+            date_from=date_bound(date_from, upper=False, name="from"),
+            date_to=date_bound(date_to, upper=True, name="to"),
+            site=site or None, author=author or None,
+        )
+        if filters.date_from and filters.date_to and filters.date_from >= filters.date_to:
+            raise QueryError("from/to: the start date is after the end date")
+        text_query, warnings = parse_text(self.index, text)
+        query = combine(self.schema, text_query, filters)
+
+        searcher = self.searcher()
+        if sort == "relevance":
+            res = searcher.search(query, limit=limit, offset=offset)
+        else:
+            order = tantivy.Order.Desc if sort == "newest" else tantivy.Order.Asc
+            res = searcher.search(query, limit=limit, offset=offset, order_by_field="date", order=order)
+        snippets = self._snippet_generator(searcher, text_query, text, snippet_chars)
+        hits = [self._hit(searcher, addr, score if sort == "relevance" else None, snippets, snippet_chars)
+                for score, addr in res.hits]
+
+        facet_result = None
+        if facets:
+            by_category = combine(self.schema, text_query, filters, skip="category")
+            by_date = combine(self.schema, text_query, filters, skip="date")
+            chosen, buckets = date_histogram(searcher, by_date, interval)
+            facet_result = Facets(categories=category_counts(searcher, by_category), date_interval=chosen,
+                                  dates=buckets)
+        return SearchResult(query=q or "", total=res.count, page=page, limit=limit, sort=sort, hits=hits,
+                            facets=facet_result, took_ms=round((time.perf_counter() - started) * 1000, 2),
+                            warnings=warnings)
+
+    def _snippet_generator(self, searcher: tantivy.Searcher, query: tantivy.Query, text: str,
+                           chars: int) -> tantivy.SnippetGenerator | None:
+        if not text.strip():
+            return None
+        gen = tantivy.SnippetGenerator.create(searcher, query, self.schema, "body")
+        gen.set_max_num_chars(chars)
+        return gen
+
+    def _hit(self, searcher: tantivy.Searcher, addr: tantivy.DocAddress, score: float | None,
+             snippets: tantivy.SnippetGenerator | None, chars: int) -> Hit:
+        doc = searcher.doc(addr)
+        a = _stored_article(doc.to_dict())
+        snippet = snippets.snippet_from_doc(doc).to_html() if snippets else ""
+        if not snippet.strip():  # no body match (title-only hit, or browsing): the article's opening
+            opening = a.body[:chars]
+            snippet = html.escape(opening[: opening.rfind(" ")] + " …" if len(a.body) > chars else opening)
+        return Hit(id=a.id, score=round(score, 4) if score is not None else None, title=a.title, url=a.url,
+                   date=_iso(a.date), categories=a.categories, authors=a.authors, site=a.site,
+                   snippet=snippet.replace("\n", " "), source=a.source)
+
+    # --- articles ---------------------------------------------------------------------------------
+    def _address(self, searcher: tantivy.Searcher, article_id: str) -> tantivy.DocAddress | None:
+        res = searcher.search(tantivy.Query.term_query(self.schema, "id", article_id), limit=1)
+        return res.hits[0][1] if res.hits else None
+
+    def article(self, article_id: str) -> Article | None:
+        """The stored article with this id, or None."""
+        searcher = self.searcher()
+        addr = self._address(searcher, article_id)
+        return _stored_article(searcher.doc(addr).to_dict()) if addr is not None else None
+
+    def stats(self) -> dict[str, Any]:
+        searcher = self.searcher()
+        _, years = date_histogram(searcher, tantivy.Query.all_query(), "year")
+        return {"index": str(self.path), "articles": searcher.num_docs, "segments": searcher.num_segments,
+                "categories": [asdict(c) for c in self.categories()],
+                "years": [asdict(b) for b in years]}
