@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 import os
 import re
 import sys
@@ -43,6 +44,7 @@ def cli() -> None:
     \b
     newssearch index corpus/            read an archive into ./newssearch-index
     newssearch query "oil prices"       search it
+    newssearch related ID               related posts of one article
     newssearch extract page.html        see what would be indexed from a page
     """
 
@@ -189,6 +191,67 @@ def extract_cmd(files: tuple[str, ...], kind: str | None, url: str | None, as_js
     if as_json:
         _print_json(out)
     sys.exit(1 if failed else 0)
+
+
+@cli.command("related")
+@click.argument("article_id", required=False)
+@index_option
+@click.option("-k", type=click.IntRange(1, MAX_LIMIT), default=10, show_default=True, help="How many.")
+@click.option("--same-category", is_flag=True, help="Only articles sharing one of its categories.")
+@click.option("--since", help="Only articles published on or after this date.")
+@click.option("--all", "all_articles", is_flag=True, help="Every article's related posts, as JSON Lines.")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="With --all: the JSON Lines file.")
+@json_option
+def related_cmd(article_id: str | None, index_dir: str, k: int, same_category: bool, since: str | None,
+                all_articles: bool, out: str | None, as_json: bool) -> None:
+    """Related posts: the articles most like ARTICLE_ID by BM25 (never itself or its copies).
+
+    With --all --out FILE, computes them for the whole archive at once and writes one JSON line per
+    article: {"id", "related": [ids], "scores": [BM25]}.
+    """
+    archive = _open(index_dir)
+    if all_articles:
+        if article_id or not out:
+            raise click.UsageError("use either ARTICLE_ID or --all --out FILE")
+        _write_all_related(archive, k, out)
+        return
+    if not article_id:
+        raise click.UsageError("give an ARTICLE_ID (from `newssearch query`), or --all --out FILE")
+    try:
+        hits = archive.related(article_id, k=k, same_category=same_category, since=since)
+    except KeyError:
+        raise click.BadParameter(f"no article with id {article_id!r} in {index_dir}",
+                                 param_hint="ARTICLE_ID") from None
+    except QueryError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if as_json:
+        _print_json([asdict(h) for h in hits])
+        return
+    for i, h in enumerate(hits, 1):
+        meta = " · ".join([h.date[:10] if h.date else "undated", ", ".join(h.categories) or "uncategorised"])
+        click.echo(f"{i:>3}. {click.style(h.title, bold=True)}  {click.style(f'{h.score:.2f}', dim=True)}")
+        click.echo("     " + click.style(f"{meta} · id: {h.id}", dim=True))
+
+
+def _write_all_related(archive: Archive, k: int, out: str) -> None:
+    import time
+
+    started = time.perf_counter()
+    ids, rows, scores = archive.related_all(k)
+    computed = time.perf_counter() - started
+    show = sys.stderr.isatty()
+    if show:
+        from tqdm import tqdm
+        it = tqdm(range(len(ids)), desc="writing", unit="article", file=sys.stderr)
+    else:
+        it = range(len(ids))
+    with open(out, "w", encoding="utf-8") as fh:
+        for i in it:
+            keep = rows[i] >= 0
+            fh.write(json.dumps({"id": ids[i], "related": [ids[j] for j in rows[i][keep]],
+                                 "scores": [round(float(s), 4) for s in scores[i][keep]]}, ensure_ascii=False)
+                     + "\n")
+    click.echo(f"related posts of {len(ids):,} articles computed in {computed:.2f} s, written to {out}")
 
 
 @cli.command("stats")

@@ -79,7 +79,7 @@ def make_article(*, title: str | None, body: str | None, source: str, id: str | 
         date = date.astimezone(timezone.utc) if date.tzinfo else date.replace(tzinfo=timezone.utc)
     cats = _unique(category_path(c) for c in (categories or []))
     auths = _unique(_SPACE.sub(" ", a).strip() for a in (authors or []))
-    article_id = (id or "").strip() or url or content_id(title, body)
+    article_id = " ".join((id or "").split()) or url or content_id(title, body)
     return Article(id=article_id, title=title, body=body, url=url, date=date, categories=cats,
                    authors=auths, site=(site or "").strip() or None, source=source)
 

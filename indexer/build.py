@@ -4,6 +4,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ import tantivy
 from .article import Article, Problem
 from .schema import IndexBusy, id_hash, open_index
 from .sources import find_files, read_file
+from .terms import TermWriter, compact, indexed_fingerprints, term_counts
 
 WRITER_HEAP = 256 * 1024 * 1024
 BATCH_SIZE = 5000  # articles per commit: a crash costs at most one batch of work
@@ -73,23 +75,16 @@ def article_document(a: Article) -> tantivy.Document:
     return doc
 
 
-def existing_fingerprints(index: tantivy.Index) -> dict[int, int]:
-    """id_hash -> fingerprint for every article already indexed, read from fast fields."""
-    index.reload()
-    searcher = index.searcher()
-    n = searcher.num_docs
-    if n == 0:
-        return {}
-    hits = searcher.search(tantivy.Query.all_query(), limit=n).hits
-    addrs = [addr for _, addr in hits]
-    return dict(zip(searcher.fast_field_values("id_hash", addrs), searcher.fast_field_values("fingerprint", addrs)))
+Parsed = tuple[Article, Counter] | Problem
 
 
-def _parse(path: Path) -> tuple[Path, list[Article | Problem]]:
-    return path, list(read_file(path))
+def _parse(path: Path) -> tuple[Path, list[Parsed]]:
+    """Read one file and tokenise its articles (in the worker: both are CPU-bound)."""
+    return path, [item if isinstance(item, Problem) else (item, term_counts(item.title, item.body))
+                  for item in read_file(path)]
 
 
-def parse_files(files: list[Path], workers: int) -> Iterator[tuple[Path, list[Article | Problem]]]:
+def parse_files(files: list[Path], workers: int) -> Iterator[tuple[Path, list[Parsed]]]:
     """Parse files in worker processes (HTML extraction is CPU-bound), yielding results in file order."""
     if workers <= 1 or len(files) <= 1:
         yield from map(_parse, files)
@@ -128,18 +123,20 @@ def build_index(paths: Iterable[str | Path], index_dir: str | Path, *, workers: 
     index = open_index(index_dir, create=True)
     writer = open_writer(index, index_dir)
     try:
-        known = existing_fingerprints(index)
+        known = indexed_fingerprints(index)
+        terms = TermWriter(index_dir)
         sizes = {f: _size(f) for f in files}
         total_bytes, done_bytes = sum(sizes.values()), 0
         pending = 0
         seen: set[int] = set()
         workers = workers or os.cpu_count() or 1
         for path, items in parse_files(files, workers):
-            for item in items:
-                if isinstance(item, Problem):
-                    report.problems.append(item)
+            for parsed in items:
+                if isinstance(parsed, Problem):
+                    report.problems.append(parsed)
                     report.failed += 1
                     continue
+                item, counts = parsed
                 report.articles += 1
                 h, fp = id_hash(item.id), item.fingerprint()
                 old = known.get(h)
@@ -159,17 +156,21 @@ def build_index(paths: Iterable[str | Path], index_dir: str | Path, *, workers: 
                         writer.delete_documents_by_term("id", item.id)
                         report.updated += 1
                 writer.add_document(article_document(item))
+                terms.add(item.id, h, fp, counts)
                 known[h] = fp
                 pending += 1
                 if pending >= batch_size:
+                    terms.flush()  # before the commit: the index never holds an article without its terms
                     writer.commit()
                     pending = 0
             done_bytes += sizes[path]
             if progress:
                 progress(done_bytes, total_bytes, report.articles)
         if pending:
+            terms.flush()
             writer.commit()
         writer.wait_merging_threads()
+        compact(index_dir, known)
     except BaseException:
         try:
             writer.rollback()  # keep the last commit intact; only the unfinished batch is lost

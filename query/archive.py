@@ -8,13 +8,17 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import tantivy
 
 from newssearch.indexer.article import Article
 from newssearch.indexer.schema import open_index
+from newssearch.indexer.terms import indexed_fingerprints, load_terms, terms_dir
 
 from .facets import CategoryCount, DateBucket, category_counts, date_histogram
-from .parse import Filters, QueryError, combine, date_bound, parse_text, split_category_terms
+from .parse import (Filters, QueryError, category_query, combine, date_bound, date_range_query, parse_text,
+                    split_category_terms)
+from .related import RelatedModel, RelatedParams
 
 SORTS = ("relevance", "newest", "oldest")
 MAX_LIMIT = 100
@@ -34,6 +38,16 @@ class Hit:
     site: str | None
     snippet: str  # HTML: escaped text with matches in <b>…</b>
     source: str
+
+
+@dataclass
+class RelatedHit:
+    id: str
+    score: float  # BM25 of the article's top terms against this one
+    title: str
+    url: str | None
+    date: str | None
+    categories: list[str]
 
 
 @dataclass
@@ -87,6 +101,7 @@ class Archive:
         self.path = path
         self.schema = index.schema
         self._categories: dict[str, list[str]] | None = None
+        self._related: tuple[tuple, RelatedModel] | None = None
 
     @classmethod
     def open(cls, path: str | Path) -> "Archive":
@@ -210,6 +225,73 @@ class Archive:
         searcher = self.searcher()
         addr = self._address(searcher, article_id)
         return _stored_article(searcher.doc(addr).to_dict()) if addr is not None else None
+
+    # --- related posts ------------------------------------------------------------------------------
+    def related_model(self) -> RelatedModel:
+        """The related-posts model for the index as it is now (rebuilt after the index changes)."""
+        searcher = self.searcher()
+        key = (searcher.num_docs, tuple(sorted(p.name for p in terms_dir(self.path).glob("chunk-*.npz"))),
+               (self.path / "tantivy" / "meta.json").stat().st_mtime_ns)
+        if self._related is None or self._related[0] != key:
+            live = indexed_fingerprints(self.index)
+            self._related = (key, RelatedModel(load_terms(self.path, live), RelatedParams()))
+        return self._related[1]
+
+    def _allowed_rows(self, model: RelatedModel, query: tantivy.Query) -> np.ndarray:
+        searcher = self.searcher()
+        hits = searcher.search(query, limit=max(1, searcher.num_docs)).hits
+        hashes = searcher.fast_field_values("id_hash", [a for _, a in hits])
+        mask = np.zeros(model.n, dtype=bool)
+        mask[np.flatnonzero(np.isin(model.id_hash, np.asarray(hashes, dtype=np.int64)))] = True
+        return mask
+
+    def related(self, article_id: str, k: int = 10, same_category: bool = False,
+                since: str | date | datetime | None = None) -> list[RelatedHit]:
+        """The k articles most like this one by BM25 (its top terms), best first.
+
+        Never the article itself nor its near-duplicates. `same_category` keeps articles sharing one of its
+        categories; `since` keeps articles published on or after that date. Raises KeyError for an unknown id.
+        """
+        if not 1 <= k <= MAX_LIMIT:
+            raise QueryError(f"k: {k!r} is out of range (1 to {MAX_LIMIT})")
+        model = self.related_model()
+        row = model.row_of.get(article_id)
+        if row is None:
+            raise KeyError(f"no article with id {article_id!r}")
+        filters = []
+        if same_category:
+            article = self.article(article_id)
+            if article and article.categories:
+                filters.append(category_query(self.schema, article.categories))
+        if since is not None:
+            filters.append(date_range_query(self.schema, date_bound(since, upper=False, name="since"), None))
+        allowed = None
+        if filters:
+            q = filters[0] if len(filters) == 1 else tantivy.Query.boolean_query(
+                [(tantivy.Occur.Must, f) for f in filters])
+            allowed = self._allowed_rows(model, q)
+        return self._related_hits(model, model.related_rows(row, k, allowed))
+
+    def _related_hits(self, model: RelatedModel, rows: list[tuple[int, float]]) -> list[RelatedHit]:
+        searcher = self.searcher()
+        out = []
+        for r, score in rows:
+            addr = self._address(searcher, model.ids[r])
+            if addr is None:
+                continue
+            a = _stored_article(searcher.doc(addr).to_dict())
+            out.append(RelatedHit(id=a.id, score=round(score, 4), title=a.title, url=a.url, date=_iso(a.date),
+                                  categories=a.categories))
+        return out
+
+    def related_all(self, k: int = 10) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Related posts of every article at once: (ids, rows int32 [n,k], scores [n,k]).
+
+        rows[i] are indexes into ids, best first, -1 where fewer than k exist.
+        """
+        model = self.related_model()
+        idx, scores = model.related_all(k)
+        return model.ids, idx, scores
 
     def stats(self) -> dict[str, Any]:
         searcher = self.searcher()

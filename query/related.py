@@ -1,0 +1,180 @@
+"""Related posts: BM25 "more like this" for one article and, vectorised, for the whole archive.
+
+Each article is represented, as Lucene's MoreLikeThis does, by its top terms by tf·idf (at most
+`max_query_terms`, leaving out terms too rare to link two articles or too common to discriminate). Those
+terms are then scored against every article with BM25 (k1=1.2, b=0.75, the idf Tantivy uses) over the
+term counts the indexer stored beside the index (indexer/terms.py), title terms weighted as the title
+boost. That is the ranking a BM25 query of those terms would give; here it is computed term-at-a-time over
+an inverted index held in numpy arrays, by a numba kernel that runs the articles in parallel with one
+score accumulator per thread and keeps a running top-k — no Python loop per article, no dense matrix.
+
+The article itself and its (near-)duplicates — articles scoring at least `dup_ratio` of the article's
+score against itself, e.g. syndicated copies of the same story — are never returned as related.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from newssearch.indexer.terms import TermMatrix
+
+K1, B = 1.2, 0.75
+
+
+@dataclass(frozen=True)
+class RelatedParams:
+    max_query_terms: int = 25
+    min_doc_freq: int = 2  # a term in one article links it to nothing
+    max_doc_freq_ratio: float = 0.1  # terms in more than 10% of articles do not discriminate (MLT's max_doc_freq)
+    dup_ratio: float = 0.9  # scoring >= 90% of the article's self-score: a copy, not a related post
+
+
+@numba.njit(cache=True, nogil=True)
+def _csr_transpose(indptr, indices, data, n_terms):
+    """Counting-sort transpose: postings (docs, weights) per term, docs ascending."""
+    counts = np.zeros(n_terms + 1, np.int64)
+    for j in range(len(indices)):
+        counts[indices[j] + 1] += 1
+    ptr = np.cumsum(counts)
+    fill = ptr[:-1].copy()
+    docs = np.empty(len(indices), np.int32)
+    weights = np.empty(len(indices), np.float32)
+    for r in range(len(indptr) - 1):
+        for j in range(indptr[r], indptr[r + 1]):
+            t = indices[j]
+            docs[fill[t]] = r
+            weights[fill[t]] = data[j]
+            fill[t] += 1
+    return ptr, docs, weights
+
+
+@numba.njit(cache=True, parallel=True)
+def _select_query_terms(indptr, indices, tfidf, max_terms):
+    """Per article, the term ids of its top `max_terms` by tf·idf (tf·idf 0 = not eligible)."""
+    n = len(indptr) - 1
+    sizes = np.zeros(n + 1, np.int64)
+    for r in numba.prange(n):
+        c = 0
+        for j in range(indptr[r], indptr[r + 1]):
+            if tfidf[j] > 0:
+                c += 1
+        sizes[r + 1] = min(c, max_terms)
+    qptr = np.cumsum(sizes)
+    qterms = np.empty(qptr[-1], np.int32)
+    for r in numba.prange(n):
+        a, b = indptr[r], indptr[r + 1]
+        m = qptr[r + 1] - qptr[r]
+        if m == 0:
+            continue
+        order = np.argsort(-tfidf[a:b], kind="mergesort")
+        for x in range(m):
+            qterms[qptr[r] + x] = indices[a + order[x]]
+    return qptr, qterms
+
+
+@numba.njit(cache=True, parallel=True)
+def _batch_topk(rows, qptr, qterms, pptr, pdocs, pweights, n_docs, k, dup_ratio, n_chunks, out_idx, out_score):
+    """For each article in `rows`: accumulate BM25 over its query terms' postings, keep the top k."""
+    nq = len(rows)
+    for c in numba.prange(n_chunks):
+        acc = np.zeros(n_docs, np.float64)  # one accumulator per chunk, reset as it is read
+        touched = np.empty(n_docs, np.int32)
+        for qi in range(c * nq // n_chunks, (c + 1) * nq // n_chunks):
+            r = rows[qi]
+            nt = 0
+            for j in range(qptr[r], qptr[r + 1]):
+                t = qterms[j]
+                for p in range(pptr[t], pptr[t + 1]):
+                    d = pdocs[p]
+                    if acc[d] == 0.0:
+                        touched[nt] = d
+                        nt += 1
+                    acc[d] += pweights[p]
+            limit = dup_ratio * acc[r]
+            for x in range(k):
+                out_idx[qi, x] = -1
+                out_score[qi, x] = 0.0
+            for x in range(nt):
+                d = touched[x]
+                s = acc[d]
+                acc[d] = 0.0
+                if d == r or s >= limit:
+                    continue
+                # running top-k, best first; ties go to the lower row for determinism
+                if out_idx[qi, k - 1] >= 0 and (s < out_score[qi, k - 1] or
+                                                (s == out_score[qi, k - 1] and d > out_idx[qi, k - 1])):
+                    continue
+                pos = k - 1
+                while pos > 0 and (out_idx[qi, pos - 1] < 0 or s > out_score[qi, pos - 1] or
+                                   (s == out_score[qi, pos - 1] and d < out_idx[qi, pos - 1])):
+                    out_idx[qi, pos] = out_idx[qi, pos - 1]
+                    out_score[qi, pos] = out_score[qi, pos - 1]
+                    pos -= 1
+                out_idx[qi, pos] = d
+                out_score[qi, pos] = s
+
+
+class RelatedModel:
+    """BM25 weights, the inverted index and every article's query terms, built once per index state."""
+
+    def __init__(self, terms: TermMatrix, params: RelatedParams = RelatedParams()):
+        self.params = params
+        self.ids = terms.ids
+        self.id_hash = terms.id_hash
+        self.row_of = {a: i for i, a in enumerate(terms.ids)}
+        self.vocab = terms.vocab
+        n, n_terms = terms.n, max(len(terms.vocab), 1)
+        self.n = n
+        rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(terms.indptr))
+        tf = terms.data.astype(np.float32)
+        df = np.bincount(terms.indices, minlength=n_terms).astype(np.float32)
+        self.idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
+        dl = np.bincount(rows, weights=tf, minlength=n)
+        avgdl = float(dl.mean()) if n else 1.0
+        norm = (K1 * (1 - B + B * dl / max(avgdl, 1e-9))).astype(np.float32)
+        weights = self.idf[terms.indices] * tf * (K1 + 1) / (tf + norm[rows])
+        self.post_ptr, self.post_docs, self.post_weights = _csr_transpose(
+            terms.indptr, terms.indices, weights.astype(np.float32), n_terms)
+        max_df = max(params.min_doc_freq + 1, params.max_doc_freq_ratio * n)
+        term_df = df[terms.indices]
+        eligible = (term_df >= params.min_doc_freq) & (term_df <= max_df)
+        tfidf = np.where(eligible, tf * self.idf[terms.indices], 0).astype(np.float32)
+        self.q_ptr, self.q_terms = _select_query_terms(terms.indptr, terms.indices, tfidf, params.max_query_terms)
+
+    def query_terms(self, row: int) -> list[str]:
+        return [self.vocab[t] for t in self.q_terms[self.q_ptr[row]:self.q_ptr[row + 1]]]
+
+    def scores(self, row: int) -> np.ndarray:
+        """BM25 score of every article against `row`'s query terms (dense; for one article)."""
+        terms = self.q_terms[self.q_ptr[row]:self.q_ptr[row + 1]]
+        if len(terms) == 0:
+            return np.zeros(self.n, np.float64)
+        spans = [slice(self.post_ptr[t], self.post_ptr[t + 1]) for t in terms]
+        docs = np.concatenate([self.post_docs[s] for s in spans])
+        w = np.concatenate([self.post_weights[s] for s in spans])
+        return np.bincount(docs, weights=w, minlength=self.n)  # float64, summed in the batch kernel's order
+
+    def related_rows(self, row: int, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Top k (row, score) for one article; `allowed` is an optional boolean mask of candidate rows."""
+        s = self.scores(row)
+        s[s >= self.params.dup_ratio * s[row]] = 0  # itself and its copies
+        if allowed is not None:
+            s[~allowed] = 0
+        cand = np.flatnonzero(s > 0)
+        if len(cand) > k:
+            cand = cand[np.argpartition(-s[cand], k - 1)[:k]]
+        order = np.lexsort((cand, -s[cand]))  # score desc, then row asc (as the batch kernel)
+        return [(int(cand[i]), float(s[cand[i]])) for i in order]
+
+    def related_all(self, k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top k related rows and scores for every article (or `rows`): int32 [n,k] (-1 pads), float64 [n,k]."""
+        rows = np.arange(self.n, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
+        out_idx = np.empty((len(rows), k), np.int32)
+        out_score = np.empty((len(rows), k), np.float64)
+        if len(rows) and k > 0:
+            chunks = min(len(rows), numba.get_num_threads() * 8)
+            _batch_topk(rows, self.q_ptr, self.q_terms, self.post_ptr, self.post_docs, self.post_weights,
+                        self.n, k, float(self.params.dup_ratio), chunks, out_idx, out_score)
+        return out_idx, out_score
