@@ -125,6 +125,7 @@ def main() -> None:
     if not DATA.exists():
         sys.exit(f"needs {DATA}")
     work = Path(args.workdir or tempfile.mkdtemp(prefix="newssearch-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
     index = work / "index"
     if args.synthetic:
         label = f"SYNTHETIC: {args.synthetic:,} articles generated from word-bigram models of Reuters + BBC"
