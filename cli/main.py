@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 import os
 import re
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 

@@ -37,6 +37,15 @@ def terms_dir(index_dir: str | Path) -> Path:
     return Path(index_dir) / "terms"
 
 
+def chunk_files(index_dir: str | Path) -> list[Path]:
+    """The term chunk files of an index, oldest first."""
+    return sorted(terms_dir(index_dir).glob("chunk-*.npz"))
+
+
+def _next_chunk_number(chunks: list[Path]) -> int:
+    return int(chunks[-1].stem.split("-")[1]) + 1 if chunks else 0
+
+
 def indexed_fingerprints(index: tantivy.Index) -> dict[int, int]:
     """id_hash -> fingerprint for every article in the index, read from fast fields."""
     index.reload()
@@ -61,8 +70,7 @@ class TermWriter:
                 self.vocab = {line.rstrip("\n"): i for i, line in enumerate(fh)}
         self._new_terms: list[str] = []
         self._rows: list[tuple[str, int, int, Counter[str]]] = []
-        chunks = sorted(self.dir.glob("chunk-*.npz"))
-        self._next = int(chunks[-1].stem.split("-")[1]) + 1 if chunks else 0
+        self._next = _next_chunk_number(chunk_files(index_dir))
 
     def add(self, article_id: str, id_hash: int, fingerprint: int, counts: Counter[str]) -> None:
         self._rows.append((article_id, id_hash, fingerprint, counts))
@@ -133,7 +141,7 @@ def load_terms(index_dir: str | Path, live: dict[int, int]) -> TermMatrix:
     vocab = (d / "vocab.txt").read_text(encoding="utf-8").split("\n")[:-1] if (d / "vocab.txt").exists() else []
     picked: dict[int, tuple[int, int]] = {}  # id_hash -> (chunk number, row)
     chunks = []
-    for ci, path in enumerate(sorted(d.glob("chunk-*.npz"))):
+    for ci, path in enumerate(chunk_files(index_dir)):
         with np.load(path) as z:
             c = {k: z[k] for k in z.files}
         c["ids"] = bytes(c["ids"]).decode("utf-8").split("\n")
@@ -160,7 +168,7 @@ def load_terms(index_dir: str | Path, live: dict[int, int]) -> TermMatrix:
 def compact(index_dir: str | Path, live: dict[int, int]) -> None:
     """Rewrite the chunks as one when stale rows outnumber live ones (after many upserts)."""
     d = terms_dir(index_dir)
-    chunks = sorted(d.glob("chunk-*.npz"))
+    chunks = chunk_files(index_dir)
     if len(chunks) < 2:
         return
     total = 0
@@ -171,8 +179,7 @@ def compact(index_dir: str | Path, live: dict[int, int]) -> None:
         return
     m = load_terms(index_dir, live)
     fps = np.array([live[h] for h in m.id_hash.tolist()], dtype=np.int64)
-    nxt = int(chunks[-1].stem.split("-")[1]) + 1
-    _save_chunk(d / f"chunk-{nxt:06d}.npz", ids=np.array(m.ids, dtype=object), id_hash=m.id_hash,
+    _save_chunk(d / f"chunk-{_next_chunk_number(chunks):06d}.npz", ids=np.array(m.ids, dtype=object), id_hash=m.id_hash,
                 fingerprint=fps, indptr=m.indptr, indices=m.indices, data=m.data)
     for path in chunks:
         path.unlink()

@@ -13,11 +13,10 @@ import tantivy
 
 from newssearch.indexer.article import Article
 from newssearch.indexer.schema import open_index
-from newssearch.indexer.terms import indexed_fingerprints, load_terms, terms_dir
+from newssearch.indexer.terms import chunk_files, indexed_fingerprints, load_terms
 
 from .facets import CategoryCount, DateBucket, category_counts, date_histogram
-from .parse import (Filters, QueryError, category_query, combine, date_bound, date_range_query, parse_text,
-                    split_category_terms)
+from .parse import Filters, QueryError, combine, date_bound, parse_text, split_category_terms
 from .related import RelatedModel, RelatedParams
 
 SORTS = ("relevance", "newest", "oldest")
@@ -230,7 +229,7 @@ class Archive:
     def related_model(self) -> RelatedModel:
         """The related-posts model for the index as it is now (rebuilt after the index changes)."""
         searcher = self.searcher()
-        key = (searcher.num_docs, tuple(sorted(p.name for p in terms_dir(self.path).glob("chunk-*.npz"))),
+        key = (searcher.num_docs, tuple(p.name for p in chunk_files(self.path)),
                (self.path / "tantivy" / "meta.json").stat().st_mtime_ns)
         if self._related is None or self._related[0] != key:
             live = indexed_fingerprints(self.index)
@@ -241,9 +240,7 @@ class Archive:
         searcher = self.searcher()
         hits = searcher.search(query, limit=max(1, searcher.num_docs)).hits
         hashes = searcher.fast_field_values("id_hash", [a for _, a in hits])
-        mask = np.zeros(model.n, dtype=bool)
-        mask[np.flatnonzero(np.isin(model.id_hash, np.asarray(hashes, dtype=np.int64)))] = True
-        return mask
+        return np.isin(model.id_hash, np.asarray(hashes, dtype=np.int64))
 
     def related(self, article_id: str, k: int = 10, same_category: bool = False,
                 since: str | date | datetime | None = None) -> list[RelatedHit]:
@@ -258,18 +255,13 @@ class Archive:
         row = model.row_of.get(article_id)
         if row is None:
             raise KeyError(f"no article with id {article_id!r}")
-        filters = []
+        filters = Filters(date_from=date_bound(since, upper=False, name="since"))
         if same_category:
             article = self.article(article_id)
-            if article and article.categories:
-                filters.append(category_query(self.schema, article.categories))
-        if since is not None:
-            filters.append(date_range_query(self.schema, date_bound(since, upper=False, name="since"), None))
+            filters.categories = article.categories if article else []
         allowed = None
-        if filters:
-            q = filters[0] if len(filters) == 1 else tantivy.Query.boolean_query(
-                [(tantivy.Occur.Must, f) for f in filters])
-            allowed = self._allowed_rows(model, q)
+        if filters.categories or filters.date_from:
+            allowed = self._allowed_rows(model, combine(self.schema, tantivy.Query.all_query(), filters))
         return self._related_hits(model, model.related_rows(row, k, allowed))
 
     def _related_hits(self, model: RelatedModel, rows: list[tuple[int, float]]) -> list[RelatedHit]:
