@@ -46,6 +46,7 @@ def cli() -> None:
     newssearch query "oil prices"       search it
     newssearch related ID               related posts of one article
     newssearch extract page.html        see what would be indexed from a page
+    newssearch serve                    the search page and JSON API on :8000
     """
 
 
@@ -252,6 +253,29 @@ def _write_all_related(archive: Archive, k: int, out: str) -> None:
                                  "scores": [round(float(s), 4) for s in scores[i][keep]]}, ensure_ascii=False)
                      + "\n")
     click.echo(f"related posts of {len(ids):,} articles computed in {computed:.2f} s, written to {out}")
+
+
+@cli.command("serve")
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--cors-origin", "cors_origins", multiple=True,
+              help="A site origin allowed to call the API from its pages (repeatable), e.g. https://news.example.")
+def serve_cmd(index_dir: str, host: str, port: int, cors_origins: tuple[str, ...]) -> None:
+    """Serve the search page and the JSON API (read-only) over HTTP.
+
+    \b
+    GET /                                the search page
+    GET /search?q=&category=&from=&to=&sort=&page=&limit=
+    GET /suggest?q=                      search-as-you-type
+    GET /articles/ID, /articles/ID/related?k=
+    GET /categories, /health, /openapi.json
+    """
+    from newssearch.cli.server import serve
+
+    _open(index_dir)  # a clear message now rather than a failing server
+    click.echo(f"newssearch serving {index_dir} on http://{host}:{port}/ (Ctrl-C stops)", err=True)
+    serve(index_dir, host=host, port=port, cors_origins=list(cors_origins))
 
 
 @cli.command("stats")

@@ -57,6 +57,8 @@ def article_document(a: Article) -> tantivy.Document:
         doc.add_text("url", a.url)
     doc.add_text("title", a.title)
     doc.add_text("body", a.body)
+    doc.add_text("words", a.title)
+    doc.add_text("words", a.body)
     paths: set[str] = set()
     for c in a.categories:
         doc.add_facet("category", tantivy.Facet.from_string("/" + c))

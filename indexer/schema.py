@@ -11,9 +11,10 @@ from pathlib import Path
 
 import tantivy
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the `words` field (search-as-you-type)
 TEXT_ANALYZER = "news"  # words, lowercased, accents folded, English stemming
 KEYWORD_ANALYZER = "keyword"  # the whole value, lowercased: exact but case-blind filters
+WORDS_ANALYZER = "words"  # words as written, lowercased: completions show real words, not stems
 TITLE_BOOST = 2.0
 DEFAULT_FIELDS = ["title", "body"]
 
@@ -43,6 +44,13 @@ def keyword_analyzer() -> tantivy.TextAnalyzer:
     return tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.raw()).filter(tantivy.Filter.lowercase()).build()
 
 
+def words_analyzer() -> tantivy.TextAnalyzer:
+    return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+            .filter(tantivy.Filter.remove_long(25))
+            .filter(tantivy.Filter.lowercase())
+            .build())
+
+
 def build_schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
     sb.add_text_field("id", stored=True, tokenizer_name="raw")
@@ -51,6 +59,9 @@ def build_schema() -> tantivy.Schema:
     sb.add_text_field("url", stored=True, tokenizer_name="raw")
     sb.add_text_field("title", stored=True, tokenizer_name=TEXT_ANALYZER)
     sb.add_text_field("body", stored=True, tokenizer_name=TEXT_ANALYZER)
+    # Title and body words unstemmed, documents only (no positions): the dictionary search-as-you-type
+    # completes from, with document frequencies.
+    sb.add_text_field("words", stored=False, tokenizer_name=WORDS_ANALYZER, index_option="basic")
     # Facets are indexed, never stored: the facet filters; category_path (every ancestor path, fast) counts;
     # categories (the article's own paths, stored) displays.
     sb.add_facet_field("category")
@@ -77,6 +88,7 @@ def _register(index: tantivy.Index) -> tantivy.Index:
     # Custom analysers are not saved in the index: register them on every open.
     index.register_tokenizer(TEXT_ANALYZER, text_analyzer())
     index.register_tokenizer(KEYWORD_ANALYZER, keyword_analyzer())
+    index.register_tokenizer(WORDS_ANALYZER, words_analyzer())
     return index
 
 

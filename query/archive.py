@@ -18,11 +18,13 @@ from newssearch.indexer.terms import chunk_files, indexed_fingerprints, load_ter
 from .facets import CategoryCount, DateBucket, category_counts, date_histogram
 from .parse import Filters, QueryError, combine, date_bound, parse_text, split_category_terms
 from .related import RelatedModel, RelatedParams
+from .suggest import MAX_SUGGESTIONS, Suggestions, TitleSuggestion, complete, expand_prefix
 
 SORTS = ("relevance", "newest", "oldest")
 MAX_LIMIT = 100
 MAX_OFFSET = 10_000
 SNIPPET_CHARS = 240
+PREFIX_EXPANSIONS = 8  # search-as-you-type: the word being typed stands for its 8 commonest completions
 
 
 @dataclass
@@ -144,11 +146,12 @@ class Archive:
                date_from: str | date | datetime | None = None, date_to: str | date | datetime | None = None,
                site: str | None = None, author: str | None = None, sort: str = "relevance",
                limit: int = 10, page: int = 1, facets: bool = True, interval: str | None = None,
-               snippet_chars: int = SNIPPET_CHARS) -> SearchResult:
+               snippet_chars: int = SNIPPET_CHARS, prefix: bool = False) -> SearchResult:
         """Ranked (BM25, title boosted) or date-sorted hits for `q`, with facets for the same query.
 
         `q` takes words (all must match), "phrases", -exclusions, OR, title:/author:/site:/category:.
         `date_to` is inclusive of the period given ("1987-03" is through the end of March).
+        `prefix=True` (search-as-you-type) reads the last word as a prefix: "oil pr" finds "oil prices".
         Raises QueryError (a ValueError) for bad parameters, naming the parameter.
         """
         started = time.perf_counter()
@@ -162,6 +165,8 @@ class Archive:
         if offset + limit > MAX_OFFSET:
             raise QueryError(f"page: results beyond the first {MAX_OFFSET} are not served; narrow the query")
         text, inline_categories = split_category_terms(q or "")
+        if prefix:
+            text = expand_prefix(text, complete(self.index, self.searcher(), text, PREFIX_EXPANSIONS))
         filters = Filters(
             categories=[p for name in [*categories, *inline_categories] for p in self.resolve_category(name)],
             date_from=date_bound(date_from, upper=False, name="from"),
@@ -213,6 +218,27 @@ class Archive:
         return Hit(id=a.id, score=round(score, 4) if score is not None else None, title=a.title, url=a.url,
                    date=_iso(a.date), categories=a.categories, authors=a.authors, site=a.site,
                    snippet=snippet.replace("\n", " "), source=a.source)
+
+    # --- search-as-you-type ------------------------------------------------------------------------
+    def suggest(self, q: str, limit: int = 8, titles: int = 5) -> Suggestions:
+        """Completions of the word being typed (in the context of the words before it) and the best
+        headlines for it; cheap enough to call on every keystroke."""
+        started = time.perf_counter()
+        for name, value in (("limit", limit), ("titles", titles)):
+            if not isinstance(value, int) or not 0 <= value <= MAX_SUGGESTIONS:
+                raise QueryError(f"{name}: {value!r} is out of range (0 to {MAX_SUGGESTIONS})")
+        out = Suggestions(query=q)
+        if q.strip():
+            searcher = self.searcher()
+            out.completions = complete(self.index, searcher, q, limit) if limit else []
+            if titles:
+                query, _ = parse_text(self.index, expand_prefix(q, out.completions))
+                hits = searcher.search(query, limit=titles).hits
+                for _, addr in hits:
+                    a = _stored_article(searcher.doc(addr).to_dict())
+                    out.titles.append(TitleSuggestion(id=a.id, title=a.title, url=a.url, date=_iso(a.date)))
+        out.took_ms = round((time.perf_counter() - started) * 1000, 2)
+        return out
 
     # --- articles ---------------------------------------------------------------------------------
     def _address(self, searcher: tantivy.Searcher, article_id: str) -> tantivy.DocAddress | None:

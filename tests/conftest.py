@@ -1,10 +1,13 @@
 """Fixtures: the bundled corpus indexed once through the real `newssearch` command."""
 from __future__ import annotations
 
+import http.client
 import json
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -42,3 +45,59 @@ def corpus_index(tmp_path_factory) -> Path:
     report = json.loads(proc.stdout)
     assert report["failed"] == 0, report["problems"]
     return index
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`newssearch serve` in a subprocess on 127.0.0.1, started and stopped by the test."""
+
+    def __init__(self, index: Path, *extra: str):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        exe = shutil.which("newssearch") or str(Path(sys.executable).with_name("newssearch"))
+        self.proc = subprocess.Popen([exe, "serve", "--index", str(index), "--port", str(self.port), *extra],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited {self.proc.returncode}: {self.proc.stdout.read()}")
+            try:
+                if self.get("/health")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise AssertionError("server did not answer /health within 30 s")
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict, dict]:
+        """GET a raw path (sent as written, so malformed encodings reach the server): (status, json, headers)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request("GET", path, headers=headers or {})
+            res = conn.getresponse()
+            body = res.read()
+            kind = res.getheader("content-type", "")
+            data = json.loads(body) if kind.startswith("application/json") else {"_text": body.decode()}
+            return res.status, data, {k.lower(): v for k, v in res.getheaders()}
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture(scope="session")
+def server(corpus_index) -> Server:
+    srv = Server(corpus_index)
+    yield srv
+    srv.stop()

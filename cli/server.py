@@ -1,0 +1,190 @@
+"""The HTTP face: a JSON API (OpenAPI at /openapi.json) and the search page, each route a call into Archive.
+
+Read-only: no route writes to the index. Routes are plain `def`s, so FastAPI runs them on its thread pool and
+a slow query does not hold up the rest (Tantivy releases the GIL while it searches).
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from newssearch import __version__
+from newssearch.query.archive import MAX_LIMIT, SORTS, Archive
+from newssearch.query.parse import QueryError
+from newssearch.query.suggest import MAX_SUGGESTIONS
+
+STATIC = Path(__file__).parent / "static"
+RELOAD_CHECK_S = 1.0  # how often a request may look for a newer commit of the index
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, parameter: str | None = None):
+        super().__init__(message)
+        self.status, self.message, self.parameter = status, message, parameter
+
+
+class LiveArchive:
+    """One Archive shared by every request, reloaded when an `index` run commits (meta.json changes)."""
+
+    def __init__(self, index_dir: str | Path):
+        self.archive = Archive.open(index_dir)
+        self._meta = Path(index_dir) / "tantivy" / "meta.json"
+        self._stamp = self._meta_stamp()
+        self._checked = time.monotonic()
+        self._lock = threading.Lock()
+
+    def _meta_stamp(self) -> int:
+        try:
+            return self._meta.stat().st_mtime_ns
+        except OSError:
+            return 0
+
+    def get(self) -> Archive:
+        now = time.monotonic()
+        if now - self._checked >= RELOAD_CHECK_S:
+            with self._lock:
+                self._checked = now
+                stamp = self._meta_stamp()
+                if stamp != self._stamp:
+                    self._stamp = stamp
+                    self.archive.reload()
+        return self.archive
+
+
+def _query_error(exc: QueryError) -> ApiError:
+    # QueryError messages start with the parameter's name ("limit: 0 is out of range …").
+    name, sep, _ = str(exc).partition(":")
+    param = {"date_from": "from", "date_to": "to", "since": "since"}.get(name, name)
+    return ApiError(400, str(exc), param if sep and " " not in name else None)
+
+
+def _error(status: int, message: str, parameter: str | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": message, "status": status}
+    if parameter:
+        body["parameter"] = parameter
+    return JSONResponse(body, status_code=status)
+
+
+def create_app(index_dir: str | Path, cors_origins: list[str] | None = None) -> FastAPI:
+    """The ASGI app serving the index at `index_dir` (raises IndexNotFound if there is none)."""
+    live = LiveArchive(index_dir)
+    app = FastAPI(title="newssearch", version=__version__,
+                  description="Search a news archive: ranked full-text search with facets, "
+                              "search-as-you-type, articles and their related posts. Read-only.")
+    if cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=cors_origins, allow_methods=["GET"],
+                           allow_headers=["*"])
+
+    @app.exception_handler(ApiError)
+    def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return _error(exc.status, exc.message, exc.parameter)
+
+    @app.exception_handler(RequestValidationError)
+    def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0]
+        loc = [str(x) for x in first.get("loc", ()) if x not in ("query", "path")]
+        param = loc[0] if loc else None
+        value = first.get("input")
+        return _error(400, f"{param}: {value!r} is not valid ({first.get('msg', 'invalid')})", param)
+
+    @app.exception_handler(StarletteHTTPException)
+    def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # Never a traceback to the client; the server log has it.
+        return _error(500, f"internal error ({type(exc).__name__})")
+
+    @app.get("/health", summary="Liveness and what is served")
+    def health() -> dict[str, Any]:
+        archive = live.get()
+        return {"status": "ok", "articles": len(archive), "version": __version__}
+
+    @app.get("/search", summary="Ranked search with facets")
+    def search(
+        q: Annotated[str, Query(description="Words (all must match), \"phrases\", -exclude, OR, "
+                                            "title:/author:/site:/category:")] = "",
+        category: Annotated[list[str], Query(description="Category path or leaf name; repeat for any of")] = [],
+        from_: Annotated[str | None, Query(alias="from", description="YYYY, YYYY-MM, YYYY-MM-DD or ISO 8601")] = None,
+        to: Annotated[str | None, Query(description="Inclusive: 1987-03 means through March")] = None,
+        site: str | None = None,
+        author: str | None = None,
+        sort: Annotated[str, Query(description=" | ".join(SORTS))] = "relevance",
+        page: int = 1,
+        limit: Annotated[int, Query(description=f"1 to {MAX_LIMIT}")] = 10,
+        interval: Annotated[str | None, Query(description="month | year (default: from the span)")] = None,
+        facets: bool = True,
+        prefix: Annotated[bool, Query(description="search-as-you-type: the last word is a prefix")] = False,
+    ) -> dict[str, Any]:
+        if interval not in (None, "month", "year"):
+            raise ApiError(400, f"interval: {interval!r} is not one of month, year", "interval")
+        try:
+            result = live.get().search(q, categories=category, date_from=from_, date_to=to, site=site,
+                                       author=author, sort=sort, page=page, limit=limit, facets=facets,
+                                       interval=interval, prefix=prefix)
+        except QueryError as exc:
+            raise _query_error(exc) from None
+        return result.to_dict()
+
+    @app.get("/suggest", summary="Search-as-you-type: completions and headlines")
+    def suggest(q: str = "",
+                limit: Annotated[int, Query(description=f"completions, 0 to {MAX_SUGGESTIONS}")] = 8,
+                titles: Annotated[int, Query(description=f"headlines, 0 to {MAX_SUGGESTIONS}")] = 5,
+                ) -> dict[str, Any]:
+        try:
+            return asdict(live.get().suggest(q, limit=limit, titles=titles))
+        except QueryError as exc:
+            raise _query_error(exc) from None
+
+    @app.get("/categories", summary="Every category with its article count")
+    def categories() -> list[dict[str, Any]]:
+        return [asdict(c) for c in live.get().categories()]
+
+    # Ids are often URLs: the id is the rest of the path, percent-encoded by the client.
+    @app.get("/articles/{article_id:path}/related", summary="Related posts of an article")
+    def related(article_id: str, k: Annotated[int, Query(description=f"1 to {MAX_LIMIT}")] = 10,
+                same_category: bool = False, since: str | None = None) -> dict[str, Any]:
+        archive = live.get()
+        if archive.article(article_id) is None and archive.article(article_id + "/related") is not None:
+            return article(article_id + "/related")  # an id that itself ends in /related
+        try:
+            hits = archive.related(article_id, k=k, same_category=same_category, since=since)
+        except KeyError:
+            raise ApiError(404, f"no article with id {article_id!r}", "article_id") from None
+        except QueryError as exc:
+            raise _query_error(exc) from None
+        return {"id": article_id, "related": [asdict(h) for h in hits]}
+
+    @app.get("/articles/{article_id:path}", summary="One article")
+    def article(article_id: str) -> dict[str, Any]:
+        found = live.get().article(article_id)
+        if found is None:
+            raise ApiError(404, f"no article with id {article_id!r}", "article_id")
+        return found.to_dict()
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+def serve(index_dir: str | Path, host: str = "127.0.0.1", port: int = 8000,
+          cors_origins: list[str] | None = None) -> None:
+    """Run the app on uvicorn until interrupted."""
+    import uvicorn
+
+    app = create_app(index_dir, cors_origins)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

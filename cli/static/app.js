@@ -1,0 +1,281 @@
+// The search page: results as you type, facets, paging, article view with related posts.
+// State lives in the URL (?q=&category=&from=&to=&sort=&page= or ?article=ID) so links and Back work.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const el = (tag, props = {}, ...children) => {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children.filter((c) => c !== null && c !== undefined));
+  return node;
+};
+const LIMIT = 10;
+const TYPE_DELAY_MS = 120;
+
+let state = readUrl();
+let lastSearch = { ...state, article: null };
+let searchSeq = 0, suggestSeq = 0, typingTimer = null, activeOption = -1;
+
+function readUrl() {
+  const p = new URLSearchParams(location.search);
+  return {
+    q: p.get("q") || "", categories: p.getAll("category"), from: p.get("from") || "", to: p.get("to") || "",
+    sort: p.get("sort") || "relevance", page: Math.max(1, parseInt(p.get("page") || "1", 10) || 1),
+    article: p.get("article"),
+  };
+}
+
+function stateParams(s) {
+  const p = new URLSearchParams();
+  if (s.q) p.set("q", s.q);
+  s.categories.forEach((c) => p.append("category", c));
+  if (s.from) p.set("from", s.from);
+  if (s.to) p.set("to", s.to);
+  if (s.sort !== "relevance") p.set("sort", s.sort);
+  if (s.page > 1) p.set("page", String(s.page));
+  return p;
+}
+
+function writeUrl(push) {
+  const p = state.article ? new URLSearchParams({ article: state.article }) : stateParams(state);
+  history[push ? "pushState" : "replaceState"](null, "", p.toString() ? "?" + p : location.pathname);
+}
+
+async function getJson(path, params) {
+  const res = await fetch(path + (params && params.toString() ? "?" + params : ""));
+  const body = await res.json().catch(() => ({ error: `HTTP ${res.status}` }));
+  if (!res.ok) throw new Error(body.error || `HTTP ${res.status}`);
+  return body;
+}
+
+// ---- search ----------------------------------------------------------------------------------------
+async function runSearch(push = false) {
+  state.article = null;
+  lastSearch = { ...state, categories: [...state.categories] };
+  writeUrl(push);
+  showView("results");
+  const seq = ++searchSeq;
+  const params = stateParams(state);
+  params.set("limit", String(LIMIT));
+  if (state.typing) params.set("prefix", "true"); // the word being typed counts as its completions
+  try {
+    const result = await getJson("/search", params);
+    if (seq === searchSeq) renderResults(result);
+  } catch (err) {
+    if (seq === searchSeq) {
+      $("status").textContent = err.message;
+      $("hits").replaceChildren();
+      $("pager").hidden = true;
+    }
+  }
+}
+
+function formatDate(iso, interval) {
+  if (!iso) return "undated";
+  return interval === "year" ? iso.slice(0, 4) : iso.slice(0, 10);
+}
+
+function renderResults(r) {
+  const first = (r.page - 1) * r.limit + 1;
+  $("status").textContent = r.total
+    ? `${r.total.toLocaleString()} result${r.total === 1 ? "" : "s"}` +
+      (r.hits.length ? ` · ${first}–${first + r.hits.length - 1}` : "") + ` · ${r.took_ms} ms`
+    : r.query ? `No articles match “${r.query}”.` : "No articles.";
+  $("hits").replaceChildren(...r.hits.map((h) => {
+    const link = el("a", { href: "?article=" + encodeURIComponent(h.id), textContent: h.title || h.id });
+    link.addEventListener("click", (e) => { e.preventDefault(); openArticle(h.id, true); });
+    const snippet = el("p", { className: "snippet" });
+    snippet.innerHTML = h.snippet; // server-escaped text with <b> highlights
+    const meta = [formatDate(h.date), h.categories.join(", "), h.site, h.authors.join(", ")].filter(Boolean);
+    return el("li", { className: "hit" }, el("h3", {}, link), el("p", { className: "meta", textContent: meta.join(" · ") }),
+      snippet);
+  }));
+  $("pager").hidden = r.pages <= 1;
+  $("prev").disabled = r.page <= 1;
+  $("next").disabled = r.page >= r.pages;
+  $("page-info").textContent = `Page ${r.page} of ${r.pages.toLocaleString()}`;
+  if (r.facets) renderFacets(r.facets);
+}
+
+function renderFacets(f) {
+  const chosen = new Set(state.categories);
+  const shown = f.categories.filter((c) => c.count > 0 || chosen.has(c.category));
+  $("category-facet").replaceChildren(...shown.map((c, i) => {
+    const box = el("input", { type: "checkbox", id: "cat-" + i, checked: chosen.has(c.category), value: c.category });
+    box.addEventListener("change", () => {
+      state.categories = box.checked ? [...state.categories, c.category]
+        : state.categories.filter((x) => x !== c.category);
+      state.page = 1;
+      runSearch(true);
+    });
+    const label = el("label", { htmlFor: box.id }, el("span", { textContent: c.category }),
+      el("span", { className: "count", textContent: c.count.toLocaleString() }));
+    return el("li", { className: "category" }, box, label);
+  }));
+  const top = Math.max(1, ...f.dates.map((b) => b.count));
+  $("histogram").replaceChildren(...f.dates.map((b) => {
+    const label = `${b.start}: ${b.count.toLocaleString()} articles`;
+    const bar = el("button", { type: "button", title: label, ariaLabel: label });
+    bar.setAttribute("aria-label", label);
+    bar.style.height = Math.max(2, Math.round((100 * b.count) / top)) + "%";
+    bar.addEventListener("click", () => {
+      state.from = b.start; state.to = b.start; state.page = 1; // "1987-03": the whole month
+      $("from").value = state.from; $("to").value = state.to;
+      runSearch(true);
+    });
+    return bar;
+  }));
+  const ends = f.dates.length ? [f.dates[0].start, f.dates[f.dates.length - 1].start] : [];
+  $("histogram-axis").replaceChildren(...ends.map((t) => el("span", { textContent: t })));
+  $("clear-dates").hidden = !(state.from || state.to);
+}
+
+// ---- search as you type --------------------------------------------------------------------------
+async function runSuggest() {
+  const q = $("q").value;
+  const seq = ++suggestSeq;
+  if (!q.trim()) return closeSuggestions();
+  try {
+    const s = await getJson("/suggest", new URLSearchParams({ q, limit: "6", titles: "4" }));
+    if (seq === suggestSeq && q === $("q").value) renderSuggestions(s);
+  } catch { closeSuggestions(); }
+}
+
+function renderSuggestions(s) {
+  const list = $("suggestions");
+  const options = [];
+  s.completions.forEach((c) => options.push(option(c.text, c.count.toLocaleString(), () => pickText(c.text))));
+  if (s.titles.length) {
+    options.push(el("li", { className: "group", role: "presentation", textContent: "Articles" }));
+    s.titles.forEach((t) => options.push(option(t.title, t.date ? t.date.slice(0, 4) : "", () => openArticle(t.id, true))));
+  }
+  activeOption = -1;
+  list.replaceChildren(...options);
+  list.hidden = options.length === 0;
+  $("q").setAttribute("aria-expanded", String(!list.hidden));
+  $("q").removeAttribute("aria-activedescendant");
+}
+
+function option(text, aside, pick) {
+  const li = el("li", { role: "option", id: "opt-" + Math.random().toString(36).slice(2) },
+    el("span", { textContent: text }), el("span", { className: "count", textContent: aside }));
+  li.setAttribute("aria-selected", "false");
+  li.addEventListener("mousedown", (e) => { e.preventDefault(); closeSuggestions(); pick(); });
+  li.pick = pick;
+  return li;
+}
+
+function closeSuggestions() {
+  suggestSeq++;
+  $("suggestions").hidden = true;
+  $("q").setAttribute("aria-expanded", "false");
+  $("q").removeAttribute("aria-activedescendant");
+  activeOption = -1;
+}
+
+function pickText(text) {
+  $("q").value = text + " ";
+  state.q = text; state.page = 1; state.typing = false;
+  runSearch(true);
+  $("q").focus();
+}
+
+function moveOption(step) {
+  const opts = [...$("suggestions").querySelectorAll('[role="option"]')];
+  if ($("suggestions").hidden || !opts.length) return;
+  activeOption = (activeOption + step + opts.length) % opts.length;
+  opts.forEach((o, i) => o.setAttribute("aria-selected", String(i === activeOption)));
+  $("q").setAttribute("aria-activedescendant", opts[activeOption].id);
+}
+
+// ---- article view ----------------------------------------------------------------------------------
+async function openArticle(id, push) {
+  state.article = id;
+  writeUrl(push);
+  showView("article");
+  $("article-title").textContent = "Loading…";
+  $("article-meta").textContent = "";
+  $("article-body").replaceChildren();
+  $("related").replaceChildren();
+  try {
+    const a = await getJson("/articles/" + encodeURIComponent(id));
+    $("article-title").textContent = a.title;
+    const meta = [formatDate(a.date), a.categories.join(", "), a.site, a.authors.join(", ")].filter(Boolean);
+    $("article-meta").replaceChildren(meta.join(" · "));
+    if (a.url) $("article-meta").append(" · ", el("a", { href: a.url, textContent: "original", rel: "noopener" }));
+    $("article-body").replaceChildren(...a.body.split(/\n\s*\n|\n/).filter((p) => p.trim())
+      .map((p) => el("p", { textContent: p })));
+    $("article").focus();
+    const rel = await getJson("/articles/" + encodeURIComponent(id) + "/related", new URLSearchParams({ k: "8" }));
+    $("related").replaceChildren(...(rel.related.length ? rel.related.map((r) => {
+      const link = el("a", { href: "?article=" + encodeURIComponent(r.id), textContent: r.title || r.id });
+      link.addEventListener("click", (e) => { e.preventDefault(); openArticle(r.id, true); });
+      return el("li", { className: "related-item" }, link,
+        el("span", { className: "meta", textContent: " · " + formatDate(r.date) }));
+    }) : [el("li", { textContent: "No related posts." })]));
+  } catch (err) {
+    $("article-title").textContent = err.message;
+  }
+}
+
+function showView(which) {
+  const article = which === "article";
+  $("article").hidden = !article;
+  $("results").hidden = article;
+  $("filters").hidden = article;
+}
+
+// ---- wiring ----------------------------------------------------------------------------------------
+function syncInputs() {
+  $("q").value = state.q;
+  $("sort").value = state.sort;
+  $("from").value = state.from;
+  $("to").value = state.to;
+}
+
+function start() {
+  syncInputs();
+  $("q").addEventListener("input", () => {
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(() => {
+      state.q = $("q").value; state.page = 1; state.typing = true;
+      runSearch(false);
+      runSuggest();
+    }, TYPE_DELAY_MS);
+  });
+  $("q").addEventListener("keydown", (e) => {
+    if (e.key === "ArrowDown") { e.preventDefault(); moveOption(1); }
+    else if (e.key === "ArrowUp") { e.preventDefault(); moveOption(-1); }
+    else if (e.key === "Escape" && !$("suggestions").hidden) { e.preventDefault(); closeSuggestions(); }
+    else if (e.key === "Enter" && activeOption >= 0) {
+      e.preventDefault();
+      const opt = $("suggestions").querySelectorAll('[role="option"]')[activeOption];
+      closeSuggestions();
+      opt.pick();
+    }
+  });
+  $("q").addEventListener("blur", () => setTimeout(closeSuggestions, 100));
+  $("search-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    clearTimeout(typingTimer);
+    closeSuggestions();
+    state.q = $("q").value.trim(); state.page = 1; state.typing = false;
+    runSearch(true);
+  });
+  $("sort").addEventListener("change", () => { state.sort = $("sort").value; state.page = 1; runSearch(true); });
+  for (const id of ["from", "to"]) {
+    $(id).addEventListener("change", () => { state[id] = $(id).value.trim(); state.page = 1; runSearch(true); });
+  }
+  $("clear-dates").addEventListener("click", () => { state.from = state.to = ""; syncInputs(); runSearch(true); });
+  $("prev").addEventListener("click", () => { state.page--; runSearch(true); $("results").focus(); });
+  $("next").addEventListener("click", () => { state.page++; runSearch(true); $("results").focus(); });
+  $("back").addEventListener("click", () => { state = { ...lastSearch }; syncInputs(); runSearch(true); });
+  window.addEventListener("popstate", () => { state = readUrl(); syncInputs(); route(false); });
+  route(false);
+}
+
+function route(push) {
+  if (state.article) openArticle(state.article, push);
+  else runSearch(push);
+}
+
+start();
