@@ -54,6 +54,7 @@ async function runSearch(push = false) {
   writeUrl(push);
   showView("results");
   const seq = ++searchSeq;
+  $("results").setAttribute("aria-busy", "true");
   const params = stateParams(state);
   params.set("limit", String(LIMIT));
   if (state.typing) params.set("prefix", "true"); // the word being typed counts as its completions
@@ -66,6 +67,8 @@ async function runSearch(push = false) {
       $("hits").replaceChildren();
       $("pager").hidden = true;
     }
+  } finally {
+    if (seq === searchSeq) $("results").setAttribute("aria-busy", "false");
   }
 }
 
