@@ -261,7 +261,9 @@ def _write_all_related(archive: Archive, k: int, out: str) -> None:
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option("--cors-origin", "cors_origins", multiple=True,
               help="A site origin allowed to call the API from its pages (repeatable), e.g. https://news.example.")
-def serve_cmd(index_dir: str, host: str, port: int, cors_origins: tuple[str, ...]) -> None:
+@click.option("--workers", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default=True,
+              help="Server processes (each uses about one core).")
+def serve_cmd(index_dir: str, host: str, port: int, cors_origins: tuple[str, ...], workers: int) -> None:
     """Serve the search page and the JSON API (read-only) over HTTP.
 
     \b
@@ -275,7 +277,7 @@ def serve_cmd(index_dir: str, host: str, port: int, cors_origins: tuple[str, ...
 
     _open(index_dir)  # a clear message now rather than a failing server
     click.echo(f"newssearch serving {index_dir} on http://{host}:{port}/ (Ctrl-C stops)", err=True)
-    serve(index_dir, host=host, port=port, cors_origins=list(cors_origins))
+    serve(index_dir, host=host, port=port, cors_origins=list(cors_origins), workers=workers)
 
 
 @cli.command("stats")

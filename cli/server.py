@@ -5,6 +5,8 @@ a slow query does not hold up the rest (Tantivy releases the GIL while it search
 """
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 from dataclasses import asdict
@@ -14,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -68,6 +70,12 @@ def _query_error(exc: QueryError) -> ApiError:
     return ApiError(400, str(exc), param if sep and " " not in name else None)
 
 
+def _json(data: Any) -> Response:
+    # Serialised here rather than by FastAPI's jsonable_encoder, which walks every value in Python and
+    # cost more than the search itself (measured with bench/serve.py).
+    return Response(json.dumps(data, ensure_ascii=False, separators=(",", ":")), media_type="application/json")
+
+
 def _error(status: int, message: str, parameter: str | None = None) -> JSONResponse:
     body: dict[str, Any] = {"error": message, "status": status}
     if parameter:
@@ -107,9 +115,9 @@ def create_app(index_dir: str | Path, cors_origins: list[str] | None = None) -> 
         return _error(500, f"internal error ({type(exc).__name__})")
 
     @app.get("/health", summary="Liveness and what is served")
-    def health() -> dict[str, Any]:
+    def health() -> Response:
         archive = live.get()
-        return {"status": "ok", "articles": len(archive), "version": __version__}
+        return _json({"status": "ok", "articles": len(archive), "version": __version__})
 
     @app.get("/search", summary="Ranked search with facets")
     def search(
@@ -126,7 +134,7 @@ def create_app(index_dir: str | Path, cors_origins: list[str] | None = None) -> 
         interval: Annotated[str | None, Query(description="month | year (default: from the span)")] = None,
         facets: bool = True,
         prefix: Annotated[bool, Query(description="search-as-you-type: the last word is a prefix")] = False,
-    ) -> dict[str, Any]:
+    ) -> Response:
         if interval not in (None, "month", "year"):
             raise ApiError(400, f"interval: {interval!r} is not one of month, year", "interval")
         try:
@@ -135,26 +143,26 @@ def create_app(index_dir: str | Path, cors_origins: list[str] | None = None) -> 
                                        interval=interval, prefix=prefix)
         except QueryError as exc:
             raise _query_error(exc) from None
-        return result.to_dict()
+        return _json(result.to_dict())
 
     @app.get("/suggest", summary="Search-as-you-type: completions and headlines")
     def suggest(q: str = "",
                 limit: Annotated[int, Query(description=f"completions, 0 to {MAX_SUGGESTIONS}")] = 8,
                 titles: Annotated[int, Query(description=f"headlines, 0 to {MAX_SUGGESTIONS}")] = 5,
-                ) -> dict[str, Any]:
+                ) -> Response:
         try:
-            return asdict(live.get().suggest(q, limit=limit, titles=titles))
+            return _json(asdict(live.get().suggest(q, limit=limit, titles=titles)))
         except QueryError as exc:
             raise _query_error(exc) from None
 
     @app.get("/categories", summary="Every category with its article count")
-    def categories() -> list[dict[str, Any]]:
-        return [asdict(c) for c in live.get().categories()]
+    def categories() -> Response:
+        return _json([asdict(c) for c in live.get().categories()])
 
     # Ids are often URLs: the id is the rest of the path, percent-encoded by the client.
     @app.get("/articles/{article_id:path}/related", summary="Related posts of an article")
     def related(article_id: str, k: Annotated[int, Query(description=f"1 to {MAX_LIMIT}")] = 10,
-                same_category: bool = False, since: str | None = None) -> dict[str, Any]:
+                same_category: bool = False, since: str | None = None) -> Response:
         archive = live.get()
         if archive.article(article_id) is None and archive.article(article_id + "/related") is not None:
             return article(article_id + "/related")  # an id that itself ends in /related
@@ -164,14 +172,14 @@ def create_app(index_dir: str | Path, cors_origins: list[str] | None = None) -> 
             raise ApiError(404, f"no article with id {article_id!r}", "article_id") from None
         except QueryError as exc:
             raise _query_error(exc) from None
-        return {"id": article_id, "related": [asdict(h) for h in hits]}
+        return _json({"id": article_id, "related": [asdict(h) for h in hits]})
 
     @app.get("/articles/{article_id:path}", summary="One article")
-    def article(article_id: str) -> dict[str, Any]:
+    def article(article_id: str) -> Response:
         found = live.get().article(article_id)
         if found is None:
             raise ApiError(404, f"no article with id {article_id!r}", "article_id")
-        return found.to_dict()
+        return _json(found.to_dict())
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
@@ -181,10 +189,18 @@ def create_app(index_dir: str | Path, cors_origins: list[str] | None = None) -> 
     return app
 
 
+def app_from_env() -> FastAPI:
+    """The app for one uvicorn worker process: the settings come from `serve` through the environment."""
+    settings = json.loads(os.environ["NEWSSEARCH_SERVE"])
+    return create_app(settings["index"], settings["cors_origins"])
+
+
 def serve(index_dir: str | Path, host: str = "127.0.0.1", port: int = 8000,
-          cors_origins: list[str] | None = None) -> None:
-    """Run the app on uvicorn until interrupted."""
+          cors_origins: list[str] | None = None, workers: int = 1) -> None:
+    """Run the app on uvicorn until interrupted. Several workers (processes) use several cores: Python
+    holds one process to about one core, and bench/serve.py shows that is the bottleneck."""
     import uvicorn
 
-    app = create_app(index_dir, cors_origins)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    os.environ["NEWSSEARCH_SERVE"] = json.dumps({"index": str(index_dir), "cors_origins": cors_origins or []})
+    uvicorn.run("newssearch.cli.server:app_from_env", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", access_log=False)

@@ -16,6 +16,7 @@ from newssearch.indexer.schema import open_index
 from newssearch.indexer.terms import chunk_files, indexed_fingerprints, load_terms
 
 from .facets import CategoryCount, DateBucket, category_counts, date_histogram
+from .facets import facets as facet_counts
 from .parse import Filters, QueryError, combine, date_bound, parse_text, split_category_terms
 from .related import RelatedModel, RelatedParams
 from .suggest import MAX_SUGGESTIONS, Suggestions, TitleSuggestion, complete, expand_prefix
@@ -190,11 +191,13 @@ class Archive:
 
         facet_result = None
         if facets:
+            # Disjunctive: category counts ignore the category filter, the histogram the date filter.
             by_category = combine(self.schema, text_query, filters, skip="category")
             by_date = combine(self.schema, text_query, filters, skip="date")
-            chosen, buckets = date_histogram(searcher, by_date, interval)
-            facet_result = Facets(categories=category_counts(searcher, by_category), date_interval=chosen,
-                                  dates=buckets)
+            if not filters.categories and not (filters.date_from or filters.date_to):
+                by_category = by_date
+            cats, chosen, buckets = facet_counts(searcher, by_category, by_date, interval)
+            facet_result = Facets(categories=cats, date_interval=chosen, dates=buckets)
         return SearchResult(query=q or "", total=res.count, page=page, limit=limit, sort=sort, hits=hits,
                             facets=facet_result, took_ms=round((time.perf_counter() - started) * 1000, 2),
                             warnings=warnings)

@@ -22,49 +22,77 @@ class DateBucket:
     count: int
 
 
+def _terms_spec(size: int) -> dict:
+    return {"terms": {"field": "category_path", "size": size}}
+
+
+def _month_spec(after: dict | None = None) -> dict:
+    spec: dict = {"size": 1000, "sources": [{"d": {"date_histogram": {"field": "date", "calendar_interval": "month"}}}]}
+    if after:
+        spec["after"] = after
+    return {"composite": spec}
+
+
+def _categories(res: dict) -> list[CategoryCount]:
+    buckets = sorted(res["buckets"], key=lambda b: (-b["doc_count"], b["key"]))
+    return [CategoryCount(b["key"], int(b["doc_count"])) for b in buckets]
+
+
 def category_counts(searcher: tantivy.Searcher, query: tantivy.Query, size: int = 1000) -> list[CategoryCount]:
-    res = searcher.aggregate(query, {"c": {"terms": {"field": "category_path", "size": size}}})
-    buckets = res["c"]["buckets"]
-    return [CategoryCount(b["key"], int(b["doc_count"])) for b in sorted(buckets, key=lambda b: (-b["doc_count"], b["key"]))]
+    return _categories(searcher.aggregate(query, {"c": _terms_spec(size)})["c"])
 
 
-def date_span(searcher: tantivy.Searcher, query: tantivy.Query) -> tuple[datetime, datetime] | None:
-    res = searcher.aggregate(query, {"lo": {"min": {"field": "date"}}, "hi": {"max": {"field": "date"}}})
-    lo, hi = res["lo"].get("value"), res["hi"].get("value")
-    if lo is None or hi is None:
-        return None
-    return _from_ns(lo), _from_ns(hi)
-
-
-def choose_interval(span: tuple[datetime, datetime] | None) -> str:
-    if span is None:
-        return "month"
-    return "year" if (span[1] - span[0]).days > YEAR_SPAN_DAYS else "month"
+def facets(searcher: tantivy.Searcher, by_category: tantivy.Query, by_date: tantivy.Query,
+           interval: str | None = None) -> tuple[list[CategoryCount], str, list[DateBucket]]:
+    """Category counts over `by_category` and the calendar histogram over `by_date`, in one aggregation
+    request when the two queries are the same (no filter on either), else two."""
+    spec: dict = {"lo": {"min": {"field": "date"}}, "hi": {"max": {"field": "date"}}, "h": _month_spec()}
+    if by_category is by_date:
+        res = searcher.aggregate(by_date, {**spec, "c": _terms_spec(1000)})
+        categories = _categories(res["c"])
+    else:
+        categories = category_counts(searcher, by_category)
+        res = searcher.aggregate(by_date, spec)
+    chosen, buckets = _histogram(searcher, by_date, res, interval)
+    return categories, chosen, buckets
 
 
 def date_histogram(searcher: tantivy.Searcher, query: tantivy.Query,
                    interval: str | None = None) -> tuple[str, list[DateBucket]]:
     """Counts per calendar month or year (UTC), empty periods included, the interval chosen from the span."""
-    span = date_span(searcher, query)
+    res = searcher.aggregate(query, {"lo": {"min": {"field": "date"}}, "hi": {"max": {"field": "date"}},
+                                     "h": _month_spec()})
+    return _histogram(searcher, query, res, interval)
+
+
+def _histogram(searcher: tantivy.Searcher, query: tantivy.Query, res: dict,
+               interval: str | None) -> tuple[str, list[DateBucket]]:
+    # Months from one composite aggregation (paged with `after`), rolled up to years in Python: cheaper than a
+    # second aggregation once the span is known.
+    lo, hi = res["lo"].get("value"), res["hi"].get("value")
+    span = None if lo is None or hi is None else (_from_ns(lo), _from_ns(hi))
     interval = interval or choose_interval(span)
     if interval not in ("month", "year"):
         raise ValueError(f"interval: {interval!r} is not 'month' or 'year'")
     if span is None:
         return interval, []
     counts: dict[str, int] = {}
-    after = None
-    while True:  # composite aggregations page with `after`
-        spec: dict = {"size": 1000, "sources": [{"d": {"date_histogram": {"field": "date",
-                                                                            "calendar_interval": interval}}}]}
-        if after:
-            spec["after"] = after
-        res = searcher.aggregate(query, {"h": {"composite": spec}})["h"]
-        for b in res["buckets"]:
-            counts[_label(_from_ms(b["key"]["d"]), interval)] = int(b["doc_count"])
-        after = res.get("after_key")
-        if len(res["buckets"]) < 1000 or not after:
+    page = res["h"]
+    while True:
+        for b in page["buckets"]:
+            label = _label(_from_ms(b["key"]["d"]), interval)
+            counts[label] = counts.get(label, 0) + int(b["doc_count"])
+        after = page.get("after_key")
+        if len(page["buckets"]) < 1000 or not after:
             break
+        page = searcher.aggregate(query, {"h": _month_spec(after)})["h"]
     return interval, [DateBucket(label, counts.get(label, 0)) for label in _periods(span, interval)]
+
+
+def choose_interval(span: tuple[datetime, datetime] | None) -> str:
+    if span is None:
+        return "month"
+    return "year" if (span[1] - span[0]).days > YEAR_SPAN_DAYS else "month"
 
 
 def _periods(span: tuple[datetime, datetime], interval: str) -> list[str]:

@@ -1,0 +1,200 @@
+"""Load on `newssearch serve` over loopback: throughput and latency of search with facets.
+
+    python bench/serve.py                              # 200,000 articles scaled up from Reuters + BBC (synthetic)
+    python bench/serve.py --real                       # Reuters-21578 + BBC, real (21,268 articles)
+    python bench/serve.py --clients 16 --seconds 30
+
+A bounded closed-loop run: CLIENTS threads, each with a keep-alive connection, send the next request as soon as
+the last one answers, for SECONDS. The mix is what a site's search box sends: searches with facets (words
+drawn from real headlines; a quarter with a category filter, a quarter sorted by date, some with a date
+range, some as-you-type with prefix=true, some on page 2) and /suggest calls. The reference in the same run is
+the library itself: the same searches through `Archive.search` in this process, one at a time, so the
+figures show what HTTP, JSON and concurrency add. The load generator shares the machine's cores with the
+server, as a site's own front end would not: the figures are a floor.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import numpy as np
+
+from corpora import DATA, real_texts, synthetic  # bench/corpora.py
+from newssearch import Archive, build_index
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def build(args: argparse.Namespace, work: Path) -> tuple[Path, str]:
+    index = work / "index"
+    if args.real:
+        label = "REAL: Reuters-21578 (.sgm) + BBC (CSV)"
+        sources = sorted((DATA / "reuters21578").glob("reut2-*.sgm")) + sorted((DATA / "bbc").glob("*.csv"))
+    else:
+        label = f"SYNTHETIC: {args.synthetic:,} articles generated from word-bigram models of Reuters + BBC"
+        sources = [work / "synthetic.jsonl"]
+        if not sources[0].exists() and not index.exists():
+            t = time.perf_counter()
+            synthetic(args.synthetic, sources[0])
+            print(f"generated the synthetic set in {time.perf_counter() - t:.0f} s", flush=True)
+    if not index.exists():
+        t = time.perf_counter()
+        report = build_index(sources, index)
+        print(f"indexed: {report.summary()} in {time.perf_counter() - t:.0f} s", flush=True)
+    return index, label
+
+
+def request_mix(archive: Archive, n: int, seed: int = 11) -> list[tuple[str, dict]]:
+    """(route, params) pairs: what a search box sends, words taken from real headlines."""
+    rng = random.Random(seed)
+    words = [w for _, title, body in real_texts()[:5000]
+             for w in re.findall(r"[a-z]{4,}", (title or body[:80]).lower())]
+    categories = [c.category for c in archive.categories() if c.count >= 50]
+    years = [b["start"] for b in archive.stats()["years"] if b["count"]]
+    mix = []
+    for _ in range(n):
+        q = " ".join(rng.sample(words, rng.choice((1, 1, 2, 2, 3))))
+        roll = rng.random()
+        if roll < 0.15:
+            mix.append(("/suggest", {"q": q[: rng.randint(2, len(q))]}))
+            continue
+        params: dict = {"q": q}
+        if rng.random() < 0.25 and categories:
+            params["category"] = rng.choice(categories)
+        if rng.random() < 0.25:
+            params["sort"] = "newest"
+        if rng.random() < 0.15 and years:
+            params["from"] = rng.choice(years)
+        if rng.random() < 0.15:
+            params.update(q=q[:-2], prefix="true")
+        if rng.random() < 0.10:
+            params["page"] = 2
+        mix.append(("/search", params))
+    return mix
+
+
+def library_reference(archive: Archive, mix: list[tuple[str, dict]]) -> np.ndarray:
+    times = []
+    for route, p in mix:
+        t = time.perf_counter()
+        if route == "/suggest":
+            archive.suggest(p["q"])
+        else:
+            archive.search(p["q"], categories=[p["category"]] if "category" in p else [], sort=p.get("sort", "relevance"),
+                           date_from=p.get("from"), page=p.get("page", 1), prefix=p.get("prefix") == "true")
+        times.append(time.perf_counter() - t)
+    return np.array(times) * 1000
+
+
+def load(port: int, mix: list[tuple[str, dict]], clients: int, seconds: float) -> tuple[np.ndarray, int, float]:
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+    stop_at = time.perf_counter() + seconds
+
+    def client(i: int) -> None:
+        rng = random.Random(i)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while time.perf_counter() < stop_at:
+            route, params = rng.choice(mix)
+            t = time.perf_counter()
+            try:
+                conn.request("GET", route + "?" + urlencode(params, doseq=True))
+                res = conn.getresponse()
+                res.read()
+                ok = res.status == 200
+            except OSError:
+                ok = False
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            latencies[i].append(time.perf_counter() - t)
+            errors[i] += not ok
+        conn.close()
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    return np.array([x for lat in latencies for x in lat]) * 1000, sum(errors), elapsed
+
+
+def start_server(index: Path, port: int) -> subprocess.Popen:
+    exe = Path(sys.executable).with_name("newssearch")
+    proc = subprocess.Popen([str(exe), "serve", "--index", str(index), "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/health")
+            if conn.getresponse().status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    sys.exit("the server did not start")
+
+
+def percentiles(ms: np.ndarray) -> str:
+    p50, p90, p99 = np.percentile(ms, [50, 90, 99])
+    return f"p50 {p50:6.2f} ms  p90 {p90:6.2f} ms  p99 {p99:6.2f} ms  max {ms.max():7.2f} ms"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--synthetic", type=int, default=200_000, help="articles in the synthetic set")
+    ap.add_argument("--real", action="store_true", help="the real Reuters + BBC sets instead")
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--seconds", type=float, default=30)
+    ap.add_argument("--port", type=int, default=8917)
+    ap.add_argument("--workdir", default=None, help="keep the data and index here (reused if present)")
+    args = ap.parse_args()
+    if not DATA.exists():
+        sys.exit(f"needs {DATA}")
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="newssearch-serve-"))
+    work.mkdir(parents=True, exist_ok=True)
+    index, label = build(args, work)
+    archive = Archive.open(index)
+    mix = request_mix(archive, 2000)
+    print(f"data: {label} ({len(archive):,} articles); {os.cpu_count()} cores; "
+          f"{args.clients} clients for {args.seconds:.0f} s; {len(mix):,} distinct requests "
+          f"({sum(r == '/suggest' for r, _ in mix) / len(mix):.0%} /suggest, the rest /search with facets)")
+
+    library_reference(archive, mix[:200])  # warm the page cache and the searcher
+    lib = library_reference(archive, mix)
+    print(f"library, 1 at a time      {percentiles(lib)}  ({1000 / lib.mean():,.0f} req/s)")
+
+    proc = start_server(index, args.port)
+    try:
+        load(args.port, mix, args.clients, 3)  # warm-up
+        ms, errors, elapsed = load(args.port, mix, args.clients, args.seconds)
+    finally:
+        proc.terminate()
+        proc.wait()
+    print(f"HTTP, {args.clients} concurrent     {percentiles(ms)}  ({len(ms) / elapsed:,.0f} req/s, "
+          f"{len(ms):,} requests, {errors} errors)")
+    p99 = float(np.percentile(ms, 99))
+    print(f"ratios: HTTP p50 / library p50 = {np.percentile(ms, 50) / np.percentile(lib, 50):.1f}x; "
+          f"target p99 <= 50 ms: {'met' if p99 <= 50 and errors == 0 else 'NOT met'} ({p99:.1f} ms, {errors} errors)")
+    print(json.dumps({"articles": len(archive), "synthetic": not args.real, "clients": args.clients,
+                      "seconds": args.seconds, "requests": len(ms), "errors": errors,
+                      "throughput_rps": round(len(ms) / elapsed, 1),
+                      "p50_ms": round(float(np.percentile(ms, 50)), 2), "p99_ms": round(p99, 2),
+                      "library_p50_ms": round(float(np.percentile(lib, 50)), 2),
+                      "library_p99_ms": round(float(np.percentile(lib, 99)), 2)}))
+
+
+if __name__ == "__main__":
+    main()
