@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from newssearch.indexer.build import build_index
+from newssearch.indexer.build import BATCH_SIZE, build_index
 from newssearch.indexer.schema import IndexError_
 from newssearch.query.archive import MAX_LIMIT, SORTS, Archive
 from newssearch.query.parse import QueryError
@@ -55,9 +55,12 @@ def cli() -> None:
 @index_option
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Parser processes [default: one per core].")
+@click.option("--batch-size", type=click.IntRange(1), default=BATCH_SIZE, show_default=True,
+              help="Articles per commit: a crash loses at most this much work.")
 @json_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def index_cmd(paths: tuple[str, ...], index_dir: str, workers: int | None, as_json: bool, quiet: bool) -> None:
+def index_cmd(paths: tuple[str, ...], index_dir: str, workers: int | None, batch_size: int, as_json: bool,
+              quiet: bool) -> None:
     """Read the articles under PATHS into the index (created if needed).
 
     PATHS are files or directories, searched recursively: JSON Lines (.jsonl), JSON (.json), CSV (.csv,
@@ -79,7 +82,7 @@ def index_cmd(paths: tuple[str, ...], index_dir: str, workers: int | None, as_js
             bar.refresh()
 
     try:
-        report = build_index(paths, index_dir, workers=workers, progress=progress)
+        report = build_index(paths, index_dir, workers=workers, batch_size=batch_size, progress=progress)
     except IndexError_ as exc:
         raise click.ClickException(str(exc)) from None
     finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,8 +12,9 @@ from pathlib import Path
 import tantivy
 
 from .article import Article, Problem
+from .faults import failpoint
 from .schema import IndexBusy, id_hash, open_index
-from .sources import find_files, read_file
+from .sources import Part, find_files, read_part, split_parts
 from .terms import TermWriter, compact, indexed_fingerprints, term_counts
 
 WRITER_HEAP = 256 * 1024 * 1024
@@ -80,20 +81,29 @@ def article_document(a: Article) -> tantivy.Document:
 Parsed = tuple[Article, Counter] | Problem
 
 
-def _parse(path: Path) -> tuple[Path, list[Parsed]]:
-    """Read one file and tokenise its articles (in the worker: both are CPU-bound)."""
-    return path, [item if isinstance(item, Problem) else (item, term_counts(item.title, item.body))
-                  for item in read_file(path)]
+def _parse(part: Part) -> tuple[Part, list[Parsed]]:
+    """Read one file (or part of one) and tokenise its articles (in the worker: both are CPU-bound)."""
+    return part, [item if isinstance(item, Problem) else (item, term_counts(item.title, item.body))
+                  for item in read_part(part)]
 
 
-def parse_files(files: list[Path], workers: int) -> Iterator[tuple[Path, list[Parsed]]]:
+def parse_files(files: list[Part], workers: int) -> Iterator[tuple[Part, list[Parsed]]]:
     """Parse files in worker processes (HTML extraction is CPU-bound), yielding results in file order."""
     if workers <= 1 or len(files) <= 1:
         yield from map(_parse, files)
         return
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
     with ctx.Pool(workers) as pool:
-        yield from pool.imap(_parse, files, chunksize=1)
+        # A window of files in flight, not pool.imap: imap would let the workers run ahead and queue every
+        # parsed file in this process's memory when the writer is the slower side.
+        window: deque = deque()
+        pending = iter(files)
+        for path in pending:
+            window.append(pool.apply_async(_parse, (path,)))
+            if len(window) >= 2 * workers:
+                yield window.popleft().get()
+        while window:
+            yield window.popleft().get()
 
 
 def open_writer(index: tantivy.Index, index_dir: str | Path) -> tantivy.IndexWriter:
@@ -127,12 +137,13 @@ def build_index(paths: Iterable[str | Path], index_dir: str | Path, *, workers: 
     try:
         known = indexed_fingerprints(index)
         terms = TermWriter(index_dir)
-        sizes = {f: _size(f) for f in files}
-        total_bytes, done_bytes = sum(sizes.values()), 0
+        parts = [part for f in files for part in split_parts(f)]
+        total_bytes, done_bytes = sum(p.size for p in parts), 0
         pending = 0
         seen: set[int] = set()
         workers = workers or os.cpu_count() or 1
-        for path, items in parse_files(files, workers):
+        for part, items in parse_files(parts, workers):
+            failpoint("file")
             for parsed in items:
                 if isinstance(parsed, Problem):
                     report.problems.append(parsed)
@@ -158,19 +169,19 @@ def build_index(paths: Iterable[str | Path], index_dir: str | Path, *, workers: 
                         writer.delete_documents_by_term("id", item.id)
                         report.updated += 1
                 writer.add_document(article_document(item))
+                failpoint("add")
                 terms.add(item.id, h, fp, counts)
                 known[h] = fp
                 pending += 1
                 if pending >= batch_size:
-                    terms.flush()  # before the commit: the index never holds an article without its terms
-                    writer.commit()
+                    _commit(writer, terms)
                     pending = 0
-            done_bytes += sizes[path]
+            done_bytes += part.size
             if progress:
                 progress(done_bytes, total_bytes, report.articles)
         if pending:
-            terms.flush()
-            writer.commit()
+            _commit(writer, terms)
+        failpoint("merge", during=True)
         writer.wait_merging_threads()
         compact(index_dir, known)
     except BaseException:
@@ -185,8 +196,8 @@ def build_index(paths: Iterable[str | Path], index_dir: str | Path, *, workers: 
     return report
 
 
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
+def _commit(writer: tantivy.IndexWriter, terms: TermWriter) -> None:
+    terms.flush()  # before the commit: the index never holds an article without its terms
+    failpoint("flushed")
+    failpoint("commit", during=True)
+    writer.commit()

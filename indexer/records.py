@@ -118,8 +118,10 @@ def _convert(record: Any, source: str) -> Article | Problem:
         return Problem(source, str(exc))
 
 
-def read_jsonl(data: bytes, source: str) -> Iterator[Article | Problem]:
-    for lineno, raw in enumerate(data.splitlines(), start=1):
+def read_jsonl(data: bytes, source: str, first_line: int = 1) -> Iterator[Article | Problem]:
+    # Split on b"\n" only: bytes.splitlines() would also split on \r, \x0b, \x0c, \x1c-\x1e and so shift
+    # the line numbers of every later problem.
+    for lineno, raw in enumerate(data.split(b"\n"), start=first_line):
         where = f"{source}:{lineno}"
         if not raw.strip():
             continue

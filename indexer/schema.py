@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import tantivy
@@ -102,12 +103,19 @@ def open_index(index_dir: str | Path, create: bool = False) -> tantivy.Index:
         if meta.get("schema_version") != SCHEMA_VERSION:
             raise IndexError_(f"{index_dir}: index written by schema version {meta.get('schema_version')}, "
                               f"this newssearch reads version {SCHEMA_VERSION}; re-index into a new directory")
+        tdir.mkdir(exist_ok=True)  # a run killed right after writing the marker: an empty index
         return _register(tantivy.Index(build_schema(), path=str(tdir), reuse=True))
     if not create:
         if index_dir.exists() and any(index_dir.iterdir()):
             raise IndexNotFound(f"{index_dir} is not a newssearch index (no newssearch.json)")
         raise IndexNotFound(f"no index at {index_dir}: run `newssearch index PATH --index {index_dir}` first")
+    if tdir.exists() and any(tdir.iterdir()):
+        raise IndexError_(f"{index_dir}: holds a Tantivy index but no newssearch.json; not creating over it")
+    # The marker first, atomically: a run killed between the two steps leaves a directory that opens as an
+    # empty index (Tantivy creates one in an empty folder), never one that is refused.
+    index_dir.mkdir(parents=True, exist_ok=True)
+    tmp = meta_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"schema_version": SCHEMA_VERSION, "analyzer": TEXT_ANALYZER}) + "\n")
+    os.replace(tmp, meta_file)
     tdir.mkdir(parents=True, exist_ok=True)
-    index = _register(tantivy.Index(build_schema(), path=str(tdir), reuse=True))
-    meta_file.write_text(json.dumps({"schema_version": SCHEMA_VERSION, "analyzer": TEXT_ANALYZER}) + "\n")
-    return index
+    return _register(tantivy.Index(build_schema(), path=str(tdir), reuse=True))

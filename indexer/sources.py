@@ -5,6 +5,7 @@ import gzip
 import os
 import zlib
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from .article import Article, Problem
@@ -56,6 +57,55 @@ def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
     return sorted(found.values()), problems
 
 
+PART_BYTES = 8 * 1024 * 1024  # JSON Lines files larger than this are read and parsed in parts of about this size
+
+
+@dataclass(frozen=True)
+class Part:
+    """A file, or a line-aligned byte range of a large JSON Lines file: the unit of parallel parsing."""
+
+    path: Path
+    start: int = 0
+    end: int | None = None  # None: to the end of the file
+    first_line: int = 1  # the line number `start` is on, for problems
+
+    @property
+    def size(self) -> int:
+        if self.end is not None:
+            return self.end - self.start
+        try:
+            return self.path.stat().st_size
+        except OSError:
+            return 0
+
+
+def split_parts(path: Path, part_bytes: int = PART_BYTES) -> list[Part]:
+    """Plain JSON Lines files bigger than `part_bytes` become line-aligned parts, so one huge export is
+    parsed on every core and never held in memory whole; any other file is one part."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return [Part(path)]
+    if detect_format(path) != "jsonl" or size <= part_bytes or str(path).lower().endswith(".gz"):
+        return [Part(path)]
+    with open(path, "rb") as fh:
+        if fh.read(2) == b"\x1f\x8b":  # gzip whatever its name: one stream, one part
+            return [Part(path)]
+        parts, start, line = [], 0, 1
+        while start < size:
+            fh.seek(start)
+            chunk = fh.read(part_bytes)
+            end = start + len(chunk)
+            if end < size:
+                tail = fh.readline()  # finish the line the chunk cut
+                chunk += tail
+                end += len(tail)
+            parts.append(Part(path, start, end, line))
+            line += chunk.count(b"\n")
+            start = end
+    return parts
+
+
 def read_bytes(path: Path) -> bytes:
     """The file's bytes, gunzipped when it is gzip. Raises OSError/ValueError with a readable message."""
     with open(path, "rb") as fh:
@@ -74,6 +124,23 @@ def decode_text(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ValueError(f"not valid UTF-8 at byte {exc.start}") from None
+
+
+def read_part(part: Part) -> Iterator[Article | Problem]:
+    """Articles (and problems) from one part of a large JSON Lines file, or from a whole file."""
+    if part.end is None:
+        yield from read_file(part.path)
+        return
+    from .records import read_jsonl
+
+    try:
+        with open(part.path, "rb") as fh:
+            fh.seek(part.start)
+            data = fh.read(part.end - part.start)
+    except OSError as exc:
+        yield Problem(str(part.path), exc.strerror or str(exc))
+        return
+    yield from read_jsonl(data, str(part.path), first_line=part.first_line)
 
 
 def read_file(path: str | Path) -> Iterator[Article | Problem]:

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import tantivy
 
+from .faults import failpoint
 from .schema import TITLE_BOOST, text_analyzer
 
 _ANALYZER: tantivy.TextAnalyzer | None = None
@@ -66,8 +67,11 @@ class TermWriter:
         self.vocab_file = self.dir / "vocab.txt"
         self.vocab: dict[str, int] = {}
         if self.vocab_file.exists():
+            _drop_partial_line(self.vocab_file)
             with open(self.vocab_file, encoding="utf-8") as fh:
                 self.vocab = {line.rstrip("\n"): i for i, line in enumerate(fh)}
+        for stale in self.dir.glob("*.tmp"):  # a chunk a crashed run did not finish writing
+            stale.unlink()
         self._new_terms: list[str] = []
         self._rows: list[tuple[str, int, int, Counter[str]]] = []
         self._next = _next_chunk_number(chunk_files(index_dir))
@@ -106,6 +110,15 @@ class TermWriter:
                     data=np.asarray(data, dtype=np.float32))
         self._next += 1
         self._rows = []
+
+
+def _drop_partial_line(path: Path) -> None:
+    """A run killed while appending can leave a last line without its newline: cut it, or the next term
+    appended would merge into it and shift every later term id."""
+    with open(path, "rb+") as fh:
+        data = fh.read()
+        if data and not data.endswith(b"\n"):
+            fh.truncate(data.rfind(b"\n") + 1)
 
 
 def _save_chunk(path: Path, **arrays: np.ndarray) -> None:
@@ -181,5 +194,6 @@ def compact(index_dir: str | Path, live: dict[int, int]) -> None:
     fps = np.array([live[h] for h in m.id_hash.tolist()], dtype=np.int64)
     _save_chunk(d / f"chunk-{_next_chunk_number(chunks):06d}.npz", ids=np.array(m.ids, dtype=object), id_hash=m.id_hash,
                 fingerprint=fps, indptr=m.indptr, indices=m.indices, data=m.data)
+    failpoint("compact")  # old and new chunks both present: the newest wins, nothing is lost
     for path in chunks:
         path.unlink()

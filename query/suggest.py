@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import tantivy
 
-from .parse import MAX_QUERY_CHARS, QueryError, parse_text
+from .parse import MAX_QUERY_CHARS, QueryError
 
 MAX_SUGGESTIONS = 20
 # One letter matches a large slice of the dictionary; counting each term over the typed context would walk
