@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timezone
 
 import tantivy
@@ -80,13 +81,14 @@ def _histogram(searcher: tantivy.Searcher, query: tantivy.Query, res: dict,
     page = res["h"]
     while True:
         for b in page["buckets"]:
-            label = _label(_from_ms(b["key"]["d"]), interval)
+            label = _bucket_label(b["key"]["d"], interval)
             counts[label] = counts.get(label, 0) + int(b["doc_count"])
         after = page.get("after_key")
         if len(page["buckets"]) < 1000 or not after:
             break
         page = searcher.aggregate(query, {"h": _month_spec(after)})["h"]
-    return interval, [DateBucket(label, counts.get(label, 0)) for label in _periods(span, interval)]
+    return interval, [DateBucket(label, counts.get(label, 0))
+                      for label in _periods((span[0].year, span[0].month), (span[1].year, span[1].month), interval)]
 
 
 def choose_interval(span: tuple[datetime, datetime] | None) -> str:
@@ -95,15 +97,22 @@ def choose_interval(span: tuple[datetime, datetime] | None) -> str:
     return "year" if (span[1] - span[0]).days > YEAR_SPAN_DAYS else "month"
 
 
-def _periods(span: tuple[datetime, datetime], interval: str) -> list[str]:
-    (lo, hi) = span
+@lru_cache(maxsize=4096)
+def _bucket_label(key_ms: float, interval: str) -> str:
+    # A few hundred distinct month keys recur in every request: convert each once.
+    return _label(_from_ms(key_ms), interval)
+
+
+@lru_cache(maxsize=1024)
+def _periods(lo: tuple[int, int], hi: tuple[int, int], interval: str) -> tuple[str, ...]:
+    """Every period label from `lo` to `hi` (year, month), inclusive."""
     if interval == "year":
-        return [str(y) for y in range(lo.year, hi.year + 1)]
-    out, y, m = [], lo.year, lo.month
-    while (y, m) <= (hi.year, hi.month):
+        return tuple(str(y) for y in range(lo[0], hi[0] + 1))
+    out, (y, m) = [], lo
+    while (y, m) <= hi:
         out.append(f"{y:04d}-{m:02d}")
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
+    return tuple(out)
 
 
 def _label(dt: datetime, interval: str) -> str:

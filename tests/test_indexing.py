@@ -124,3 +124,30 @@ def test_second_writer_gets_a_clear_error(tmp_path):
     finally:
         writer.rollback()
         del writer
+
+
+def test_large_jsonl_is_read_in_parts_with_the_same_result(tmp_path):
+    """A big JSON Lines export is parsed in line-aligned parts; articles and problem lines are unchanged."""
+    from newssearch.indexer.sources import read_file, read_part, split_parts
+
+    lines = []
+    for i in range(400):
+        if i in (57, 233):
+            lines.append('{"id": "broken", "title": "unterminated')
+        elif i == 300:
+            lines.append("")
+        else:
+            lines.append(json.dumps({"id": f"a{i}", "title": f"Article {i}",
+                                     "body": f"Body of article number {i} with enough words to index it. " * 3}))
+    path = tmp_path / "export.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    parts = split_parts(path, part_bytes=4096)
+    assert len(parts) > 5 and parts[0].start == 0 and parts[-1].end == path.stat().st_size
+    assert all(a.end == b.start for a, b in zip(parts, parts[1:]))
+
+    def summary(items):
+        return [getattr(x, "id", None) or f"{x.source}: {x.message[:20]}" for x in items]
+
+    whole = summary(read_file(path))
+    assert summary(x for p in parts for x in read_part(p)) == whole
+    assert [w for w in whole if ": malformed" in w] == [f"{path}:58: malformed JSON line ", f"{path}:234: malformed JSON line "]

@@ -1,0 +1,202 @@
+"""Kill `newssearch index` with SIGKILL at chosen steps and at random moments; nothing committed is lost.
+
+Each run indexes the same input (the corpus's Reuters articles plus a generated JSON Lines export, about
+3,400 articles) with small batches, so there are many commits to be killed between. After each
+kill: the index opens, holds exactly the articles of some prefix of completed batches, each once, and
+re-running `index` converges to the index an uninterrupted run builds (same ids, same search results).
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import CORPUS, newssearch
+
+BATCH = 100
+QUERIES = ["oil prices", "coffee", "bank interest rates", "wheat OR corn", '"trade deficit"']
+
+
+def _exe() -> str:
+    return shutil.which("newssearch") or str(Path(sys.executable).with_name("newssearch"))
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory) -> Path:
+    """The input: the corpus's Reuters JSONL files plus a 2 MB JSON Lines export."""
+    root = tmp_path_factory.mktemp("input")
+    shutil.copytree(CORPUS / "reuters", root / "reuters")
+    records = [json.loads(line) for f in sorted((CORPUS / "reuters").glob("*.jsonl"))
+               for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+    with open(root / "big-export.jsonl", "w", encoding="utf-8") as fh:
+        i = 0
+        while fh.tell() < 2 * 1024 * 1024:
+            r = dict(records[i % len(records)])
+            r["id"] = f"big-{i}"
+            r["body"] = r.get("body", "") + f" (copy {i})"
+            fh.write(json.dumps(r) + "\n")
+            i += 1
+    return root
+
+
+@pytest.fixture(scope="module")
+def reference(archive, tmp_path_factory) -> dict:
+    """What an uninterrupted run gives."""
+    index = tmp_path_factory.mktemp("reference") / "index"
+    newssearch("index", archive, "--index", index, "--batch-size", BATCH)
+    return snapshot(index)
+
+
+def all_ids(index: Path) -> list[str]:
+    """Every stored id, read through the library (the CLI pages only the first 10,000)."""
+    import tantivy
+
+    from newssearch import Archive
+
+    searcher = Archive.open(index).searcher()
+    if searcher.num_docs == 0:
+        return []
+    hits = searcher.search(tantivy.Query.all_query(), limit=searcher.num_docs).hits
+    return [searcher.doc(addr)["id"][0] for _, addr in hits]
+
+
+def snapshot(index: Path) -> dict:
+    from newssearch import Archive
+
+    archive = Archive.open(index)
+    results = {q: ranking([asdict(h) for h in archive.search(q, limit=100, facets=False).hits]) for q in QUERIES}
+    totals = {q: archive.search(q, facets=False).total for q in QUERIES}
+    return {"articles": len(archive), "results": results, "totals": totals}
+
+
+def ranking(hits: list[dict]) -> list[tuple[float, list[str]]]:
+    """Scores with the ids at each, best first. Equal scores (copies) may come in either order, and the group
+    at the cut-off may be cut anywhere, so it is left out."""
+    groups: dict[float, list[str]] = {}
+    for h in hits:
+        groups.setdefault(round(h["score"], 3), []).append(h["id"])
+    last = min(groups) if len(hits) == 100 else None
+    return [(score, sorted(ids)) for score, ids in sorted(groups.items(), reverse=True) if score != last]
+
+
+def run_killed(archive: Path, index: Path, failpoint: str | None = None, after_s: float | None = None,
+               batch: int = BATCH) -> int:
+    """Start an index run; kill it at the failpoint (it kills itself) or after `after_s` seconds."""
+    env = dict(os.environ)
+    if failpoint:
+        env["NEWSSEARCH_FAILPOINTS"] = failpoint
+    proc = subprocess.Popen([_exe(), "index", str(archive), "--index", str(index), "--batch-size", str(batch),
+                             "--json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if after_s is not None:
+        try:
+            proc.wait(timeout=after_s)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=300)
+    return proc.returncode
+
+
+def check_consistent(index: Path) -> int:
+    """The index opens, every article is there once, and the related-posts terms match it."""
+    ids = all_ids(index)
+    assert len(ids) == len(set(ids)), "an article is indexed twice"
+    stats = json.loads(newssearch("stats", "--index", index, "--json").stdout)  # the CLI opens it too
+    assert stats["articles"] == len(ids)
+    if ids:  # every live article has its term row: related posts work for each
+        from newssearch import Archive
+
+        assert set(Archive.open(index).related_model().ids) == set(ids)
+    return stats["articles"]
+
+
+KILL_POINTS = [
+    "file:1",  # after the first file is parsed, before anything is written
+    "add:450",  # in the middle of the third batch
+    "flushed:3",  # terms of batch 3 written, its commit not started
+    "commit:4",  # while Tantivy commits batch 4
+    "commit:20",  # later, with segments to merge
+    "merge:1",  # while the final merges run
+]
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_kill_at_a_step_loses_nothing_committed(archive, reference, tmp_path, point):
+    index = tmp_path / "index"
+    rc = run_killed(archive, index, failpoint=point)
+    assert rc == -signal.SIGKILL, f"the failpoint {point} was never reached (exit {rc})"
+    count = check_consistent(index)
+    n = int(point.split(":")[1])
+    if point.startswith(("add", "flushed", "commit")):
+        # Only whole batches survive: the killed batch is rolled back by construction.
+        committed = {"add": (n - 1) // BATCH, "flushed": n - 1, "commit": n - 1}[point.split(":")[0]]
+        assert count in (committed * BATCH, (committed + 1) * BATCH) if point.startswith("commit") \
+            else count == committed * BATCH
+    if point.startswith(("merge", "compact")):
+        assert count == reference["articles"]  # everything was committed before the kill
+    newssearch("index", archive, "--index", index, "--batch-size", BATCH)
+    assert snapshot(index) == reference
+
+
+def test_kill_while_compacting_term_chunks(archive, reference, tmp_path):
+    index = tmp_path / "index"
+    # Batches of 40 leave more than 64 term chunks, which the end of the run compacts into one.
+    assert run_killed(archive, index, failpoint="compact:1", batch=40) == -signal.SIGKILL
+    assert check_consistent(index) == reference["articles"]
+    assert len(list((index / "terms").glob("chunk-*.npz"))) > 64  # the old chunks and the new one
+    newssearch("index", archive, "--index", index, "--batch-size", BATCH)
+    assert snapshot(index) == reference
+
+
+@pytest.mark.parametrize("after_s", [0.7, 1.4, 2.1])
+def test_kill_at_random_moments_then_converge(archive, reference, tmp_path, after_s):
+    index = tmp_path / "index"
+    run_killed(archive, index, after_s=after_s)
+    assert check_consistent(index) % BATCH == 0 or check_consistent(index) == reference["articles"]
+    newssearch("index", archive, "--index", index, "--batch-size", BATCH)
+    assert snapshot(index) == reference
+
+
+def test_repeated_kills_then_converge(archive, reference, tmp_path):
+    """Killed again and again while resuming: every run keeps what the earlier ones committed."""
+    index = tmp_path / "index"
+    counts = []
+    for point in ("commit:3", "commit:5", "add:300", "commit:9"):
+        run_killed(archive, index, failpoint=point)
+        counts.append(check_consistent(index))
+    assert counts == sorted(counts) and counts[-1] > counts[0]
+    newssearch("index", archive, "--index", index, "--batch-size", BATCH)
+    assert snapshot(index) == reference
+
+
+def test_searches_answer_while_an_index_run_commits(archive, tmp_path):
+    """Readers see the old or the new state, never an error, while a writer commits batch after batch."""
+    from newssearch import Archive
+
+    index = tmp_path / "index"
+    newssearch("index", CORPUS / "bbc", "--index", index)
+    reader = Archive.open(index)
+    start = len(reader)
+    proc = subprocess.Popen([_exe(), "index", str(archive), "--index", str(index), "--batch-size", str(BATCH)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = []
+    try:
+        while proc.poll() is None:
+            reader.reload()
+            result = reader.search("prices", limit=5)
+            seen.append(len(reader))
+            assert result.total >= 0 and len(result.hits) <= 5
+            time.sleep(0.02)
+    finally:
+        proc.communicate(timeout=300)
+    assert proc.returncode == 0
+    reader.reload()
+    assert seen and seen == sorted(seen) and seen[0] >= start  # never goes back, never fails
+    assert len(reader) > start and len(set(seen)) > 2  # and commits were seen as they landed
