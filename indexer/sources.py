@@ -1,6 +1,7 @@
 """Find the files of an archive, open them (plain or gzip) and hand each to the reader for its format."""
 from __future__ import annotations
 
+import errno
 import gzip
 import os
 import zlib
@@ -48,9 +49,9 @@ def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
                 for name in sorted(files):
                     f = Path(root, name)
                     if detect_format(f) and not name.startswith("."):
-                        found.setdefault(str(f.resolve()), f)
+                        _add(found, problems, f)
         elif detect_format(p):
-            found.setdefault(str(p.resolve()), p)
+            _add(found, problems, p)
         else:
             problems.append(Problem(str(p), "unknown format (expected .jsonl .json .csv .html .txt .sgm, "
                                             "optionally .gz)"))
@@ -104,6 +105,18 @@ def split_parts(path: Path, part_bytes: int = PART_BYTES) -> list[Part]:
             line += chunk.count(b"\n")
             start = end
     return parts
+
+
+def _add(found: dict[str, Path], problems: list[Problem], f: Path) -> None:
+    """Each file once, however it is reached (symlinks resolved); a link that cannot be resolved is a Problem."""
+    try:
+        key = str(f.resolve(strict=True))
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop, on Python < 3.13
+        loop = isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP
+        problems.append(Problem(str(f), "symlink loop" if loop else "broken symlink or unreadable path "
+                                f"({getattr(exc, 'strerror', None) or exc})"))
+        return
+    found.setdefault(key, f)
 
 
 def read_bytes(path: Path) -> bytes:

@@ -180,11 +180,14 @@ class Archive:
         query = combine(self.schema, text_query, filters)
 
         searcher = self.searcher()
-        if sort == "relevance":
-            res = searcher.search(query, limit=limit, offset=offset)
-        else:
-            order = tantivy.Order.Desc if sort == "newest" else tantivy.Order.Asc
-            res = searcher.search(query, limit=limit, offset=offset, order_by_field="date", order=order)
+        try:
+            if sort == "relevance":
+                res = searcher.search(query, limit=limit, offset=offset)
+            else:
+                order = tantivy.Order.Desc if sort == "newest" else tantivy.Order.Asc
+                res = searcher.search(query, limit=limit, offset=offset, order_by_field="date", order=order)
+        except ValueError as exc:  # a query the parser accepted but Tantivy cannot run
+            raise QueryError(f"q: this query cannot be run ({exc})") from None
         snippets = self._snippet_generator(searcher, text_query, text, snippet_chars)
         hits = [self._hit(searcher, addr, score if sort == "relevance" else None, snippets, snippet_chars)
                 for score, addr in res.hits]

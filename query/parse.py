@@ -31,6 +31,7 @@ class Filters:
     author: str | None = None
 
 
+_EXISTS = re.compile(r"\b\w+:\s*\*")
 _FIELD_CATEGORY = re.compile(r'(?<![\w-])category:(?:"([^"]*)"|(\S+))', re.I)
 
 
@@ -51,7 +52,10 @@ def parse_text(index: tantivy.Index, text: str) -> tuple[tantivy.Query, list[str
         raise QueryError(f"q: query is {len(text)} characters long; the limit is {MAX_QUERY_CHARS}")
     if len(text.split()) > MAX_QUERY_TERMS:
         raise QueryError(f"q: query has {len(text.split())} terms; the limit is {MAX_QUERY_TERMS}")
-    text = "".join(ch if ch.isprintable() else " " for ch in text).strip()
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    # `field:*` is the parser's "field exists" query, which needs a fast field: every article has a title
+    # and body, so it adds nothing but an error.
+    text = _EXISTS.sub(" ", text).strip()
     if not text:
         return tantivy.Query.all_query(), []
     query, errors = index.parse_query_lenient(text, DEFAULT_FIELDS, field_boosts={"title": TITLE_BOOST},
