@@ -51,8 +51,13 @@ def archive(tmp_path_factory) -> Path:
 def reference(archive, tmp_path_factory) -> dict:
     """What an uninterrupted run gives."""
     index = tmp_path_factory.mktemp("reference") / "index"
+    started = time.monotonic()
     newssearch("index", archive, "--index", index, "--batch-size", BATCH)
-    return snapshot(index)
+    return {**snapshot(index), "seconds": time.monotonic() - started}
+
+
+def without_time(reference: dict) -> dict:
+    return {k: v for k, v in reference.items() if k != "seconds"}
 
 
 def all_ids(index: Path) -> list[str]:
@@ -106,6 +111,8 @@ def run_killed(archive: Path, index: Path, failpoint: str | None = None, after_s
 
 def check_consistent(index: Path) -> int:
     """The index opens, every article is there once, and the related-posts terms match it."""
+    if not (index / "newssearch.json").exists():
+        return 0  # killed before the index was created: nothing to lose
     ids = all_ids(index)
     assert len(ids) == len(set(ids)), "an article is indexed twice"
     stats = json.loads(newssearch("stats", "--index", index, "--json").stdout)  # the CLI opens it too
@@ -142,7 +149,7 @@ def test_kill_at_a_step_loses_nothing_committed(archive, reference, tmp_path, po
     if point.startswith(("merge", "compact")):
         assert count == reference["articles"]  # everything was committed before the kill
     newssearch("index", archive, "--index", index, "--batch-size", BATCH)
-    assert snapshot(index) == reference
+    assert snapshot(index) == without_time(reference)
 
 
 def test_kill_while_compacting_term_chunks(archive, reference, tmp_path):
@@ -152,16 +159,17 @@ def test_kill_while_compacting_term_chunks(archive, reference, tmp_path):
     assert check_consistent(index) == reference["articles"]
     assert len(list((index / "terms").glob("chunk-*.npz"))) > 64  # the old chunks and the new one
     newssearch("index", archive, "--index", index, "--batch-size", BATCH)
-    assert snapshot(index) == reference
+    assert snapshot(index) == without_time(reference)
 
 
-@pytest.mark.parametrize("after_s", [0.7, 1.4, 2.1])
-def test_kill_at_random_moments_then_converge(archive, reference, tmp_path, after_s):
+@pytest.mark.parametrize("fraction", [0.3, 0.55, 0.8])
+def test_kill_at_random_moments_then_converge(archive, reference, tmp_path, fraction):
+    """Killed from outside at a point of the run (as a share of an uninterrupted run's time)."""
     index = tmp_path / "index"
-    run_killed(archive, index, after_s=after_s)
+    run_killed(archive, index, after_s=fraction * reference["seconds"])
     assert check_consistent(index) % BATCH == 0 or check_consistent(index) == reference["articles"]
     newssearch("index", archive, "--index", index, "--batch-size", BATCH)
-    assert snapshot(index) == reference
+    assert snapshot(index) == without_time(reference)
 
 
 def test_repeated_kills_then_converge(archive, reference, tmp_path):
@@ -173,7 +181,7 @@ def test_repeated_kills_then_converge(archive, reference, tmp_path):
         counts.append(check_consistent(index))
     assert counts == sorted(counts) and counts[-1] > counts[0]
     newssearch("index", archive, "--index", index, "--batch-size", BATCH)
-    assert snapshot(index) == reference
+    assert snapshot(index) == without_time(reference)
 
 
 def test_searches_answer_while_an_index_run_commits(archive, tmp_path):
