@@ -4,6 +4,8 @@ from __future__ import annotations
 import csv
 import json
 import random
+import sys
+import tempfile
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -13,6 +15,16 @@ from newssearch.indexer.sources import read_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
+
+
+def workdir(path: str | None, prefix: str) -> Path:
+    """The folder a bench keeps its data and index in (a new temporary one unless given); exits without
+    ../shared/data."""
+    if not DATA.exists():
+        sys.exit(f"needs {DATA}")
+    work = Path(path or tempfile.mkdtemp(prefix=prefix))
+    work.mkdir(parents=True, exist_ok=True)
+    return work
 
 
 def real_texts() -> list[tuple[str, str, str]]:

@@ -18,17 +18,14 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
 
 from newssearch import Archive, build_index  # noqa: E402
-from corpora import DATA, synthetic  # noqa: E402  (bench/corpora.py)
+from corpora import DATA, synthetic, workdir  # noqa: E402  (bench/corpora.py)
 
 
 def rss_mib() -> float:
@@ -73,10 +70,7 @@ def main() -> None:
     ap.add_argument("--overlap-sample", type=int, default=2000)
     ap.add_argument("--workdir", default=None, help="keep the index here (reused if present)")
     args = ap.parse_args()
-    if not DATA.exists():
-        sys.exit(f"needs {DATA}")
-    work = Path(args.workdir or tempfile.mkdtemp(prefix="newssearch-bench-"))
-    work.mkdir(parents=True, exist_ok=True)
+    work = workdir(args.workdir, "newssearch-bench-")
     index = work / "index"
     if args.synthetic:
         label = f"SYNTHETIC: {args.synthetic:,} articles generated from word-bigram models of Reuters + BBC"

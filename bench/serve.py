@@ -22,7 +22,6 @@ import random
 import re
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -30,7 +29,7 @@ from urllib.parse import urlencode
 
 import numpy as np
 
-from corpora import DATA, real_texts, synthetic  # bench/corpora.py
+from corpora import DATA, real_texts, synthetic, workdir  # bench/corpora.py
 from newssearch import Archive, build_index
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,10 +160,7 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=8917)
     ap.add_argument("--workdir", default=None, help="keep the data and index here (reused if present)")
     args = ap.parse_args()
-    if not DATA.exists():
-        sys.exit(f"needs {DATA}")
-    work = Path(args.workdir or tempfile.mkdtemp(prefix="newssearch-serve-"))
-    work.mkdir(parents=True, exist_ok=True)
+    work = workdir(args.workdir, "newssearch-serve-")
     index, label = build(args, work)
     archive = Archive.open(index)
     mix = request_mix(archive, 2000)
