@@ -100,7 +100,7 @@ def parse_files(files: list[Part], workers: int) -> Iterator[tuple[Part, list[Pa
         pending = iter(files)
         for path in pending:
             window.append(pool.apply_async(_parse, (path,)))
-            if len(window) >= 2 * workers:
+            if len(window) > workers:
                 yield window.popleft().get()
         while window:
             yield window.popleft().get()

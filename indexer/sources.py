@@ -58,7 +58,7 @@ def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
     return sorted(found.values()), problems
 
 
-PART_BYTES = 8 * 1024 * 1024  # JSON Lines files larger than this are read and parsed in parts of about this size
+PART_BYTES = 4 * 1024 * 1024  # JSON Lines files larger than this are read and parsed in parts of about this size
 
 
 @dataclass(frozen=True)
