@@ -66,8 +66,7 @@ class LiveArchive:
 def _query_error(exc: QueryError) -> ApiError:
     # QueryError messages start with the parameter's name ("limit: 0 is out of range …").
     name, sep, _ = str(exc).partition(":")
-    param = {"date_from": "from", "date_to": "to", "since": "since"}.get(name, name)
-    return ApiError(400, str(exc), param if sep and " " not in name else None)
+    return ApiError(400, str(exc), name if sep and " " not in name else None)
 
 
 def _json(data: Any) -> Response:
@@ -164,11 +163,11 @@ def create_app(index_dir: str | Path, cors_origins: list[str] | None = None) -> 
     def related(article_id: str, k: Annotated[int, Query(description=f"1 to {MAX_LIMIT}")] = 10,
                 same_category: bool = False, since: str | None = None) -> Response:
         archive = live.get()
-        if archive.article(article_id) is None and archive.article(article_id + "/related") is not None:
-            return article(article_id + "/related")  # an id that itself ends in /related
         try:
             hits = archive.related(article_id, k=k, same_category=same_category, since=since)
         except KeyError:
+            if archive.article(article_id + "/related") is not None:
+                return article(article_id + "/related")  # an id that itself ends in /related
             raise ApiError(404, f"no article with id {article_id!r}", "article_id") from None
         except QueryError as exc:
             raise _query_error(exc) from None

@@ -97,9 +97,8 @@ def parse_files(files: list[Part], workers: int) -> Iterator[tuple[Part, list[Pa
         # A window of files in flight, not pool.imap: imap would let the workers run ahead and queue every
         # parsed file in this process's memory when the writer is the slower side.
         window: deque = deque()
-        pending = iter(files)
-        for path in pending:
-            window.append(pool.apply_async(_parse, (path,)))
+        for part in files:
+            window.append(pool.apply_async(_parse, (part,)))
             if len(window) > workers:
                 yield window.popleft().get()
         while window:

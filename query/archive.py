@@ -165,9 +165,10 @@ class Archive:
         offset = (page - 1) * limit
         if offset + limit > MAX_OFFSET:
             raise QueryError(f"page: results beyond the first {MAX_OFFSET} are not served; narrow the query")
+        searcher = self.searcher()  # one view of the index for the whole request
         text, inline_categories = split_category_terms(q or "")
         if prefix:
-            text = expand_prefix(text, complete(self.index, self.searcher(), text, PREFIX_EXPANSIONS))
+            text = expand_prefix(text, complete(self.index, searcher, text, PREFIX_EXPANSIONS))
         filters = Filters(
             categories=[p for name in [*categories, *inline_categories] for p in self.resolve_category(name)],
             date_from=date_bound(date_from, upper=False, name="from"),
@@ -179,7 +180,6 @@ class Archive:
         text_query, warnings = parse_text(self.index, text)
         query = combine(self.schema, text_query, filters)
 
-        searcher = self.searcher()
         try:
             if sort == "relevance":
                 res = searcher.search(query, limit=limit, offset=offset)

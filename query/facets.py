@@ -34,6 +34,11 @@ def _month_spec(after: dict | None = None) -> dict:
     return {"composite": spec}
 
 
+def _date_spec() -> dict:
+    """The date span and the first page of month buckets, for `_histogram`."""
+    return {"lo": {"min": {"field": "date"}}, "hi": {"max": {"field": "date"}}, "h": _month_spec()}
+
+
 def _categories(res: dict) -> list[CategoryCount]:
     buckets = sorted(res["buckets"], key=lambda b: (-b["doc_count"], b["key"]))
     return [CategoryCount(b["key"], int(b["doc_count"])) for b in buckets]
@@ -47,7 +52,7 @@ def facets(searcher: tantivy.Searcher, by_category: tantivy.Query, by_date: tant
            interval: str | None = None) -> tuple[list[CategoryCount], str, list[DateBucket]]:
     """Category counts over `by_category` and the calendar histogram over `by_date`, in one aggregation
     request when the two queries are the same (no filter on either), else two."""
-    spec: dict = {"lo": {"min": {"field": "date"}}, "hi": {"max": {"field": "date"}}, "h": _month_spec()}
+    spec = _date_spec()
     if by_category is by_date:
         res = searcher.aggregate(by_date, {**spec, "c": _terms_spec(1000)})
         categories = _categories(res["c"])
@@ -61,9 +66,7 @@ def facets(searcher: tantivy.Searcher, by_category: tantivy.Query, by_date: tant
 def date_histogram(searcher: tantivy.Searcher, query: tantivy.Query,
                    interval: str | None = None) -> tuple[str, list[DateBucket]]:
     """Counts per calendar month or year (UTC), empty periods included, the interval chosen from the span."""
-    res = searcher.aggregate(query, {"lo": {"min": {"field": "date"}}, "hi": {"max": {"field": "date"}},
-                                     "h": _month_spec()})
-    return _histogram(searcher, query, res, interval)
+    return _histogram(searcher, query, searcher.aggregate(query, _date_spec()), interval)
 
 
 def _histogram(searcher: tantivy.Searcher, query: tantivy.Query, res: dict,

@@ -41,6 +41,14 @@ def split_category_terms(text: str) -> tuple[str, list[str]]:
     return _FIELD_CATEGORY.sub(" ", text).strip(), found
 
 
+def check_query_size(text: str) -> None:
+    """Refuse query text over the length or term caps (a QueryError naming `q`)."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"q: query is {len(text)} characters long; the limit is {MAX_QUERY_CHARS}")
+    if len(text.split()) > MAX_QUERY_TERMS:
+        raise QueryError(f"q: query has {len(text.split())} terms; the limit is {MAX_QUERY_TERMS}")
+
+
 def parse_text(index: tantivy.Index, text: str) -> tuple[tantivy.Query, list[str]]:
     """The user's query text -> (query, warnings). Never raises on syntax: falls back to a lenient parse.
 
@@ -48,10 +56,7 @@ def parse_text(index: tantivy.Index, text: str) -> tuple[tantivy.Query, list[str
     work as users expect. An empty text matches every article.
     """
     text = text.strip()
-    if len(text) > MAX_QUERY_CHARS:
-        raise QueryError(f"q: query is {len(text)} characters long; the limit is {MAX_QUERY_CHARS}")
-    if len(text.split()) > MAX_QUERY_TERMS:
-        raise QueryError(f"q: query has {len(text.split())} terms; the limit is {MAX_QUERY_TERMS}")
+    check_query_size(text)
     text = "".join(ch if ch.isprintable() else " " for ch in text)
     # `field:*` is the parser's "field exists" query, which needs a fast field: every article has a title
     # and body, so it adds nothing but an error.

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import tantivy
 
-from .parse import MAX_QUERY_CHARS, QueryError
+from .parse import check_query_size
 
 MAX_SUGGESTIONS = 20
 # One letter matches a large slice of the dictionary; counting each term over the typed context would walk
@@ -42,11 +42,16 @@ class Suggestions:
     took_ms: float = 0.0
 
 
+def _being_typed(matches: list[re.Match]) -> bool:
+    """Whether the last word runs to the end of the text (so it is still being typed)."""
+    return bool(matches) and matches[-1].end() == len(matches[-1].string)
+
+
 def split_typed(q: str) -> tuple[list[str], str]:
     """The words already typed and the prefix being typed ('' when the text ends with a space)."""
     matches = list(_WORD.finditer(q))
     words = [m.group().lower() for m in matches]
-    if matches and matches[-1].end() == len(q):
+    if _being_typed(matches):
         return words[:-1], words[-1]
     return words, ""
 
@@ -60,8 +65,7 @@ def words_query(schema: tantivy.Schema, words: list[str]) -> tantivy.Query | Non
 
 
 def complete(index: tantivy.Index, searcher: tantivy.Searcher, q: str, limit: int) -> list[Completion]:
-    if len(q) > MAX_QUERY_CHARS:
-        raise QueryError(f"q: query is {len(q)} characters long; the limit is {MAX_QUERY_CHARS}")
+    check_query_size(q)
     context, prefix = split_typed(q)
     if not prefix:
         return []
@@ -77,7 +81,7 @@ def expand_prefix(q: str, completions: list[Completion]) -> str:
     """The query text with the word being typed replaced by its completions: "oil pr" -> "oil (prices OR
     price OR …)", so results can follow each keystroke. Text ending in a space is left as it is."""
     matches = list(_WORD.finditer(q))
-    if not matches or matches[-1].end() != len(q):
+    if not _being_typed(matches):
         return q
     last = [c.text.rsplit(" ", 1)[-1] for c in completions] or [matches[-1].group()]
     return f"{q[:matches[-1].start()]}({' OR '.join(last)})"

@@ -61,7 +61,7 @@ def broken_bytes(draw) -> bytes:
     if kind == "nested":
         depth = draw(st.integers(100, 3000))
         tag = draw(st.sampled_from(["div", "span", "p", "table", "b"]))
-        return (f"<html><body>" + f"<{tag}>" * depth + "deep text" + f"</{tag}>" * (depth // 2)).encode()
+        return ("<html><body>" + f"<{tag}>" * depth + "deep text" + f"</{tag}>" * (depth // 2)).encode()
     if kind == "ragged":
         rows = ["title,body,date"] + [",".join(draw(st.lists(st.text(alphabet="ab \"',\n", max_size=8), max_size=6)))
                                      for _ in range(draw(st.integers(1, 6)))]
