@@ -42,10 +42,10 @@ def test_extract_human_output():
 def test_real_html_page_with_metadata():
     a = extract(read_bytes(CORPUS / "pages" / "html" / "nytimes-1.html.gz"))
     assert a.title == "United States to Lift Sudan Sanctions"
-    assert a.date == datetime(2017, 1, 13, tzinfo=timezone.utc)
+    assert a.date == datetime(2017, 1, 13, 5, 0, 4, tzinfo=timezone.utc)  # stated to the second
     assert a.authors == ["Jeffrey Gettleman"]
     assert a.categories == ["Africa"]
-    assert a.url == a.id == "http://www.nytimes.com/2017/01/13/world/africa/sudan-sanctions.html"
+    assert a.url == a.id == "https://www.nytimes.com/2017/01/13/world/africa/sudan-sanctions.html"  # canonical
     assert "lift trade sanctions" in a.body
 
 

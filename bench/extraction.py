@@ -1,0 +1,233 @@
+"""Article extraction: ours against trafilatura on the same real pages, as HTML and as page dumps.
+
+    pip install -e '.[bench]'          # and Debian's w3m for the dumps
+    python bench/extraction.py         # ../shared/data/readability-pages (130 real pages)
+    python bench/extraction.py --pages bbc-1 cnn --show   # a few pages, with their scores
+
+For each page of Mozilla Readability's test set: body text scored by word 4-gram F1 against the text of
+`expected.html` (precision, recall and F1 per page, then averaged over pages; a page with no text extracted
+scores 0; CJK characters count as words), and title, byline and date compared with `expected-metadata.json`
+on the pages that state them (a title is right with or without the site's name; a date on the stated day).
+
+HTML: ours (`newssearch.indexer.extract`) beside trafilatura's plain `extract()` — the reference.
+Page dumps (`w3m -dump` of the same HTML): ours beside the whole dump taken as the body (the floor).
+Rates: pages per second for each extraction path, timed in this run on the same pages.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import lxml.html
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpora import DATA, workdir  # noqa: E402  (bench/corpora.py)
+
+from newssearch.indexer import extract  # noqa: E402
+
+PAGES = DATA / "readability-pages"
+# CJK scripts are written without spaces: each character counts as a word there.
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+_WORD = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
+def ngram_prf(got: str, expected: str, n: int = 4) -> tuple[float, float, float]:
+    """Word n-gram precision, recall, F1 of got against expected (multisets, so repeats count)."""
+    def grams(text: str) -> Counter:
+        w = words(text)
+        return Counter(zip(*(w[i:] for i in range(n))))
+    g, e = grams(got), grams(expected)
+    if not g or not e:
+        return 0.0, 0.0, 0.0
+    common = sum((g & e).values())
+    p, r = common / sum(g.values()), common / sum(e.values())
+    return p, r, (2 * p * r / (p + r) if common else 0.0)
+
+
+def expected_text(page: Path) -> str:
+    root = lxml.html.fromstring((page / "expected.html").read_text(encoding="utf-8"))
+    for el in root.iter("p", "div", "br", "li", "h1", "h2", "h3", "h4", "tr", "blockquote", "pre"):
+        el.tail = "\n" + (el.tail or "")
+    return root.text_content()
+
+
+def _norm(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = text.translate(str.maketrans("‘’“”–—", "''\"\"--"))
+    return " ".join(text.split()).strip(" .")
+
+
+_SEPARATED = re.compile(r"\s*[|\-·_:»/\[(•~]\s*\S.*|.*\S\s*[|\-·_:»/\])•~]\s*")
+
+
+def title_ok(got: str | None, expected: str) -> bool:
+    """Right when it is the stated title, with or without the site's name ("Mozilla" for "Mozilla -
+    Wikipedia", "Title | Aktuálně.cz" for "Title"): what is left over must be set off by a separator and
+    be at most six words long."""
+    if not got:
+        return False
+    g, e = _norm(got), _norm(expected)
+    if g == e:
+        return True
+    long, short = (g, e) if len(g) > len(e) else (e, g)
+    if not short:
+        return False
+    rests = [long[len(short):]] if long.startswith(short) else []
+    rests += [long[:-len(short)]] if long.endswith(short) else []
+    return any(_SEPARATED.fullmatch(r) and len(words(r)) <= 6 for r in rests)
+
+
+def byline_ok(got: list[str], expected: str) -> bool:
+    """Right when a name we found is the stated byline, or stands in it ("By Ann Lee, Reporter")."""
+    want = re.sub(r"^by\s+", "", _norm(expected))
+    return any(_norm(a) and (_norm(a) in want or want in _norm(a)) for a in got)
+
+
+def date_ok(got: datetime | None, expected: str) -> bool:
+    """Right on the stated calendar day, read in the page's own time zone or in UTC."""
+    if got is None:
+        return False
+    try:
+        want = datetime.fromisoformat(expected.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    days = {want.date()}
+    if want.tzinfo is not None:
+        days.add(want.astimezone(timezone.utc).date())
+    return got.date() in days
+
+
+@dataclass
+class Score:
+    prf: list[tuple[float, float, float]] = field(default_factory=list)
+    meta: dict[str, list[bool]] = field(default_factory=lambda: {"title": [], "byline": [], "date": []})
+    failed: int = 0
+    seconds: float = 0.0
+
+    def mean(self, i: int) -> float:
+        return sum(x[i] for x in self.prf) / len(self.prf)
+
+    def share(self, what: str) -> str:
+        v = self.meta[what]
+        return f"{sum(v) / len(v):6.1%} ({sum(v)}/{len(v)})" if v else "     -"
+
+
+def w3m_dump(page: Path, cache: Path) -> str:
+    out = cache / f"{page.name}.txt"
+    if not out.exists():
+        dump = subprocess.run(["w3m", "-dump", "-T", "text/html", "-O", "UTF-8", "-cols", "80",
+                               str(page / "source.html")], capture_output=True, check=True).stdout
+        out.write_bytes(dump)
+    return out.read_text(encoding="utf-8", errors="replace")
+
+
+def run_ours(content: bytes | str, kind: str):
+    t = time.perf_counter()
+    try:
+        a = extract(content, kind=kind)
+    except ValueError:
+        a = None
+    return a, time.perf_counter() - t
+
+
+def score(s: Score, text: str | None, want: str, meta: dict, article=None) -> tuple[float, float, float]:
+    prf = ngram_prf(text, want) if text else (0.0, 0.0, 0.0)
+    s.prf.append(prf)
+    s.failed += text is None
+    if article is not None or text is None:
+        if meta.get("title"):
+            s.meta["title"].append(title_ok(article and article.title, meta["title"]))
+        if meta.get("byline"):
+            s.meta["byline"].append(byline_ok(article.authors if article else [], meta["byline"]))
+        if meta.get("publishedTime"):
+            s.meta["date"].append(date_ok(article and article.date, meta["publishedTime"]))
+    return prf
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--pages", nargs="*", help="only these page folders (default: all)")
+    ap.add_argument("--work", help="folder for the w3m dumps (default: a new temporary one)")
+    ap.add_argument("--show", action="store_true", help="print each page's scores")
+    ap.add_argument("--json", help="also write per-page scores to this JSON file")
+    args = ap.parse_args()
+    cache = workdir(args.work, "newssearch-extraction-")
+    import trafilatura
+
+    pages = sorted(p for p in PAGES.iterdir() if (p / "source.html").exists()
+                   and (not args.pages or p.name in args.pages))
+    systems = {name: Score() for name in ("html ours", "html trafilatura", "dump ours", "dump whole")}
+    rows = []
+    html_bytes = dump_bytes = 0
+    for page in pages:
+        html = (page / "source.html").read_bytes()
+        meta = json.loads((page / "expected-metadata.json").read_text(encoding="utf-8"))
+        want = expected_text(page)
+        dump = w3m_dump(page, cache)
+        html_bytes += len(html)
+        dump_bytes += len(dump.encode())
+        row = {"page": page.name}
+
+        a, dt = run_ours(html, "html")
+        systems["html ours"].seconds += dt
+        row["html ours"] = score(systems["html ours"], a.body if a else None, want, meta, a)
+
+        t = time.perf_counter()
+        text = trafilatura.extract(html)
+        systems["html trafilatura"].seconds += time.perf_counter() - t
+        meta_t = trafilatura.extract_metadata(html)
+        s = systems["html trafilatura"]
+        row["html trafilatura"] = score(s, text, want, {})
+        if meta.get("title"):
+            s.meta["title"].append(title_ok(meta_t and meta_t.title, meta["title"]))
+        if meta.get("byline"):
+            s.meta["byline"].append(byline_ok([meta_t.author] if meta_t and meta_t.author else [], meta["byline"]))
+        if meta.get("publishedTime"):
+            d = None
+            if meta_t and meta_t.date:
+                d = datetime.fromisoformat(meta_t.date)
+            s.meta["date"].append(date_ok(d, meta["publishedTime"]))
+
+        a, dt = run_ours(dump, "pagedump")
+        systems["dump ours"].seconds += dt
+        row["dump ours"] = score(systems["dump ours"], a.body if a else None, want, meta, a)
+        row["dump ours title"] = a.title if a else None
+        row["dump whole"] = score(systems["dump whole"], dump, want, {})
+        rows.append(row)
+        if args.show:
+            cells = "  ".join(f"{k} {row[k][2]:.3f}" for k in systems)
+            print(f"{page.name:40s} {cells}")
+
+    n = len(pages)
+    print(f"\n{n} pages from {PAGES} (HTML {html_bytes / 1e6:.1f} MB; w3m dumps {dump_bytes / 1e6:.1f} MB)")
+    print(f"{'':18s} {'precision':>9s} {'recall':>7s} {'F1':>6s} {'failed':>6s}   "
+          f"{'title':>14s} {'byline':>14s} {'date':>14s} {'pages/s':>8s}")
+    for name, s in systems.items():
+        rate = f"{n / s.seconds:8.1f}" if s.seconds else "       -"
+        print(f"{name:18s} {s.mean(0):9.3f} {s.mean(1):7.3f} {s.mean(2):6.3f} {s.failed:6d}   "
+              f"{s.share('title'):>14s} {s.share('byline'):>14s} {s.share('date'):>14s} {rate}")
+    ours, ref = systems["html ours"], systems["html trafilatura"]
+    dump = systems["dump ours"]
+    print(f"\nHTML body F1 ours / trafilatura: {ours.mean(2) / ref.mean(2):.3f}")
+    print(f"page dump body F1 ours / whole dump: {dump.mean(2) / systems['dump whole'].mean(2):.3f}")
+    print(f"page dump extraction is {(n / dump.seconds) / (n / ours.seconds):.1f}x the HTML rate "
+          f"({n / dump.seconds:.0f} vs {n / ours.seconds:.0f} pages/s, one core)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
