@@ -26,19 +26,25 @@ _DATE = re.compile(
     r"|\d{1,2}/\d{1,2}/\d{4})"
 )
 _BYLINE = re.compile(rf"(?<![a-z])(?:By|BY|by)[:\s]\s*(.+?)(?=\s*(?:{_MONTHS}\b|\d|\||•|·|—|–|-\s|,\s*(?:Updated|Published)|$))")
-_BULLET = re.compile(r"^\s*(?:[•*·▪◦‣\-–]|\d+\.|\[\d+\])\s+")
-_SENTENCE_END = re.compile(r"[.!?…:;][\"'”’)\]]*$")
+_BULLET = re.compile(r"^\s*(?:[•*·▪◦‣□■○●▸►\-–]|\d+\.|\[\d+\])\s+")
+_SENTENCE_END = re.compile(r"[.!?…:;。！？][\"'”’»)\]]*$")
+_PUNCT = re.compile(r"[.,;:!?。，、；：！？]")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 _SHARE_WORDS = {"facebook", "twitter", "x", "instagram", "pinterest", "linkedin", "tumblr", "email", "whatsapp",
                 "telegram", "reddit", "share", "copy", "link", "print", "google", "news", "flipboard", "follow",
                 "us", "on", "(twitter)", "youtube", "tiktok", "rss", "comments", "comment"}
-# Lines that end an article in the templates news sites use; the body never runs past them.
+# Lines that end an article in the templates news sites use: after them come teasers and comments. Lines that
+# also stand inside articles ("Advertisement", "Read more", "Share this") are only junk, not an end.
 _END_MARKERS = re.compile(
-    r"^(?:source link|related (?:posts|articles|stories|news)|read more|more from|you (?:may|might) also like|"
-    r"recommended(?: for you)?|top posts|don'?t miss|most (?:read|popular)|trending|leave a (?:reply|comment)|"
-    r"add a comment|previous article|next article|share this|tags?:|filed under|about the author|"
-    r"subscribe to (?:updates|our newsletter)|sign up for|advertisement$)", re.I)
-_STOP = set("the a an and or of to in on for with at by from is was are were be been it its that this "
-            "as has have had but not he she they we you his her their our said will would can".split())
+    r"^(?:source link|related(?: posts| articles| stories| news| content|$)|more from|you (?:may|might) also like|"
+    r"recommended for you|top posts|don'?t miss|most (?:read|popular|viewed|shared)|leave a (?:reply|comment)|"
+    r"add a comment|(?:there are )?\d+ comments?$|comments?$|previous (?:article|post)|next (?:article|post)|"
+    r"about the author|subscribe to (?:updates|our newsletter))", re.I)
+_STOP = set("""the a an and or of to in on for with at by from is was are were be been it its that this as has
+have had but not he she they we you his her their our said will would can der die das und ist nicht ein eine
+zu den von mit sich des auf für im dem auch es an als wird bei le la les et des est un une du dans que qui
+pour pas sur au il elle el los las y en por con se lo del para una su al es o e um uma os não com da do na no
+em de di il che è per non gli ed het een van ik je zijn op te dat niet je se na že je to jako pro ale""".split())
 
 
 @dataclass
@@ -48,24 +54,44 @@ class _Block:
 
     @property
     def text(self) -> str:
-        return " ".join(" ".join(_BULLET.sub("", l).split()) for l in self.lines).strip()
+        return _join([" ".join(_BULLET.sub("", l).split()) for l in self.lines])
 
     @property
     def words(self) -> int:
-        return len(self.text.split())
+        return _count_words(self.text)
 
     def is_list(self) -> bool:
         bullets = sum(1 for l in self.lines if _BULLET.match(l))
         return len(self.lines) >= 2 and (bullets >= len(self.lines) / 2 or
-                                         all(len(l.split()) <= 6 for l in self.lines))
+                                         all(_count_words(l) <= 6 for l in self.lines))
 
     def is_prose(self) -> bool:
+        """Sentences, in any language: punctuation, function words or full wrapped lines; not a menu."""
         text, n = self.text, self.words
         if n < 6 or self.is_list() or _is_share_row(text):
             return False
-        words = [w.strip(".,;:!?\"'“”‘’()").lower() for w in text.split()]
-        stop_ratio = sum(w in _STOP for w in words) / n
-        return (bool(_SENTENCE_END.search(text)) and stop_ratio >= 0.12) or (n >= 20 and stop_ratio >= 0.2)
+        tokens = [w.strip(".,;:!?\"'“”‘’()«»").lower() for w in text.split()]
+        stop_ratio = sum(w in _STOP for w in tokens) / len(tokens)
+        punct = len(_PUNCT.findall(text)) / n
+        wrapped = len(self.lines) >= 2 and sum(len(l) for l in self.lines[:-1]) / (len(self.lines) - 1) >= 55
+        return (bool(_SENTENCE_END.search(text)) and (stop_ratio >= 0.12 or punct >= 0.05 or n >= 15)
+                or n >= 20 and (stop_ratio >= 0.2 or punct >= 0.05 or wrapped))
+
+
+def _count_words(text: str) -> int:
+    """Words, counting each CJK character as one (those scripts put no spaces between words)."""
+    cjk = len(_CJK.findall(text))
+    return len(text.split()) + cjk if cjk else len(text.split())
+
+
+def _join(lines: list[str]) -> str:
+    """Wrapped lines back into one paragraph: a space between words, none inside CJK text."""
+    out = ""
+    for line in lines:
+        if out and line and not (_CJK.match(out[-1]) and _CJK.match(line[0])):
+            out += " "
+        out += line
+    return out.strip()
 
 
 def _is_share_row(text: str) -> bool:
@@ -87,16 +113,28 @@ def _blocks(lines: list[str]) -> list[_Block]:
     return blocks
 
 
+AFTER_END = 0.25  # what prose after an article's end marker (comments, teasers) counts for
+
+
 def _body_span(blocks: list[_Block]) -> tuple[int, int]:
-    """Maximum-sum run of blocks: prose scores its words, anything else its words (+3) against."""
+    """Maximum-sum run of blocks: prose scores its words, anything else its words (+3) against; a short
+    line (a subhead, a caption) costs little. Once a run of 80+ words has met an end marker ("Related
+    Posts", "Leave a Reply"), prose after it counts for a quarter: comments and teasers are prose too."""
     best, best_span = 0.0, (0, -1)
-    total, start = 0.0, 0
+    total, start, weight = 0.0, 0, 1.0
     for i, b in enumerate(blocks):
         if _END_MARKERS.match(b.text) and total > 0:
             # An end marker closes the article: nothing after it may join this run.
+            if best >= 80:
+                weight = AFTER_END
             total, start = 0.0, i + 1
             continue
-        score = b.words if b.is_prose() else -(b.words + 3)
+        if b.is_prose():
+            score = b.words * weight
+        elif len(b.lines) == 1 and b.words <= 3 and not _BULLET.match(b.lines[0]):
+            score = -2.0
+        else:
+            score = -(b.words + 3.0)
         if total <= 0:
             total, start = 0.0, i
         total += score
