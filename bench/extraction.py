@@ -10,7 +10,9 @@ scores 0; CJK characters count as words), and title, byline and date compared wi
 on the pages that state them (a title is right with or without the site's name; a date on the stated day).
 
 HTML: ours (`newssearch.indexer.extract`) beside trafilatura's plain `extract()` — the reference.
-Page dumps (`w3m -dump` of the same HTML): ours beside the whole dump taken as the body (the floor).
+Page dumps (`w3m -dump` of the same HTML): ours beside the whole dump taken as the body (the floor); and ours
+with the site template learnt as the indexer learns it from a folder of one site's dumps (pages named
+site-1, site-2…, three or more of a site: nytimes, yahoo, wikipedia, medium, rtl, lazy-image, base-url).
 Rates: pages per second for each extraction path, timed in this run on the same pages.
 """
 from __future__ import annotations
@@ -33,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpora import DATA, workdir  # noqa: E402  (bench/corpora.py)
 
 from newssearch.indexer import extract  # noqa: E402
+from newssearch.indexer.pagedump import site_template  # noqa: E402
 
 PAGES = DATA / "readability-pages"
 # CJK scripts are written without spaces: each character counts as a word there.
@@ -134,6 +137,19 @@ def w3m_dump(page: Path, cache: Path) -> str:
     return out.read_text(encoding="utf-8", errors="replace")
 
 
+def site_templates(dumps: dict[str, str]) -> dict[str, frozenset[str]]:
+    """Each page's site template, learnt from the dumps of its site (site-1, site-2, …; site-a-b-c…)."""
+    sites: dict[str, list[str]] = {}
+    for name in dumps:
+        sites.setdefault(re.sub(r"(?:-base-element(?:-relative)?|-\d+)$", "", name), []).append(name)
+    out = {}
+    for names in sites.values():
+        if len(names) >= 3:
+            template = site_template([dumps[n] for n in names])
+            out.update((n, template) for n in names)
+    return out
+
+
 def run_ours(content: bytes | str, kind: str):
     t = time.perf_counter()
     try:
@@ -169,7 +185,10 @@ def main() -> None:
 
     pages = sorted(p for p in PAGES.iterdir() if (p / "source.html").exists()
                    and (not args.pages or p.name in args.pages))
-    systems = {name: Score() for name in ("html ours", "html trafilatura", "dump ours", "dump whole")}
+    systems = {name: Score() for name in ("html ours", "html trafilatura", "dump ours", "dump ours+site",
+                                          "dump whole")}
+    dumps = {page.name: w3m_dump(page, cache) for page in pages}
+    templates = site_templates(dumps)
     rows = []
     html_bytes = dump_bytes = 0
     for page in pages:
@@ -205,6 +224,13 @@ def main() -> None:
         systems["dump ours"].seconds += dt
         row["dump ours"] = score(systems["dump ours"], a.body if a else None, want, meta, a)
         row["dump ours title"] = a.title if a else None
+        t = time.perf_counter()
+        try:
+            a = extract(dump, kind="pagedump", template=templates.get(page.name, frozenset()))
+        except ValueError:
+            a = None
+        systems["dump ours+site"].seconds += time.perf_counter() - t
+        row["dump ours+site"] = score(systems["dump ours+site"], a.body if a else None, want, meta, a)
         row["dump whole"] = score(systems["dump whole"], dump, want, {})
         rows.append(row)
         if args.show:
@@ -223,6 +249,11 @@ def main() -> None:
     dump = systems["dump ours"]
     print(f"\nHTML body F1 ours / trafilatura: {ours.mean(2) / ref.mean(2):.3f}")
     print(f"page dump body F1 ours / whole dump: {dump.mean(2) / systems['dump whole'].mean(2):.3f}")
+    grouped = [r for r in rows if r["page"] in templates]
+    if grouped:
+        mean = {k: sum(r[k][2] for r in grouped) / len(grouped) for k in ("dump ours", "dump ours+site")}
+        print(f"page dump body F1 on the {len(grouped)} pages of sites with 3+ pages: "
+              f"{mean['dump ours']:.3f} alone, {mean['dump ours+site']:.3f} with the site template")
     print(f"page dump extraction is {(n / dump.seconds) / (n / ours.seconds):.1f}x the HTML rate "
           f"({n / dump.seconds:.0f} vs {n / ours.seconds:.0f} pages/s, one core)")
     if args.json:

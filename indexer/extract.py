@@ -10,27 +10,29 @@ from .dates import parse_date
 MIN_WORDS = 10  # fewer words than this made only of link text: a navigation stub, not an article
 
 
+def guess_kind(content: bytes | str) -> str:
+    """"html" when the content starts like markup, else "pagedump" (a page saved as text)."""
+    head = content[:2048] if isinstance(content, bytes) else content[:2048].encode("utf-8", "replace")
+    return "html" if head.lstrip().lower().startswith((b"<!doctype", b"<html", b"<?xml", b"<head", b"<body",
+                                                       b"<meta", b"<!--")) else "pagedump"
+
+
 def extract(content: bytes | str, url: str | None = None, kind: str | None = None,
-            source: str = "<input>") -> Article:
+            source: str = "<input>", template: frozenset[str] = frozenset()) -> Article:
     """Exactly the Article the indexer would store for one page.
 
     kind is "html" or "pagedump" (a page saved as text, like `w3m -dump`); by default it is guessed
-    from the content. Raises ValueError when the page holds no article.
+    from the content. template: for a page dump, the blocks its site repeats on many pages
+    (pagedump.site_template / folder_template). Raises ValueError when the page holds no article.
     """
-    if isinstance(content, bytes):
-        sniff = content[:2048].lstrip().lower()
-    else:
-        sniff = content[:2048].lstrip().lower().encode("utf-8", "replace")
-    if kind is None:
-        kind = "html" if sniff.startswith((b"<!doctype", b"<html", b"<?xml", b"<head", b"<body", b"<meta",
-                                           b"<!--")) else "pagedump"
+    kind = kind or guess_kind(content)
     if kind == "html":
         return html_to_article(content, url=url, source=source)
     if kind == "pagedump":
         from .pagedump import pagedump_to_article
 
         text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
-        return pagedump_to_article(text, url=url, source=source)
+        return pagedump_to_article(text, url=url, source=source, template=template)
     raise ValueError(f"unknown kind {kind!r} (expected 'html' or 'pagedump')")
 
 

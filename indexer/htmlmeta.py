@@ -95,10 +95,10 @@ def _title_from_title_tag(title: str, site: str | None) -> str:
     return head if len(head.split()) >= 3 else title
 
 
-def _ld_title(ld: dict, title_tag: str | None, site: str | None) -> str | None:
+def _ld_title(ld: dict, title_tag: str | None, sites: list[str]) -> str | None:
     """JSON-LD headline, or its name when the two differ and only the name is what <title> says; never
     the site's own name (some sites put it there)."""
-    headline, name = (v if v and (not site or v.casefold() != site.casefold()) else None
+    headline, name = (v if v and not any(s.casefold().startswith(v.casefold()) for s in sites) else None
                       for v in (_clean(ld.get("headline")), _clean(ld.get("name"))))
     if headline and name and headline != name and title_tag:
         if name.casefold() in title_tag.casefold() and headline.casefold() not in title_tag.casefold():
@@ -109,10 +109,10 @@ def _ld_title(ld: dict, title_tag: str | None, site: str | None) -> str | None:
 def page_meta(tree: HtmlElement) -> PageMeta:
     meta = _meta_tags(tree)
     ld = _json_ld(tree)
-    site = _clean(meta.get("og:site_name")) or _clean((ld.get("publisher") or {}).get("name")
-                                                       if isinstance(ld.get("publisher"), dict) else None)
+    publisher = _clean(ld["publisher"].get("name")) if isinstance(ld.get("publisher"), dict) else None
+    site = _clean(meta.get("og:site_name")) or publisher
     title_tag = _clean(tree.findtext(".//title"))
-    title = (_ld_title(ld, title_tag, site) or meta.get("dc:title")
+    title = (_ld_title(ld, title_tag, [s for s in (site, publisher) if s]) or meta.get("dc:title")
              or meta.get("dcterm:title") or meta.get("og:title") or meta.get("weibo:article:title")
              or meta.get("weibo:webpage:title") or meta.get("title") or meta.get("twitter:title")
              or meta.get("parsely-title") or (title_tag and _title_from_title_tag(title_tag, site)))

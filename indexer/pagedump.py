@@ -11,8 +11,11 @@ No library does this, so we do, from what one page shows:
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 from .article import Article, Problem, make_article
 from .dates import parse_date
@@ -116,7 +119,7 @@ def _blocks(lines: list[str]) -> list[_Block]:
 AFTER_END = 0.25  # what prose after an article's end marker (comments, teasers) counts for
 
 
-def _body_span(blocks: list[_Block]) -> tuple[int, int]:
+def _body_span(blocks: list[_Block], template: frozenset[str] = frozenset()) -> tuple[int, int]:
     """Maximum-sum run of blocks: prose scores its words, anything else its words (+3) against; a short
     line (a subhead, a caption) costs little. Once a run of 80+ words has met an end marker ("Related
     Posts", "Leave a Reply"), prose after it counts for a quarter: comments and teasers are prose too."""
@@ -129,7 +132,9 @@ def _body_span(blocks: list[_Block]) -> tuple[int, int]:
                 weight = AFTER_END
             total, start = 0.0, i + 1
             continue
-        if b.is_prose():
+        if b.text in template:
+            score = -(b.words + 3.0)
+        elif b.is_prose():
             score = b.words * weight
         elif len(b.lines) == 1 and b.words <= 3 and not _BULLET.match(b.lines[0]):
             score = -2.0
@@ -209,16 +214,48 @@ def _site(lines: list[str]) -> str | None:
     return repeated[0] if repeated else None
 
 
-def pagedump_to_article(text: str, url: str | None = None, source: str = "<input>") -> Article:
-    """One page dump -> Article. Raises ValueError when no article text is found."""
-    lines = [l.rstrip() for l in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+def site_template(pages: list[str], min_pages: int = 3, share: float = 0.5) -> frozenset[str]:
+    """Blocks that many pages of one site repeat (menus, newsletter boxes, footers): template, not article.
+
+    A block counts when at least min_pages distinct pages and `share` of them hold it; copies of one story
+    count once. Long prose blocks never count: two versions of one story share those, and they are the
+    article.
+    """
+    counts: Counter[str] = Counter()
+    seen: set[str] = set()
+    for text in pages:
+        blocks = _blocks(_lines(text))
+        story = max((b.text for b in blocks), key=len, default="")  # copies share their longest paragraph
+        if story in seen:
+            continue
+        seen.add(story)
+        counts.update({b.text for b in blocks if b.text and (b.words <= 40 or not b.is_prose())})
+    need = max(min_pages, share * len(seen))
+    return frozenset(t for t, c in counts.items() if c >= need)
+
+
+def _lines(text: str) -> list[str]:
+    return [l.rstrip() for l in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+
+
+def pagedump_to_article(text: str, url: str | None = None, source: str = "<input>",
+                        template: frozenset[str] = frozenset()) -> Article:
+    """One page dump -> Article. template: blocks the site repeats on many pages (site_template).
+    Raises ValueError when no article text is found."""
+    lines = _lines(text)
     blocks = _blocks(lines)
-    first, last = _body_span(blocks)
-    if last < first:
-        raise ValueError("no article text found in the page dump")
-    body_blocks = [b for k, b in enumerate(blocks[first:last + 1], start=first)
-                   if b.is_prose() or (not b.is_list() and not _is_share_row(b.text) and b.words <= 15
-                                       and first < k < last)]
+    first, last = _body_span(blocks, template)
+    if last >= first:
+        body_blocks = [b for k, b in enumerate(blocks[first:last + 1], start=first)
+                       if b.text not in template and (b.is_prose() or (
+                           not b.is_list() and not _is_share_row(b.text) and b.words <= 15 and first < k < last))]
+    else:
+        # No prose at all (a list, a few short lines): the lines of several words are all there is.
+        body_blocks = [b for b in blocks if b.text not in template and not _is_share_row(b.text)
+                       and b.words >= 3 * len(b.lines)]
+        if not body_blocks:
+            raise ValueError("no article text found in the page dump")
+        first = blocks.index(body_blocks[0])
     body_start = blocks[first].start
     byline_at = _find_byline(lines, body_start)
     title_at = _find_title(lines, body_start, byline_at)
@@ -229,7 +266,7 @@ def pagedump_to_article(text: str, url: str | None = None, source: str = "<input
         byline = _clean_line(lines[byline_at])
         m = _BYLINE.search(byline)
         if m:
-            author = m.group(1).strip(" ,|-–—")
+            author = re.sub(r"\s*@\w+", "", m.group(1)).strip(" ,|-–—")  # no "@handle"
         d = _DATE.search(byline)
         if d:
             try:
@@ -244,10 +281,35 @@ def pagedump_to_article(text: str, url: str | None = None, source: str = "<input
     )
 
 
+TEMPLATE_SAMPLE = 200  # sibling dumps read to learn a site's template: enough to see what repeats
+
+
+@lru_cache(maxsize=64)
+def folder_template(folder: str) -> frozenset[str]:
+    """The template of the site whose dumps share this folder (an archive keeps a site's pages together):
+    learnt once per folder and process from up to TEMPLATE_SAMPLE of its dumps."""
+    from .sources import decode_text, detect_format, read_bytes
+
+    try:
+        names = sorted(p for p in Path(folder).iterdir() if p.is_file() and detect_format(p) == "pagedump")
+    except OSError:
+        return frozenset()
+    if len(names) < 3:
+        return frozenset()
+    pages = []
+    for path in names[:TEMPLATE_SAMPLE]:
+        try:
+            pages.append(decode_text(read_bytes(path)))
+        except (OSError, ValueError):
+            continue
+    return site_template(pages)
+
+
 def read_pagedump(data: bytes, source: str) -> Iterator[Article | Problem]:
     from .sources import decode_text
 
     try:
-        yield pagedump_to_article(decode_text(data), source=source)
+        yield pagedump_to_article(decode_text(data), source=source,
+                                  template=folder_template(str(Path(source).resolve().parent)))
     except ValueError as exc:
         yield Problem(source, str(exc))

@@ -94,3 +94,110 @@ def test_reuters_sgml_including_the_latin1_file():
     assert a[0].authors == [] and a[0].categories == ["cocoa"]
     latin = list(read_sgml(read_bytes(needs_shared("reuters21578", "reut2-017.sgm")), "reut2-017.sgm"))
     assert len(latin) > 900 and all(hasattr(x, "body") for x in latin)
+
+
+# --- Real pages against Readability's expected article (../shared/data/readability-pages) ---------------------
+def _scorer():
+    """bench/extraction.py's 4-gram F1 and expected-text reader: the tests and the benchmark score alike."""
+    import sys
+
+    sys.path.insert(0, str(CORPUS.parent / "bench"))
+    from extraction import expected_text, ngram_prf
+
+    return expected_text, ngram_prf
+
+
+@pytest.mark.parametrize("page,title,day,author,section,min_f1", [
+    ("theverge", "Apple’s Vision Pro hands-on: the Retina display moment for headsets", "2023-06-07",
+     "Alex Heath", "front-page", 0.9),  # JSON-LD headline over og:title
+    ("telegraph", "Zimbabwe coup: Robert Mugabe and wife Grace 'insisting he finishes his term', as priest "
+     "steps in to mediate", "2017-11-16", "Our Foreign Staff", "News", 0.95),
+    ("wikipedia-4", "List of films featuring time loops", "2014-03-27", None, None, 0.95),  # tables kept
+    ("aktualne", "West Ham hrozí gigantům, okouzlil i Linekera. Součka je snadné přehlédnout", "2021-11-01",
+     "Aleš Vávra", "Zahraniční ligy", 0.9),  # JSON-LD "name" is the site's: the <title> says the headline
+    ("003-metadata-preferred", "Dublin Core property title", None, None, None, 0.6),
+])
+def test_real_html_pages(page, title, day, author, section, min_f1):
+    folder = needs_shared("readability-pages", page)
+    expected_text, ngram_prf = _scorer()
+    a = extract((folder / "source.html").read_bytes())
+    assert a.title == title
+    assert (a.date.date().isoformat() if a.date else None) == day
+    if author:
+        assert a.authors == [author]
+    if section:
+        assert a.categories == [section]
+    assert ngram_prf(a.body, expected_text(folder))[2] >= min_f1
+
+
+@pytest.mark.parametrize("dump,title,day,min_f1", [
+    ("cnn", "The 'birth lottery' and economic mobility", "2016-02-01", 0.9),
+    ("herald-sun-1", "Angry media won’t buckle over new surveillance laws", "2015-03-13", 0.85),
+    ("bbc-1", "Obama admits US gun laws are his 'biggest frustration'", "2015-07-24", 0.85),
+])
+def test_real_page_dumps_against_the_expected_article(dump, title, day, min_f1):
+    """w3m dumps shipped in corpus/, scored against the article Readability extracts from the same page."""
+    folder = needs_shared("readability-pages", dump)
+    expected_text, ngram_prf = _scorer()
+    a = extract(read_bytes(CORPUS / "pages" / "dumps" / f"{dump}.txt"), kind="pagedump")
+    assert a.title == title and a.date.date().isoformat() == day
+    precision, recall, f1 = ngram_prf(a.body, expected_text(folder))
+    whole = ngram_prf((CORPUS / "pages" / "dumps" / f"{dump}.txt").read_text(encoding="utf-8"),
+                      expected_text(folder))
+    assert f1 >= min_f1 and precision > whole[0]  # cleaner than the page, most of the article kept
+
+
+def test_dump_byline_without_handles():
+    a = extract(read_bytes(CORPUS / "pages" / "dumps" / "cnn.txt"), kind="pagedump")
+    assert a.authors == ["Ahiza Garcia"]
+
+
+# --- Crafted dumps: what one page cannot tell, the site's other pages can -------------------------------------
+NEWSLETTER = ("Get the Morning Briefing in your inbox every day. We will never share your address with anyone,\n"
+              "and you can unsubscribe at any time.")
+
+
+def _dump(title: str, story: str) -> str:
+    menu = "  • Home\n  • World\n  • Business\n  • Sport\n"
+    return f"Daily Example\n\n{menu}\n{title}\n\nBy Ann Lee | March 3, 2024\n\n{story}\n\n{NEWSLETTER}\n\n" \
+           f"{story.replace('.', ' again.')}\n\nCopyright 2024 Daily Example. All rights reserved.\n"
+
+
+STORIES = [f"The council of town number {i} voted on Tuesday to rebuild the old bridge over the river, after "
+           f"years of debate about its cost and about who should pay for the work that engineers say is urgent."
+           for i in range(4)]
+
+
+def test_site_template_learnt_from_a_folder_of_dumps(tmp_path):
+    site = tmp_path / "daily-example"
+    site.mkdir()
+    for i, story in enumerate(STORIES):
+        (site / f"page-{i}.txt").write_text(_dump(f"Town {i} will rebuild its bridge", story), encoding="utf-8")
+    alone = extract((site / "page-0.txt").read_text(encoding="utf-8"), kind="pagedump")
+    assert "Morning Briefing" in alone.body  # prose in the middle of the article: one page cannot tell
+    proc = newssearch("extract", site / "page-0.txt", "--json")
+    (a,) = json.loads(proc.stdout)
+    assert "Morning Briefing" not in a["body"] and "Copyright" not in a["body"]
+    assert a["title"] == "Town 0 will rebuild its bridge" and a["authors"] == ["Ann Lee"]
+    assert a["body"].startswith("The council of town number 0") and a["date"].startswith("2024-03-03")
+    index = tmp_path / "index"
+    newssearch("index", site, "--index", index)
+    hits = json.loads(newssearch("query", "briefing", "--index", index, "--json").stdout)
+    assert hits["total"] == 0  # the indexer learns the same template
+
+
+def test_copies_of_one_story_are_not_a_template(tmp_path):
+    from newssearch.indexer.pagedump import site_template
+
+    pages = [_dump("Same story", STORIES[0])] * 4
+    assert not site_template(pages)
+
+
+def test_cjk_lines_rejoined_without_spaces_and_lists_kept():
+    text = ("首页\n\n新闻标题在这里\n\n" + "在采访中，我们了解到不少学子在出国前就每年守在电脑前观看两会直播。但是，随\n"
+            "着年龄和阅历的增长，学子对两会的关注点在出国前后发生了很大的变化。\n")
+    a = extract(text, kind="pagedump")
+    assert "随着年龄" in a.body and " " not in a.body
+    ol = extract("  1. The first finding of the study is about the sea level.\n"
+                 "  2. The second finding of the study concerns the coastline.\n", kind="pagedump")
+    assert "second finding" in ol.body
