@@ -152,7 +152,12 @@ def _clean_line(line: str) -> str:
     return " ".join(_BULLET.sub("", line).split())
 
 
-def _find_title(lines: list[str], body_start: int, byline_at: int | None) -> int | None:
+_NOT_A_TITLE = re.compile(r"^(?:by\s|continue reading|skip to|advertisement|read more|sign (?:in|up)|"
+                          r"please |ready to publish|log ?in|menu|search)", re.I)
+
+
+def _find_title(lines: list[str], body_start: int, byline_at: int | None,
+                template: frozenset[str] = frozenset()) -> int | None:
     """Index of the title line: headline-like, just above the byline or body, repeated elsewhere if possible."""
     anchor = byline_at if byline_at is not None else body_start
     texts = [_clean_line(l) for l in lines]
@@ -162,9 +167,12 @@ def _find_title(lines: list[str], body_start: int, byline_at: int | None) -> int
         n = len(t.split())
         if not 3 <= n <= 30 or _DATE.search(t) and n < 8 or _is_share_row(t) or _END_MARKERS.match(t):
             continue
-        if t.endswith(".") and n > 15:
-            continue  # a sentence, not a headline
+        if t.endswith(".") and n > 15 or _NOT_A_TITLE.match(t) or t in template:
+            continue  # a sentence, a byline, a reading aid or the site's template: not a headline
         score = -0.05 * (anchor - i)
+        standalone = (i == 0 or not texts[i - 1]) and (i + 1 == len(texts) or not texts[i + 1])
+        if standalone:
+            score += 1.0  # headings stand alone; wrapped text and menus run on
         if any(t in other and other != t for j, other in enumerate(texts) if j != i):
             score += 2.0  # echoed in a breadcrumb ("Home » Title") or the window title
         if byline_at is not None and 0 < byline_at - i <= 3:
@@ -258,7 +266,7 @@ def pagedump_to_article(text: str, url: str | None = None, source: str = "<input
         first = blocks.index(body_blocks[0])
     body_start = blocks[first].start
     byline_at = _find_byline(lines, body_start)
-    title_at = _find_title(lines, body_start, byline_at)
+    title_at = _find_title(lines, body_start, byline_at, template)
     if byline_at is not None and title_at is not None and byline_at < title_at:
         byline_at = None
     author, date = None, None
