@@ -9,7 +9,9 @@ the last one answers, for SECONDS. The mix is what a site's search box sends: se
 drawn from real headlines; a quarter with a category filter, a quarter sorted by date, some with a date
 range, some as-you-type with prefix=true, some on page 2) and /suggest calls. The reference in the same run is
 the library itself: the same searches through `Archive.search` in this process, one at a time, so the
-figures show what HTTP, JSON and concurrency add. The load generator shares the machine's cores with the
+figures show what HTTP, JSON and concurrency add. The server runs twice on the same requests: without its
+answer cache, then with it (the share of answers it served is printed: it depends on how often the mix
+repeats a request, here 2,000 distinct requests drawn uniformly). The load generator shares the machine's cores with the
 server, as a site's own front end would not: the figures are a floor.
 """
 from __future__ import annotations
@@ -96,9 +98,12 @@ def library_reference(archive: Archive, mix: list[tuple[str, dict]]) -> np.ndarr
     return np.array(times) * 1000
 
 
-def load(port: int, mix: list[tuple[str, dict]], clients: int, seconds: float) -> tuple[np.ndarray, int, float]:
+def load(port: int, mix: list[tuple[str, dict]], clients: int,
+         seconds: float) -> tuple[np.ndarray, int, float, int]:
+    """(latencies in ms, errors, elapsed s, answers served from the server's cache)."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
+    cached = [0] * clients
     stop_at = time.perf_counter() + seconds
 
     def client(i: int) -> None:
@@ -110,8 +115,9 @@ def load(port: int, mix: list[tuple[str, dict]], clients: int, seconds: float) -
             try:
                 conn.request("GET", route + "?" + urlencode(params, doseq=True))
                 res = conn.getresponse()
-                res.read()
+                body = res.read()
                 ok = res.status == 200
+                cached[i] += b'"cached":true' in body
             except OSError:
                 ok = False
                 conn.close()
@@ -127,12 +133,13 @@ def load(port: int, mix: list[tuple[str, dict]], clients: int, seconds: float) -
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
-    return np.array([x for lat in latencies for x in lat]) * 1000, sum(errors), elapsed
+    return np.array([x for lat in latencies for x in lat]) * 1000, sum(errors), elapsed, sum(cached)
 
 
-def start_server(index: Path, port: int) -> subprocess.Popen:
+def start_server(index: Path, port: int, cache_size: int) -> subprocess.Popen:
     exe = Path(sys.executable).with_name("newssearch")
-    proc = subprocess.Popen([str(exe), "serve", "--index", str(index), "--port", str(port)],
+    proc = subprocess.Popen([str(exe), "serve", "--index", str(index), "--port", str(port),
+                             "--cache-size", str(cache_size)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(300):
         try:
@@ -172,22 +179,26 @@ def main() -> None:
     lib = library_reference(archive, mix)
     print(f"library, 1 at a time      {percentiles(lib)}  ({1000 / lib.mean():,.0f} req/s)")
 
-    proc = start_server(index, args.port)
-    try:
-        load(args.port, mix, args.clients, 3)  # warm-up
-        ms, errors, elapsed = load(args.port, mix, args.clients, args.seconds)
-    finally:
-        proc.terminate()
-        proc.wait()
-    print(f"HTTP, {args.clients} concurrent     {percentiles(ms)}  ({len(ms) / elapsed:,.0f} req/s, "
-          f"{len(ms):,} requests, {errors} errors)")
-    p99 = float(np.percentile(ms, 99))
-    print(f"ratios: HTTP p50 / library p50 = {np.percentile(ms, 50) / np.percentile(lib, 50):.1f}x; "
-          f"target p99 <= 50 ms: {'met' if p99 <= 50 and errors == 0 else 'NOT met'} ({p99:.1f} ms, {errors} errors)")
+    runs = {}
+    for cache_size in (0, 4096):  # without the answer cache, then with it: the same requests
+        proc = start_server(index, args.port, cache_size)
+        try:
+            load(args.port, mix, args.clients, 3)  # warm-up
+            ms, errors, elapsed, cached = load(args.port, mix, args.clients, args.seconds)
+        finally:
+            proc.terminate()
+            proc.wait()
+        p99 = float(np.percentile(ms, 99))
+        label = "no cache" if cache_size == 0 else f"cache {cache_size}"
+        print(f"HTTP, {args.clients} concurrent, {label:10s} {percentiles(ms)}  ({len(ms) / elapsed:,.0f} req/s, "
+              f"{len(ms):,} requests, {errors} errors, {cached / len(ms):.0%} from the cache)")
+        print(f"  HTTP p50 / library p50 = {np.percentile(ms, 50) / np.percentile(lib, 50):.1f}x; target p99 <= 50 ms: "
+              f"{'met' if p99 <= 50 and errors == 0 else 'NOT met'} ({p99:.1f} ms, {errors} errors)")
+        runs[label] = {"requests": len(ms), "errors": errors, "throughput_rps": round(len(ms) / elapsed, 1),
+                       "p50_ms": round(float(np.percentile(ms, 50)), 2), "p99_ms": round(p99, 2),
+                       "from_cache": round(cached / len(ms), 3)}
     print(json.dumps({"articles": len(archive), "synthetic": not args.real, "clients": args.clients,
-                      "seconds": args.seconds, "requests": len(ms), "errors": errors,
-                      "throughput_rps": round(len(ms) / elapsed, 1),
-                      "p50_ms": round(float(np.percentile(ms, 50)), 2), "p99_ms": round(p99, 2),
+                      "seconds": args.seconds, "http": runs,
                       "library_p50_ms": round(float(np.percentile(lib, 50)), 2),
                       "library_p99_ms": round(float(np.percentile(lib, 99)), 2)}))
 

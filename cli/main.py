@@ -271,7 +271,10 @@ def _write_all_related(archive: Archive, k: int, out: str) -> None:
               help="A site origin allowed to call the API from its pages (repeatable), e.g. https://news.example.")
 @click.option("--workers", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default=True,
               help="Server processes (each uses about one core).")
-def serve_cmd(index_dir: str, host: str, port: int, cors_origins: tuple[str, ...], workers: int) -> None:
+@click.option("--cache-size", type=click.IntRange(0, 1_000_000), default=4096, show_default=True,
+              help="Answers to /search and /suggest each worker keeps until the index changes (0: none).")
+def serve_cmd(index_dir: str, host: str, port: int, cors_origins: tuple[str, ...], workers: int,
+              cache_size: int) -> None:
     """Serve the search page and the JSON API (read-only) over HTTP.
 
     \b
@@ -285,7 +288,8 @@ def serve_cmd(index_dir: str, host: str, port: int, cors_origins: tuple[str, ...
 
     _open(index_dir)  # a clear message now rather than a failing server
     click.echo(f"newssearch serving {index_dir} on http://{host}:{port}/ (Ctrl-C stops)", err=True)
-    serve(index_dir, host=host, port=port, cors_origins=list(cors_origins), workers=workers)
+    serve(index_dir, host=host, port=port, cors_origins=list(cors_origins), workers=workers,
+          cache_size=cache_size)
 
 
 @cli.command("stats")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections import OrderedDict
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -27,6 +28,7 @@ from newssearch.query.suggest import MAX_SUGGESTIONS
 
 STATIC = Path(__file__).parent / "static"
 RELOAD_CHECK_S = 1.0  # how often a request may look for a newer commit of the index
+CACHE_SIZE = 4096  # answers kept per worker: a few KB each
 
 
 class ApiError(Exception):
@@ -35,11 +37,44 @@ class ApiError(Exception):
         self.status, self.message, self.parameter = status, message, parameter
 
 
+class ResponseCache:
+    """Answers to /search and /suggest by their exact parameters, least recently used out, all dropped when
+    the index changes: a site's search box sends the same popular queries and the same typed prefixes over
+    and over (Solr's queryResultCache, Elasticsearch's request cache)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict[tuple, dict] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> dict | None:
+        if not self.size:
+            return None
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple, value: dict) -> None:
+        if not self.size:
+            return
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
 class LiveArchive:
     """One Archive shared by every request, reloaded when an `index` run commits (meta.json changes)."""
 
-    def __init__(self, index_dir: str | Path):
+    def __init__(self, index_dir: str | Path, cache_size: int = 0):
         self.archive = Archive.open(index_dir)
+        self.cache = ResponseCache(cache_size)
         self._meta = Path(index_dir) / "tantivy" / "meta.json"
         self._stamp = self._meta_stamp()
         self._checked = time.monotonic()
@@ -60,6 +95,7 @@ class LiveArchive:
                 if stamp != self._stamp:
                     self._stamp = stamp
                     self.archive.reload()
+                    self.cache.clear()
         return self.archive
 
 
@@ -75,6 +111,20 @@ def _json(data: Any) -> Response:
     return Response(json.dumps(data, ensure_ascii=False, separators=(",", ":")), media_type="application/json")
 
 
+def _cached(live: LiveArchive, request: Request, compute) -> Response:
+    """compute() -> dict, or the answer already given to the same parameters since the index last changed.
+    A cached answer says so ("cached": true) and its took_ms is the lookup's."""
+    started = time.perf_counter()
+    key = (request.url.path, tuple(sorted(request.query_params.multi_items())))
+    archive = live.get()  # may reload the index, and so empty the cache, first
+    found = live.cache.get(key)
+    if found is None:
+        found = compute(archive)
+        live.cache.put(key, found)
+        return _json(found)
+    return _json({**found, "cached": True, "took_ms": round((time.perf_counter() - started) * 1000, 2)})
+
+
 def _error(status: int, message: str, parameter: str | None = None) -> JSONResponse:
     body: dict[str, Any] = {"error": message, "status": status}
     if parameter:
@@ -82,9 +132,11 @@ def _error(status: int, message: str, parameter: str | None = None) -> JSONRespo
     return JSONResponse(body, status_code=status)
 
 
-def create_app(index_dir: str | Path, cors_origins: list[str] | None = None) -> FastAPI:
-    """The ASGI app serving the index at `index_dir` (raises IndexNotFound if there is none)."""
-    live = LiveArchive(index_dir)
+def create_app(index_dir: str | Path, cors_origins: list[str] | None = None,
+               cache_size: int = CACHE_SIZE) -> FastAPI:
+    """The ASGI app serving the index at `index_dir` (raises IndexNotFound if there is none); cache_size
+    answers to /search and /suggest are kept until the index changes (0: none)."""
+    live = LiveArchive(index_dir, cache_size)
     app = FastAPI(title="newssearch", version=__version__,
                   description="Search a news archive: ranked full-text search with facets, "
                               "search-as-you-type, articles and their related posts. Read-only.")
@@ -120,6 +172,7 @@ def create_app(index_dir: str | Path, cors_origins: list[str] | None = None) -> 
 
     @app.get("/search", summary="Ranked search with facets")
     def search(
+        request: Request,
         q: Annotated[str, Query(description="Words (all must match), \"phrases\", -exclude, OR, "
                                             "title:/author:/site:/category:")] = "",
         category: Annotated[list[str], Query(description="Category path or leaf name; repeat for any of")] = [],
@@ -137,20 +190,19 @@ def create_app(index_dir: str | Path, cors_origins: list[str] | None = None) -> 
         if interval not in (None, "month", "year"):
             raise ApiError(400, f"interval: {interval!r} is not one of month, year", "interval")
         try:
-            result = live.get().search(q, categories=category, date_from=from_, date_to=to, site=site,
-                                       author=author, sort=sort, page=page, limit=limit, facets=facets,
-                                       interval=interval, prefix=prefix)
+            return _cached(live, request, lambda archive: archive.search(
+                q, categories=category, date_from=from_, date_to=to, site=site, author=author, sort=sort,
+                page=page, limit=limit, facets=facets, interval=interval, prefix=prefix).to_dict())
         except QueryError as exc:
             raise _query_error(exc) from None
-        return _json(result.to_dict())
 
     @app.get("/suggest", summary="Search-as-you-type: completions and headlines")
-    def suggest(q: str = "",
+    def suggest(request: Request, q: str = "",
                 limit: Annotated[int, Query(description=f"completions, 0 to {MAX_SUGGESTIONS}")] = 8,
                 titles: Annotated[int, Query(description=f"headlines, 0 to {MAX_SUGGESTIONS}")] = 5,
                 ) -> Response:
         try:
-            return _json(asdict(live.get().suggest(q, limit=limit, titles=titles)))
+            return _cached(live, request, lambda archive: asdict(archive.suggest(q, limit=limit, titles=titles)))
         except QueryError as exc:
             raise _query_error(exc) from None
 
@@ -191,15 +243,16 @@ def create_app(index_dir: str | Path, cors_origins: list[str] | None = None) -> 
 def app_from_env() -> FastAPI:
     """The app for one uvicorn worker process: the settings come from `serve` through the environment."""
     settings = json.loads(os.environ["NEWSSEARCH_SERVE"])
-    return create_app(settings["index"], settings["cors_origins"])
+    return create_app(settings["index"], settings["cors_origins"], settings.get("cache_size", CACHE_SIZE))
 
 
 def serve(index_dir: str | Path, host: str = "127.0.0.1", port: int = 8000,
-          cors_origins: list[str] | None = None, workers: int = 1) -> None:
+          cors_origins: list[str] | None = None, workers: int = 1, cache_size: int = CACHE_SIZE) -> None:
     """Run the app on uvicorn until interrupted. Several workers (processes) use several cores: Python
     holds one process to about one core, and bench/serve.py shows that is the bottleneck."""
     import uvicorn
 
-    os.environ["NEWSSEARCH_SERVE"] = json.dumps({"index": str(index_dir), "cors_origins": cors_origins or []})
+    os.environ["NEWSSEARCH_SERVE"] = json.dumps({"index": str(index_dir), "cors_origins": cors_origins or [],
+                                                 "cache_size": cache_size})
     uvicorn.run("newssearch.cli.server:app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level="warning", access_log=False)

@@ -39,6 +39,24 @@ def test_search_matches_the_library_and_cli(server, corpus_index):
     assert dates == sorted(dates, reverse=True) and all(d >= "1987-03" for d in dates)
 
 
+def test_repeated_queries_are_answered_from_the_cache(server, corpus_index):
+    path = "/search?" + urlencode({"q": "coffee exports", "category": "coffee", "limit": "3"})
+    # Two workers each keep their own cache: ask until both have answered it once.
+    answers = [server.get(path)[1] for _ in range(6)]
+    first, cached = answers[0], [a for a in answers if a.get("cached")]
+    assert "cached" not in first and cached
+    for a in cached:
+        assert {k: v for k, v in a.items() if k not in ("cached", "took_ms")} == \
+               {k: v for k, v in first.items() if k != "took_ms"}
+    other = server.get("/search?" + urlencode({"q": "coffee exports", "category": "coffee", "limit": "4"}))[1]
+    assert "cached" not in other and len(other["hits"]) == 4  # other parameters, another answer
+    srv = Server(corpus_index, "--cache-size", "0", "--workers", "1")
+    try:
+        assert not any(srv.get(path)[1].get("cached") for _ in range(3))
+    finally:
+        srv.stop()
+
+
 def test_repeated_category_means_any_of(server):
     one = server.get("/search?category=crude&facets=false")[1]["total"]
     two = server.get("/search?category=crude&category=coffee&facets=false")[1]["total"]
