@@ -54,7 +54,7 @@ def _json_ld(tree: HtmlElement) -> dict:
             continue
         try:
             data = json.loads(_CDATA.sub("", script.text))
-        except ValueError:
+        except (ValueError, RecursionError):  # broken or absurdly nested: the page's other metadata still counts
             continue
         stack = data if isinstance(data, list) else [data]
         while stack:
@@ -69,6 +69,11 @@ def _json_ld(tree: HtmlElement) -> dict:
                     item.get("headline") or item.get("name")):
                 return item
     return {}
+
+
+def _first(value) -> str | None:
+    """A JSON-LD text that may also come as a list of texts (an empty list is none)."""
+    return _clean(value[0] if value else None) if isinstance(value, list) else _clean(value)
 
 
 def _names(value) -> list[str]:
@@ -110,7 +115,7 @@ def page_meta(tree: HtmlElement) -> PageMeta:
     meta = _meta_tags(tree)
     ld = _json_ld(tree)
     publisher = _clean(ld["publisher"].get("name")) if isinstance(ld.get("publisher"), dict) else None
-    site = _clean(meta.get("og:site_name")) or publisher
+    site = meta.get("og:site_name") or publisher
     title_tag = _clean(tree.findtext(".//title"))
     title = (_ld_title(ld, title_tag, [s for s in (site, publisher) if s]) or meta.get("dc:title")
              or meta.get("dcterm:title") or meta.get("og:title") or meta.get("weibo:article:title")
@@ -127,9 +132,7 @@ def page_meta(tree: HtmlElement) -> PageMeta:
     authors = _names(ld.get("author")) or [a for a in (meta.get("author"), meta.get("article:author"),
                                                         meta.get("parsely-author"), meta.get("dc:creator"))
                                             if a and not a.startswith("http")][:1]
-    section = _clean(ld.get("articleSection")) if not isinstance(ld.get("articleSection"), list) else \
-        _clean(ld["articleSection"][0])
-    section = section or meta.get("article:section") or meta.get("parsely-section")
+    section = _first(ld.get("articleSection")) or meta.get("article:section") or meta.get("parsely-section")
     url = meta.get("og:url") or _clean(ld.get("url"))
     for link in tree.iter("link"):
         if (link.get("rel") or "").lower() == "canonical" and link.get("href", "").startswith("http"):

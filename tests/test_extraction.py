@@ -56,6 +56,21 @@ def test_real_page_dump_made_with_w3m():
     assert "metadata" in a.body
 
 
+@pytest.mark.parametrize("json_ld", [
+    '{"@type": "NewsArticle", "headline": "Bridge vote", "articleSection": []}',
+    '{"@type": "NewsArticle", "headline": "Bridge vote", "articleSection": ["Local", "Transport"]}',
+    "[" * 100_000 + "]" * 100_000,  # nested past the JSON parser's recursion limit
+    '{"@type": "NewsArticle", "headline": ',  # truncated
+])
+def test_odd_json_ld_never_loses_the_page(json_ld):
+    story = "The council voted on Tuesday to rebuild the old bridge over the river after years of debate. " * 5
+    html = (f'<html><head><title>Bridge vote</title><script type="application/ld+json">{json_ld}</script>'
+            f"</head><body><article><p>{story}</p></article></body></html>")
+    a = extract(html)
+    assert a.title == "Bridge vote" and "rebuild the old bridge" in a.body
+    assert a.categories == (["Local"] if "Local" in json_ld else [])
+
+
 def test_page_with_no_article_is_an_error():
     with pytest.raises(ValueError, match="no article text"):
         extract("Home\nAbout\nContact\n", kind="pagedump")
