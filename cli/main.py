@@ -173,7 +173,7 @@ def query_cmd(text: str, index_dir: str, categories: tuple[str, ...], date_from:
 def extract_cmd(files: tuple[str, ...], kind: str | None, url: str | None, as_json: bool) -> None:
     """Show the article the indexer would store for each page (HTML or a text page dump)."""
     from newssearch.indexer.extract import extract, guess_kind
-    from newssearch.indexer.pagedump import folder_template
+    from newssearch.indexer.pagedump import template_for
     from newssearch.indexer.sources import read_bytes
 
     failed = False
@@ -183,7 +183,7 @@ def extract_cmd(files: tuple[str, ...], kind: str | None, url: str | None, as_js
             data = read_bytes(Path(f))
             page_kind = kind or guess_kind(data)
             # As the indexer does: a dump's site template is learnt from the dumps beside it.
-            template = folder_template(str(Path(f).resolve().parent)) if page_kind == "pagedump" else frozenset()
+            template = template_for(f) if page_kind == "pagedump" else frozenset()
             article = extract(data, url=url, kind=page_kind, source=f, template=template)
         except (OSError, ValueError) as exc:
             click.echo(f"error: {f}: {exc}", err=True)

@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from .article import Article, Problem, make_article
@@ -55,11 +55,12 @@ class _Block:
     start: int  # index of its first line
     lines: list[str]
 
-    @property
+    # Cached: the span search, the body filter and the title search each ask every block again.
+    @cached_property
     def text(self) -> str:
-        return _join([" ".join(_BULLET.sub("", l).split()) for l in self.lines])
+        return _join([_clean_line(l) for l in self.lines])
 
-    @property
+    @cached_property
     def words(self) -> int:
         return _count_words(self.text)
 
@@ -292,6 +293,11 @@ def pagedump_to_article(text: str, url: str | None = None, source: str = "<input
 TEMPLATE_SAMPLE = 200  # sibling dumps read to learn a site's template: enough to see what repeats
 
 
+def template_for(path: str | Path) -> frozenset[str]:
+    """The site template a dump at `path` is read with: its folder's (folder_template)."""
+    return folder_template(str(Path(path).resolve().parent))
+
+
 @lru_cache(maxsize=64)
 def folder_template(folder: str) -> frozenset[str]:
     """The template of the site whose dumps share this folder (an archive keeps a site's pages together):
@@ -317,7 +323,6 @@ def read_pagedump(data: bytes, source: str) -> Iterator[Article | Problem]:
     from .sources import decode_text
 
     try:
-        yield pagedump_to_article(decode_text(data), source=source,
-                                  template=folder_template(str(Path(source).resolve().parent)))
+        yield pagedump_to_article(decode_text(data), source=source, template=template_for(source))
     except ValueError as exc:
         yield Problem(source, str(exc))
