@@ -150,27 +150,36 @@ def site_templates(dumps: dict[str, str]) -> dict[str, frozenset[str]]:
     return out
 
 
-def run_ours(content: bytes | str, kind: str):
+def run_ours(s: Score, content: bytes | str, kind: str, template: frozenset[str] = frozenset()):
+    """Our extraction, timed into s; None when it finds no article."""
     t = time.perf_counter()
     try:
-        a = extract(content, kind=kind)
+        a = extract(content, kind=kind, template=template)
     except ValueError:
         a = None
-    return a, time.perf_counter() - t
+    s.seconds += time.perf_counter() - t
+    return a
 
 
-def score(s: Score, text: str | None, want: str, meta: dict, article=None) -> tuple[float, float, float]:
+def score(s: Score, text: str | None, want: str, meta: dict, title: str | None = None,
+          authors: list[str] = (), date: datetime | None = None) -> tuple[float, float, float]:
+    """Body F1 of text into s, and the metadata found against what `meta` states (pass {} to skip it)."""
     prf = ngram_prf(text, want) if text else (0.0, 0.0, 0.0)
     s.prf.append(prf)
     s.failed += text is None
-    if article is not None or text is None:
-        if meta.get("title"):
-            s.meta["title"].append(title_ok(article and article.title, meta["title"]))
-        if meta.get("byline"):
-            s.meta["byline"].append(byline_ok(article.authors if article else [], meta["byline"]))
-        if meta.get("publishedTime"):
-            s.meta["date"].append(date_ok(article and article.date, meta["publishedTime"]))
+    if meta.get("title"):
+        s.meta["title"].append(title_ok(title, meta["title"]))
+    if meta.get("byline"):
+        s.meta["byline"].append(byline_ok(list(authors), meta["byline"]))
+    if meta.get("publishedTime"):
+        s.meta["date"].append(date_ok(date, meta["publishedTime"]))
     return prf
+
+
+def score_ours(s: Score, a, want: str, meta: dict) -> tuple[float, float, float]:
+    if a is None:
+        return score(s, None, want, meta)
+    return score(s, a.body, want, meta, a.title, a.authors, a.date)
 
 
 def main() -> None:
@@ -195,42 +204,26 @@ def main() -> None:
         html = (page / "source.html").read_bytes()
         meta = json.loads((page / "expected-metadata.json").read_text(encoding="utf-8"))
         want = expected_text(page)
-        dump = w3m_dump(page, cache)
+        dump = dumps[page.name]
         html_bytes += len(html)
         dump_bytes += len(dump.encode())
         row = {"page": page.name}
 
-        a, dt = run_ours(html, "html")
-        systems["html ours"].seconds += dt
-        row["html ours"] = score(systems["html ours"], a.body if a else None, want, meta, a)
+        a = run_ours(systems["html ours"], html, "html")
+        row["html ours"] = score_ours(systems["html ours"], a, want, meta)
 
         t = time.perf_counter()
         text = trafilatura.extract(html)
         systems["html trafilatura"].seconds += time.perf_counter() - t
-        meta_t = trafilatura.extract_metadata(html)
-        s = systems["html trafilatura"]
-        row["html trafilatura"] = score(s, text, want, {})
-        if meta.get("title"):
-            s.meta["title"].append(title_ok(meta_t and meta_t.title, meta["title"]))
-        if meta.get("byline"):
-            s.meta["byline"].append(byline_ok([meta_t.author] if meta_t and meta_t.author else [], meta["byline"]))
-        if meta.get("publishedTime"):
-            d = None
-            if meta_t and meta_t.date:
-                d = datetime.fromisoformat(meta_t.date)
-            s.meta["date"].append(date_ok(d, meta["publishedTime"]))
+        m = trafilatura.extract_metadata(html)  # its metadata, outside the timing (extract() skips it)
+        row["html trafilatura"] = score(systems["html trafilatura"], text, want, meta, m and m.title,
+                                        [m.author] if m and m.author else [],
+                                        datetime.fromisoformat(m.date) if m and m.date else None)
 
-        a, dt = run_ours(dump, "pagedump")
-        systems["dump ours"].seconds += dt
-        row["dump ours"] = score(systems["dump ours"], a.body if a else None, want, meta, a)
-        row["dump ours title"] = a.title if a else None
-        t = time.perf_counter()
-        try:
-            a = extract(dump, kind="pagedump", template=templates.get(page.name, frozenset()))
-        except ValueError:
-            a = None
-        systems["dump ours+site"].seconds += time.perf_counter() - t
-        row["dump ours+site"] = score(systems["dump ours+site"], a.body if a else None, want, meta, a)
+        a = run_ours(systems["dump ours"], dump, "pagedump")
+        row["dump ours"] = score_ours(systems["dump ours"], a, want, meta)
+        a = run_ours(systems["dump ours+site"], dump, "pagedump", templates.get(page.name, frozenset()))
+        row["dump ours+site"] = score_ours(systems["dump ours+site"], a, want, meta)
         row["dump whole"] = score(systems["dump whole"], dump, want, {})
         rows.append(row)
         if args.show:
