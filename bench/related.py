@@ -7,7 +7,7 @@
 (a) Tantivy's more_like_this_query, one query per article (its own term choice, 25 terms, top 10)
 (b) bm25s batch retrieval with the same query terms as ours
 (c) sparse-dot-topn: exact sparse product (binary query terms x BM25 weights) with top-n
-(d) ours: newssearch's related_all (numba, term-at-a-time, running top-k)
+(d) ours: newssearch's related_all (numba, term-at-a-time, branch-free accumulation, heap top-k)
 
 Peers (a)-(c) run on a sample of articles when --sample is given (their per-article time is what is
 compared); (d) always runs on every article. overlap@10 compares (d) with an exact dense BM25 ranking of the

@@ -246,16 +246,16 @@ def _write_all_related(archive: Archive, k: int, out: str) -> None:
     import time
 
     started = time.perf_counter()
-    ids, rows, scores = archive.related_all(k)
-    computed = time.perf_counter() - started
-    show = sys.stderr.isatty()
-    if show:
+    bar = None
+    if sys.stderr.isatty():
         from tqdm import tqdm
-        it = tqdm(range(len(ids)), desc="writing", unit="article", file=sys.stderr)
-    else:
-        it = range(len(ids))
+        bar = tqdm(total=len(archive), desc="related posts", unit="article", file=sys.stderr)
+    ids, rows, scores = archive.related_all(k, progress=(lambda done: bar.update(done - bar.n)) if bar else None)
+    if bar:
+        bar.close()
+    computed = time.perf_counter() - started
     with open(out, "w", encoding="utf-8") as fh:
-        for i in it:
+        for i in range(len(ids)):
             keep = rows[i] >= 0
             fh.write(json.dumps({"id": ids[i], "related": [ids[j] for j in rows[i][keep]],
                                  "scores": [round(float(s), 4) for s in scores[i][keep]]}, ensure_ascii=False)

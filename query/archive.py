@@ -6,7 +6,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import tantivy
@@ -308,13 +308,15 @@ class Archive:
                                   categories=a.categories))
         return out
 
-    def related_all(self, k: int = 10) -> tuple[list[str], np.ndarray, np.ndarray]:
+    def related_all(self, k: int = 10, progress: Callable[[int], None] | None = None
+                    ) -> tuple[list[str], np.ndarray, np.ndarray]:
         """Related posts of every article at once: (ids, rows int32 [n,k], scores [n,k]).
 
-        rows[i] are indexes into ids, best first, -1 where fewer than k exist.
+        rows[i] are indexes into ids, best first, -1 where fewer than k exist. `progress(done)` is called
+        as blocks of articles finish.
         """
         model = self.related_model()
-        idx, scores = model.related_all(k)
+        idx, scores = model.related_all(k, progress=progress)
         return model.ids, idx, scores
 
     def stats(self) -> dict[str, Any]:

@@ -14,6 +14,7 @@ score against itself, e.g. syndicated copies of the same story — are never ret
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numba
 import numpy as np
@@ -21,6 +22,7 @@ import numpy as np
 from newssearch.indexer.terms import TermMatrix
 
 K1, B = 1.2, 0.75
+BLOCK = 16_384  # rows per kernel call in related_all: progress without slowing the batch
 
 
 @dataclass(frozen=True)
@@ -74,13 +76,43 @@ def _select_query_terms(indptr, indices, tfidf, max_terms):
     return qptr, qterms
 
 
+@numba.njit(cache=True, inline="always")
+def _worse(s1, d1, s2, d2):
+    """Is (score s1, row d1) ranked below (s2, d2)? Ties go to the lower row, for determinism."""
+    return s1 < s2 or (s1 == s2 and d1 > d2)
+
+
+@numba.njit(cache=True)
+def _sift_down(hs, hd, size, i):
+    """Restore the min-heap (worst result at the root) below position i."""
+    while True:
+        c = 2 * i + 1
+        if c >= size:
+            return
+        if c + 1 < size and _worse(hs[c + 1], hd[c + 1], hs[c], hd[c]):
+            c += 1
+        if not _worse(hs[c], hd[c], hs[i], hd[i]):
+            return
+        hs[c], hs[i] = hs[i], hs[c]
+        hd[c], hd[i] = hd[i], hd[c]
+        i = c
+
+
 @numba.njit(cache=True, parallel=True)
-def _batch_topk(rows, qptr, qterms, pptr, pdocs, pweights, n_docs, k, dup_ratio, n_chunks, out_idx, out_score):
-    """For each article in `rows`: accumulate BM25 over its query terms' postings, keep the top k."""
+def _batch_topk(rows, qptr, qterms, pptr, pdocs, pweights, allowed, k, dup_ratio, n_chunks, out_idx, out_score):
+    """For each article in `rows`: accumulate BM25 over its query terms' postings, keep the top k.
+
+    The inner loop is branch-free (a doc is appended to `touched` and the count moves on only when its
+    accumulator was still zero): a mispredicted branch per posting used to cost half the time. The top k
+    are kept in a min-heap, so most candidates cost one comparison.
+    """
     nq = len(rows)
+    n_docs = len(allowed)
     for c in numba.prange(n_chunks):
-        acc = np.zeros(n_docs, np.float64)  # one accumulator per chunk, reset as it is read
-        touched = np.empty(n_docs, np.int32)
+        acc = np.zeros(n_docs, np.float32)  # one accumulator per chunk, reset as it is read
+        touched = np.empty(n_docs + 1, np.int32)
+        hs = np.empty(k, np.float32)
+        hd = np.empty(k, np.int32)
         for qi in range(c * nq // n_chunks, (c + 1) * nq // n_chunks):
             r = rows[qi]
             nt = 0
@@ -88,32 +120,40 @@ def _batch_topk(rows, qptr, qterms, pptr, pdocs, pweights, n_docs, k, dup_ratio,
                 t = qterms[j]
                 for p in range(pptr[t], pptr[t + 1]):
                     d = pdocs[p]
-                    if acc[d] == 0.0:
-                        touched[nt] = d
-                        nt += 1
+                    touched[nt] = d
+                    nt += acc[d] == 0.0
                     acc[d] += pweights[p]
-            limit = dup_ratio * acc[r]
-            for x in range(k):
-                out_idx[qi, x] = -1
-                out_score[qi, x] = 0.0
+            limit = dup_ratio * acc[r]  # the article's score against itself
+            size = 0
             for x in range(nt):
                 d = touched[x]
                 s = acc[d]
                 acc[d] = 0.0
-                if d == r or s >= limit:
+                if s >= limit or allowed[d] == 0:  # itself, its copies, filtered out
                     continue
-                # running top-k, best first; ties go to the lower row for determinism
-                if out_idx[qi, k - 1] >= 0 and (s < out_score[qi, k - 1] or
-                                                (s == out_score[qi, k - 1] and d > out_idx[qi, k - 1])):
-                    continue
-                pos = k - 1
-                while pos > 0 and (out_idx[qi, pos - 1] < 0 or s > out_score[qi, pos - 1] or
-                                   (s == out_score[qi, pos - 1] and d < out_idx[qi, pos - 1])):
-                    out_idx[qi, pos] = out_idx[qi, pos - 1]
-                    out_score[qi, pos] = out_score[qi, pos - 1]
-                    pos -= 1
-                out_idx[qi, pos] = d
-                out_score[qi, pos] = s
+                if size < k:
+                    hs[size] = s
+                    hd[size] = d
+                    size += 1
+                    if size == k:
+                        for i in range(k // 2 - 1, -1, -1):
+                            _sift_down(hs, hd, k, i)
+                elif _worse(hs[0], hd[0], s, d):
+                    hs[0] = s
+                    hd[0] = d
+                    _sift_down(hs, hd, k, 0)
+            if size < k:  # fewer than k: heapify what there is
+                for i in range(size // 2 - 1, -1, -1):
+                    _sift_down(hs, hd, size, i)
+            for x in range(k):
+                out_idx[qi, x] = -1
+                out_score[qi, x] = 0.0
+            for x in range(size - 1, -1, -1):  # pop worst first: fills best-first from the end
+                out_idx[qi, x] = hd[0]
+                out_score[qi, x] = hs[0]
+                hs[0] = hs[x]
+                hd[0] = hd[x]
+                _sift_down(hs, hd, x, 0)
 
 
 class RelatedModel:
@@ -142,39 +182,40 @@ class RelatedModel:
         eligible = (term_df >= params.min_doc_freq) & (term_df <= max_df)
         tfidf = np.where(eligible, tf * self.idf[terms.indices], 0).astype(np.float32)
         self.q_ptr, self.q_terms = _select_query_terms(terms.indptr, terms.indices, tfidf, params.max_query_terms)
+        self._everyone = np.ones(n, np.uint8)
 
     def query_terms(self, row: int) -> list[str]:
         return [self.vocab[t] for t in self.q_terms[self.q_ptr[row]:self.q_ptr[row + 1]]]
 
-    def scores(self, row: int) -> np.ndarray:
-        """BM25 score of every article against `row`'s query terms (dense; for one article)."""
-        terms = self.q_terms[self.q_ptr[row]:self.q_ptr[row + 1]]
-        if len(terms) == 0:
-            return np.zeros(self.n, np.float64)
-        spans = [slice(self.post_ptr[t], self.post_ptr[t + 1]) for t in terms]
-        docs = np.concatenate([self.post_docs[s] for s in spans])
-        w = np.concatenate([self.post_weights[s] for s in spans])
-        return np.bincount(docs, weights=w, minlength=self.n)  # float64, summed in the batch kernel's order
-
     def related_rows(self, row: int, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """Top k (row, score) for one article; `allowed` is an optional boolean mask of candidate rows."""
-        s = self.scores(row)
-        s[s >= self.params.dup_ratio * s[row]] = 0  # itself and its copies
-        if allowed is not None:
-            s[~allowed] = 0
-        cand = np.flatnonzero(s > 0)
-        if len(cand) > k:
-            cand = cand[np.argpartition(-s[cand], k - 1)[:k]]
-        order = np.lexsort((cand, -s[cand]))  # score desc, then row asc (as the batch kernel)
-        return [(int(cand[i]), float(s[cand[i]])) for i in order]
+        """Top k (row, score) for one article; `allowed` is an optional boolean mask of candidate rows.
 
-    def related_all(self, k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Top k related rows and scores for every article (or `rows`): int32 [n,k] (-1 pads), float64 [n,k]."""
+        The batch kernel run on one row, so a single call and the batch always agree.
+        """
+        mask = self._everyone if allowed is None else allowed.astype(np.uint8)
+        idx, score = self._topk(np.array([row], dtype=np.int64), k, mask)
+        return [(int(r), float(v)) for r, v in zip(idx[0], score[0]) if r >= 0]
+
+    def related_all(self, k: int, rows: np.ndarray | None = None,
+                    progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top k related rows and scores for every article (or `rows`): int32 [n,k] (-1 pads), float32 [n,k].
+
+        Computed in blocks of BLOCK rows; `progress(done)` is called after each.
+        """
         rows = np.arange(self.n, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
         out_idx = np.empty((len(rows), k), np.int32)
-        out_score = np.empty((len(rows), k), np.float64)
+        out_score = np.empty((len(rows), k), np.float32)
+        for lo in range(0, len(rows), BLOCK):
+            out_idx[lo:lo + BLOCK], out_score[lo:lo + BLOCK] = self._topk(rows[lo:lo + BLOCK], k, self._everyone)
+            if progress:
+                progress(min(len(rows), lo + BLOCK))
+        return out_idx, out_score
+
+    def _topk(self, rows: np.ndarray, k: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        out_idx = np.full((len(rows), k), -1, np.int32)
+        out_score = np.zeros((len(rows), k), np.float32)
         if len(rows) and k > 0:
-            chunks = min(len(rows), numba.get_num_threads() * 8)
+            chunks = min(len(rows), numba.get_num_threads() * 8)  # small chunks: articles differ in cost
             _batch_topk(rows, self.q_ptr, self.q_terms, self.post_ptr, self.post_docs, self.post_weights,
-                        self.n, k, float(self.params.dup_ratio), chunks, out_idx, out_score)
+                        allowed, k, float(self.params.dup_ratio), chunks, out_idx, out_score)
         return out_idx, out_score
