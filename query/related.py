@@ -23,6 +23,7 @@ from newssearch.indexer.terms import TermMatrix
 
 K1, B = 1.2, 0.75
 BLOCK = 16_384  # rows per kernel call in related_all: progress without slowing the batch
+PART = 32_768  # docs per accumulator pass: 128 KiB of float32 (+ the touched list) stays in a core's L2 cache
 
 
 @dataclass(frozen=True)
@@ -99,49 +100,74 @@ def _sift_down(hs, hd, size, i):
 
 
 @numba.njit(cache=True, parallel=True)
-def _batch_topk(rows, qptr, qterms, pptr, pdocs, pweights, allowed, k, dup_ratio, n_chunks, out_idx, out_score):
+def _partition_ptr(pptr, pdocs, part_size, n_parts):
+    """For each term, where its postings (docs ascending) enter each partition of `part_size` docs."""
+    n_terms = len(pptr) - 1
+    out = np.empty((n_terms, n_parts + 1), np.int64)
+    for t in numba.prange(n_terms):
+        p = pptr[t]
+        for q in range(n_parts):
+            out[t, q] = p
+            while p < pptr[t + 1] and pdocs[p] < (q + 1) * part_size:
+                p += 1
+        out[t, n_parts] = pptr[t + 1]
+    return out
+
+
+@numba.njit(cache=True, parallel=True)
+def _batch_topk(rows, qptr, qterms, part_ptr, pdocs, pweights, allowed, part_size, k, dup_ratio, n_chunks,
+                out_idx, out_score):
     """For each article in `rows`: accumulate BM25 over its query terms' postings, keep the top k.
 
-    The inner loop is branch-free (a doc is appended to `touched` and the count moves on only when its
-    accumulator was still zero): a mispredicted branch per posting used to cost half the time. The top k
-    are kept in a min-heap, so most candidates cost one comparison.
+    Docs are taken a partition of `part_size` at a time, so the accumulator stays in the core's L2 cache
+    on any size of archive; the article's own partition goes first, so its self-score (the bar for copies)
+    is known before any candidate is kept. The inner loop is branch-free (a doc is appended to `touched`
+    and the count moves on only when its accumulator was still zero): a mispredicted branch per posting
+    cost half the time. The top k are kept in a min-heap, so most candidates cost one comparison.
     """
     nq = len(rows)
-    n_docs = len(allowed)
+    n_parts = part_ptr.shape[1] - 1
     for c in numba.prange(n_chunks):
-        acc = np.zeros(n_docs, np.float32)  # one accumulator per chunk, reset as it is read
-        touched = np.empty(n_docs + 1, np.int32)
+        acc = np.zeros(part_size, np.float32)  # one accumulator per chunk, reset as it is read
+        touched = np.empty(part_size + 1, np.int32)
         hs = np.empty(k, np.float32)
         hd = np.empty(k, np.int32)
         for qi in range(c * nq // n_chunks, (c + 1) * nq // n_chunks):
             r = rows[qi]
-            nt = 0
-            for j in range(qptr[r], qptr[r + 1]):
-                t = qterms[j]
-                for p in range(pptr[t], pptr[t + 1]):
-                    d = pdocs[p]
-                    touched[nt] = d
-                    nt += acc[d] == 0.0
-                    acc[d] += pweights[p]
-            limit = dup_ratio * acc[r]  # the article's score against itself
+            own = r // part_size
+            limit = np.float32(0.0)
             size = 0
-            for x in range(nt):
-                d = touched[x]
-                s = acc[d]
-                acc[d] = 0.0
-                if s >= limit or allowed[d] == 0:  # itself, its copies, filtered out
-                    continue
-                if size < k:
-                    hs[size] = s
-                    hd[size] = d
-                    size += 1
-                    if size == k:
-                        for i in range(k // 2 - 1, -1, -1):
-                            _sift_down(hs, hd, k, i)
-                elif _worse(hs[0], hd[0], s, d):
-                    hs[0] = s
-                    hd[0] = d
-                    _sift_down(hs, hd, k, 0)
+            for step in range(n_parts):
+                part = (own + step) % n_parts
+                base = part * part_size
+                nt = 0
+                for j in range(qptr[r], qptr[r + 1]):
+                    t = qterms[j]
+                    for p in range(part_ptr[t, part], part_ptr[t, part + 1]):
+                        d = pdocs[p] - base
+                        touched[nt] = d
+                        nt += acc[d] == 0.0
+                        acc[d] += pweights[p]
+                if step == 0:
+                    limit = dup_ratio * acc[r - base]  # the article's score against itself
+                for x in range(nt):
+                    d = touched[x]
+                    s = acc[d]
+                    acc[d] = 0.0
+                    d += base
+                    if s >= limit or allowed[d] == 0:  # itself, its copies, filtered out
+                        continue
+                    if size < k:
+                        hs[size] = s
+                        hd[size] = d
+                        size += 1
+                        if size == k:
+                            for i in range(k // 2 - 1, -1, -1):
+                                _sift_down(hs, hd, k, i)
+                    elif _worse(hs[0], hd[0], s, d):
+                        hs[0] = s
+                        hd[0] = d
+                        _sift_down(hs, hd, k, 0)
             if size < k:  # fewer than k: heapify what there is
                 for i in range(size // 2 - 1, -1, -1):
                     _sift_down(hs, hd, size, i)
@@ -183,6 +209,8 @@ class RelatedModel:
         tfidf = np.where(eligible, tf * self.idf[terms.indices], 0).astype(np.float32)
         self.q_ptr, self.q_terms = _select_query_terms(terms.indptr, terms.indices, tfidf, params.max_query_terms)
         self._everyone = np.ones(n, np.uint8)
+        self.part_size = min(PART, max(n, 1))
+        self.part_ptr = _partition_ptr(self.post_ptr, self.post_docs, self.part_size, -(-max(n, 1) // self.part_size))
 
     def query_terms(self, row: int) -> list[str]:
         return [self.vocab[t] for t in self.q_terms[self.q_ptr[row]:self.q_ptr[row + 1]]]
@@ -216,6 +244,6 @@ class RelatedModel:
         out_score = np.zeros((len(rows), k), np.float32)
         if len(rows) and k > 0:
             chunks = min(len(rows), numba.get_num_threads() * 8)  # small chunks: articles differ in cost
-            _batch_topk(rows, self.q_ptr, self.q_terms, self.post_ptr, self.post_docs, self.post_weights,
-                        allowed, k, float(self.params.dup_ratio), chunks, out_idx, out_score)
+            _batch_topk(rows, self.q_ptr, self.q_terms, self.part_ptr, self.post_docs, self.post_weights,
+                        allowed, self.part_size, k, float(self.params.dup_ratio), chunks, out_idx, out_score)
         return out_idx, out_score
