@@ -88,6 +88,23 @@ def test_batch_agrees_with_single_calls(corpus_index):
         assert [h.id for h in archive.related(ids[i], k=10)] == [ids[r] for r, _ in single]
 
 
+def test_partitioned_accumulation_gives_the_same_lists(corpus_index, monkeypatch):
+    """The kernel takes docs a partition at a time (to keep its accumulator in cache at 200k articles):
+    with many small partitions the lists, scores and exclusions are those of one pass over every doc."""
+    from newssearch.query import related
+
+    archive = Archive.open(corpus_index)
+    one_pass = archive.related_model()
+    assert one_pass.part_ptr.shape[1] == 2  # the corpus fits one partition
+    monkeypatch.setattr(related, "PART", 97)
+    archive = Archive.open(corpus_index)
+    parted = archive.related_model()
+    assert parted.part_ptr.shape[1] - 1 == -(-parted.n // 97)
+    idx1, s1 = one_pass.related_all(10)
+    idx2, s2 = parted.related_all(10)
+    assert np.array_equal(idx1, idx2) and np.array_equal(s1, s2)
+
+
 def test_cli_related_one_and_all(corpus_index, tmp_path):
     out = json.loads(newssearch("related", "reuters-21578:1", "--index", corpus_index, "--json", "-k", "3").stdout)
     assert len(out) == 3 and any("cocoa" in h["categories"] for h in out)
