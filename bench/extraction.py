@@ -48,11 +48,14 @@ def words(text: str) -> list[str]:
 
 
 def ngram_prf(got: str, expected: str, n: int = 4) -> tuple[float, float, float]:
-    """Word n-gram precision, recall, F1 of got against expected (multisets, so repeats count)."""
-    def grams(text: str) -> Counter:
-        w = words(text)
+    """Word n-gram precision, recall, F1 of got against expected (multisets, so repeats count). An expected
+    text shorter than n words (a one-word test page) is compared at its own length, not scored 0 for all."""
+    want = words(expected)
+    n = max(1, min(n, len(want)))
+
+    def grams(w: list[str]) -> Counter:
         return Counter(zip(*(w[i:] for i in range(n))))
-    g, e = grams(got), grams(expected)
+    g, e = grams(words(got)), grams(want)
     if not g or not e:
         return 0.0, 0.0, 0.0
     common = sum((g & e).values())

@@ -31,6 +31,7 @@ _DATE = re.compile(
 _BYLINE = re.compile(rf"(?<![a-z])(?:By|BY|by)[:\s]\s*(.+?)(?=\s*(?:{_MONTHS}\b|\d|\||•|·|—|–|-\s|,\s*(?:Updated|Published)|$))")
 _BULLET = re.compile(r"^\s*(?:[•*·▪◦‣□■○●▸►\-–]|\d+\.|\[\d+\])\s+")
 _SENTENCE_END = re.compile(r"[.!?…:;。！？][\"'”’»)\]]*$")
+_STATEMENT_END = re.compile(r"[.!。！][\"'”’»)\]]*$")  # not "?": headlines ask, list items state
 _PUNCT = re.compile(r"[.,;:!?。，、；：！？]")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 _SHARE_WORDS = {"facebook", "twitter", "x", "instagram", "pinterest", "linkedin", "tumblr", "email", "whatsapp",
@@ -69,11 +70,32 @@ class _Block:
         return len(self.lines) >= 2 and (bullets >= len(self.lines) / 2 or
                                          all(_count_words(l) <= 6 for l in self.lines))
 
+    def items(self) -> list[str]:
+        """The block's list items: a bullet starts one, the lines after it (wrapped text) continue it."""
+        items: list[list[str]] = []
+        for line in self.lines:
+            if _BULLET.match(line) or not items:
+                items.append([_BULLET.sub("", line)])
+            else:
+                items[-1].append(line)
+        return [_join([_clean_line(l) for l in item]) for item in items]
+
+    def is_sentence_list(self) -> bool:
+        """A bulleted list whose items are sentences (release notes, key points): article, not a menu of
+        links or a list of headlines, whose items are short and seldom end a sentence."""
+        items = [i for i in self.items() if i]
+        if not items:
+            return False
+        sentences = sum(1 for i in items if _count_words(i) >= 8 and _STATEMENT_END.search(i))
+        return sentences >= max(2, len(items) / 2) and self.words / len(items) >= 12
+
     def is_prose(self) -> bool:
         """Sentences, in any language: punctuation, function words or full wrapped lines; not a menu."""
         text, n = self.text, self.words
-        if n < 6 or self.is_list() or _is_share_row(text):
+        if n < 6 or _is_share_row(text):
             return False
+        if self.is_list():
+            return self.is_sentence_list()
         tokens = [w.strip(".,;:!?\"'“”‘’()«»").lower() for w in text.split()]
         stop_ratio = sum(w in _STOP for w in tokens) / len(tokens)
         punct = len(_PUNCT.findall(text)) / n

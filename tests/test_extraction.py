@@ -216,3 +216,23 @@ def test_cjk_lines_rejoined_without_spaces_and_lists_kept():
     ol = extract("  1. The first finding of the study is about the sea level.\n"
                  "  2. The second finding of the study concerns the coastline.\n", kind="pagedump")
     assert "second finding" in ol.body
+
+
+def test_bulleted_sentences_stay_in_the_article_menus_and_headlines_do_not():
+    intro = ("The city council met on Tuesday to settle the budget for the coming year, and the session ran late "
+             "into the evening as members argued over every line of the plan.")
+    points = ("  • Bus fares will rise by ten cents in March, the first increase in six years, to pay for the\n"
+              "    new electric fleet.\n"
+              "  • The library on Elm Street will open on Sundays again, which readers had asked for since the\n"
+              "    cuts of 2020.\n"
+              "  • Road repairs get twice last year's money, most of it for the bridges on the east side.\n")
+    outro = ("The mayor said she would sign the budget on Friday. Opponents said they would keep arguing for a "
+             "smaller rise in fares, and that the fight was far from over.")
+    headlines = ("Most read\n\n  • Why are fares going up again this year in our city?\n"
+                 "  • Ten things to do this weekend in the old town and the park\n"
+                 "  • Council election: who is standing in your ward and why?\n")
+    page = (f"City News\n\n  • Home\n  • Politics\n  • Sport\n\nCouncil passes budget\n\n{intro}\n\n{points}\n"
+            f"{outro}\n\n{headlines}")
+    a = extract(page, kind="pagedump")
+    assert "library on Elm Street will open on Sundays" in a.body and "fight was far from over" in a.body
+    assert "Politics" not in a.body and "Ten things to do" not in a.body
