@@ -12,7 +12,8 @@ range, some as-you-type with prefix=true, some on page 2) and /suggest calls. Th
 the library itself: the same searches through `Archive.search` in this process, one at a time, so the
 figures show what HTTP, JSON and concurrency add. The server runs twice on the same requests: without its
 answer cache, then with it (the share of answers it served is printed: it depends on how often the mix
-repeats a request, here 2,000 distinct requests drawn uniformly). Either generator shares the machine's cores with the
+repeats a request: by default 20,000 distinct requests whose popularity follows Zipf's law, s=1, as query
+logs do; --zipf 0 draws them uniformly). Either generator shares the machine's cores with the
 server, as a site's own front end would not: the figures are a floor.
 """
 from __future__ import annotations
@@ -119,7 +120,8 @@ class LoadRun:
 
 
 WRK_SCRIPT = """
-local paths = {%s}
+local paths = {}
+for line in io.lines("%s") do paths[#paths + 1] = line end
 local threads = {}
 cached = 0  -- a global: done() reads it from each thread
 function setup(thread) table.insert(threads, thread); thread:set("id", #threads) end
@@ -141,8 +143,9 @@ end
 
 def load_wrk(port: int, mix: list[tuple[str, dict]], clients: int, seconds: float, work: Path) -> LoadRun:
     """wrk (C, event loop): the generator takes little of the cores the server needs."""
-    script = work / "mix.lua"
-    paths = ",".join(json.dumps(route + "?" + urlencode(params, doseq=True)) for route, params in mix)
+    script, paths = work / "mix.lua", work / "mix.txt"
+    paths.write_text("".join(route + "?" + urlencode(params, doseq=True) + "\n" for route, params in mix),
+                     encoding="utf-8")
     script.write_text(WRK_SCRIPT % paths, encoding="utf-8")
     out = subprocess.run(["wrk", "-t", "2", "-c", str(clients), "-d", f"{seconds:.0f}s", "--timeout", "30s",
                           "-s", str(script), f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True)
@@ -219,6 +222,8 @@ def main() -> None:
     ap.add_argument("--synthetic", type=int, default=200_000, help="articles in the synthetic set")
     ap.add_argument("--real", action="store_true", help="the real Reuters + BBC sets instead")
     ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--distinct", type=int, default=20_000, help="distinct requests in the mix")
+    ap.add_argument("--zipf", type=float, default=1.0, help="Zipf exponent of their popularity (0 = uniform)")
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--port", type=int, default=8917)
     ap.add_argument("--workdir", default=None, help="keep the data and index here (reused if present)")
@@ -227,13 +232,19 @@ def main() -> None:
     work = workdir(args.workdir, "newssearch-serve-")
     index, label = build(args, work)
     archive = Archive.open(index)
-    mix = request_mix(archive, 2000)
+    distinct = request_mix(archive, args.distinct)
+    # How often each request comes: Zipf's law over the distinct ones, as in search logs (a few popular
+    # queries, a long tail seen once). The generators draw uniformly from this sequence.
+    weights = 1.0 / np.arange(1, len(distinct) + 1) ** args.zipf
+    picks = random.Random(5).choices(range(len(distinct)), weights=weights.tolist(), k=100_000)
+    mix = [distinct[i] for i in picks]
     print(f"data: {label} ({len(archive):,} articles); {os.cpu_count()} cores; "
-          f"{args.clients} clients for {args.seconds:.0f} s; {len(mix):,} distinct requests "
-          f"({sum(r == '/suggest' for r, _ in mix) / len(mix):.0%} /suggest, the rest /search with facets)")
+          f"{args.clients} clients for {args.seconds:.0f} s; {len(distinct):,} distinct requests, popularity "
+          f"Zipf s={args.zipf} ({len(set(picks)):,} of them among the 100,000 drawn); "
+          f"{sum(r == '/suggest' for r, _ in distinct) / len(distinct):.0%} /suggest, the rest /search with facets")
 
-    library_reference(archive, mix[:200])  # warm the page cache and the searcher
-    lib = library_reference(archive, mix)
+    library_reference(archive, distinct[:200])  # warm the page cache and the searcher
+    lib = library_reference(archive, distinct[:2000])
     print(f"library, 1 at a time      {percentiles(lib)}  ({1000 / lib.mean():,.0f} req/s)")
 
     use_wrk = shutil.which("wrk") is not None and not args.python_client
