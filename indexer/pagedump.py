@@ -75,10 +75,10 @@ class _Block:
         items: list[list[str]] = []
         for line in self.lines:
             if _BULLET.match(line) or not items:
-                items.append([_BULLET.sub("", line)])
+                items.append([line])
             else:
                 items[-1].append(line)
-        return [_join([_clean_line(l) for l in item]) for item in items]
+        return [_join([_clean_line(l) for l in item]) for item in items]  # _clean_line drops the bullet
 
     def is_sentence_list(self) -> bool:
         """A bulleted list whose items are sentences (release notes, key points): article, not a menu of

@@ -171,7 +171,7 @@ def _batch_topk(rows, qptr, qterms, part_ptr, pdocs, pweights, allowed, part_siz
             if size < k:  # fewer than k: heapify what there is
                 for i in range(size // 2 - 1, -1, -1):
                     _sift_down(hs, hd, size, i)
-            for x in range(k):
+            for x in range(size, k):  # fewer than k related: -1 pads
                 out_idx[qi, x] = -1
                 out_score[qi, x] = 0.0
             for x in range(size - 1, -1, -1):  # pop worst first: fills best-first from the end
@@ -210,7 +210,8 @@ class RelatedModel:
         self.q_ptr, self.q_terms = _select_query_terms(terms.indptr, terms.indices, tfidf, params.max_query_terms)
         self._everyone = np.ones(n, np.uint8)
         self.part_size = min(PART, max(n, 1))
-        self.part_ptr = _partition_ptr(self.post_ptr, self.post_docs, self.part_size, -(-max(n, 1) // self.part_size))
+        n_parts = -(-max(n, 1) // self.part_size)
+        self.part_ptr = _partition_ptr(self.post_ptr, self.post_docs, self.part_size, n_parts)
 
     def query_terms(self, row: int) -> list[str]:
         return [self.vocab[t] for t in self.q_terms[self.q_ptr[row]:self.q_ptr[row + 1]]]
@@ -221,7 +222,8 @@ class RelatedModel:
         The batch kernel run on one row, so a single call and the batch always agree.
         """
         mask = self._everyone if allowed is None else allowed.astype(np.uint8)
-        idx, score = self._topk(np.array([row], dtype=np.int64), k, mask)
+        idx, score = np.empty((1, k), np.int32), np.empty((1, k), np.float32)
+        self._topk(np.array([row], dtype=np.int64), mask, idx, score)
         return [(int(r), float(v)) for r, v in zip(idx[0], score[0]) if r >= 0]
 
     def related_all(self, k: int, rows: np.ndarray | None = None,
@@ -234,16 +236,16 @@ class RelatedModel:
         out_idx = np.empty((len(rows), k), np.int32)
         out_score = np.empty((len(rows), k), np.float32)
         for lo in range(0, len(rows), BLOCK):
-            out_idx[lo:lo + BLOCK], out_score[lo:lo + BLOCK] = self._topk(rows[lo:lo + BLOCK], k, self._everyone)
+            hi = min(len(rows), lo + BLOCK)
+            self._topk(rows[lo:hi], self._everyone, out_idx[lo:hi], out_score[lo:hi])
             if progress:
-                progress(min(len(rows), lo + BLOCK))
+                progress(hi)
         return out_idx, out_score
 
-    def _topk(self, rows: np.ndarray, k: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        out_idx = np.full((len(rows), k), -1, np.int32)
-        out_score = np.zeros((len(rows), k), np.float32)
+    def _topk(self, rows: np.ndarray, allowed: np.ndarray, out_idx: np.ndarray, out_score: np.ndarray) -> None:
+        """Fill out_idx/out_score [len(rows), k] (contiguous row blocks) with each row's top k."""
+        k = out_idx.shape[1]
         if len(rows) and k > 0:
             chunks = min(len(rows), numba.get_num_threads() * 8)  # small chunks: articles differ in cost
             _batch_topk(rows, self.q_ptr, self.q_terms, self.part_ptr, self.post_docs, self.post_weights,
                         allowed, self.part_size, k, float(self.params.dup_ratio), chunks, out_idx, out_score)
-        return out_idx, out_score
