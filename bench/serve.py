@@ -114,9 +114,13 @@ class LoadRun:
     cached: int  # answers the server took from its cache
 
     def line(self) -> str:
-        return (f"p50 {self.p50:6.2f} ms  p90 {self.p90:6.2f} ms  p99 {self.p99:6.2f} ms  max {self.max:7.2f} ms  "
+        return (f"{latencies(self.p50, self.p90, self.p99, self.max)}  "
                 f"({self.requests / self.seconds:,.0f} req/s, {self.requests:,} requests, {self.errors} errors, "
                 f"{self.cached / max(1, self.requests):.0%} from the cache)")
+
+
+def latencies(p50: float, p90: float, p99: float, most: float) -> str:
+    return f"p50 {p50:6.2f} ms  p90 {p90:6.2f} ms  p99 {p99:6.2f} ms  max {most:7.2f} ms"
 
 
 WRK_SCRIPT = """
@@ -141,12 +145,11 @@ end
 """
 
 
-def load_wrk(port: int, mix: list[tuple[str, dict]], clients: int, seconds: float, work: Path) -> LoadRun:
+def load_wrk(port: int, paths: list[str], clients: int, seconds: float, work: Path) -> LoadRun:
     """wrk (C, event loop): the generator takes little of the cores the server needs."""
-    script, paths = work / "mix.lua", work / "mix.txt"
-    paths.write_text("".join(route + "?" + urlencode(params, doseq=True) + "\n" for route, params in mix),
-                     encoding="utf-8")
-    script.write_text(WRK_SCRIPT % paths, encoding="utf-8")
+    script, listing = work / "mix.lua", work / "mix.txt"
+    listing.write_text("".join(p + "\n" for p in paths), encoding="utf-8")
+    script.write_text(WRK_SCRIPT % listing, encoding="utf-8")
     out = subprocess.run(["wrk", "-t", "2", "-c", str(clients), "-d", f"{seconds:.0f}s", "--timeout", "30s",
                           "-s", str(script), f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True)
     r = json.loads(out.stdout.split("RESULT ", 1)[1])
@@ -154,7 +157,7 @@ def load_wrk(port: int, mix: list[tuple[str, dict]], clients: int, seconds: floa
                    requests=r["requests"], errors=r["errors"], seconds=r["us"] / 1e6, cached=r["cached"])
 
 
-def load_python(port: int, mix: list[tuple[str, dict]], clients: int, seconds: float) -> LoadRun:
+def load_python(port: int, paths: list[str], clients: int, seconds: float) -> LoadRun:
     """Threads of http.client with keep-alive: what is there when wrk is not; they share the GIL and the
     cores with the server, so latencies include the generator's own waits."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
@@ -166,10 +169,10 @@ def load_python(port: int, mix: list[tuple[str, dict]], clients: int, seconds: f
         rng = random.Random(i)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         while time.perf_counter() < stop_at:
-            route, params = rng.choice(mix)
+            path = rng.choice(paths)
             t = time.perf_counter()
             try:
-                conn.request("GET", route + "?" + urlencode(params, doseq=True))
+                conn.request("GET", path)
                 res = conn.getresponse()
                 body = res.read()
                 ok = res.status == 200
@@ -214,7 +217,7 @@ def start_server(index: Path, port: int, cache_size: int) -> subprocess.Popen:
 
 def percentiles(ms: np.ndarray) -> str:
     p50, p90, p99 = np.percentile(ms, [50, 90, 99])
-    return f"p50 {p50:6.2f} ms  p90 {p90:6.2f} ms  p99 {p99:6.2f} ms  max {ms.max():7.2f} ms"
+    return latencies(p50, p90, p99, ms.max())
 
 
 def main() -> None:
@@ -237,7 +240,8 @@ def main() -> None:
     # queries, a long tail seen once). The generators draw uniformly from this sequence.
     weights = 1.0 / np.arange(1, len(distinct) + 1) ** args.zipf
     picks = random.Random(5).choices(range(len(distinct)), weights=weights.tolist(), k=100_000)
-    mix = [distinct[i] for i in picks]
+    paths = [route + "?" + urlencode(params, doseq=True) for route, params in distinct]
+    mix = [paths[i] for i in picks]
     print(f"data: {label} ({len(archive):,} articles); {os.cpu_count()} cores; "
           f"{args.clients} clients for {args.seconds:.0f} s; {len(distinct):,} distinct requests, popularity "
           f"Zipf s={args.zipf} ({len(set(picks)):,} of them among the 100,000 drawn); "
