@@ -122,8 +122,8 @@ def _batch_topk(rows, qptr, qterms, part_ptr, pdocs, pweights, allowed, part_siz
     Docs are taken a partition of `part_size` at a time, so the accumulator stays in the core's L2 cache
     on any size of archive; the article's own partition goes first, so its self-score (the bar for copies)
     is known before any candidate is kept. The inner loop is branch-free (a doc is appended to `touched`
-    and the count moves on only when its accumulator was still zero): a mispredicted branch per posting
-    cost half the time. The top k are kept in a min-heap, so most candidates cost one comparison.
+    and the count moves on only when its accumulator was still zero): a branch there mispredicts and was
+    the kernel's main cost. The top k are kept in a min-heap, so most candidates cost one comparison.
     """
     nq = len(rows)
     n_parts = part_ptr.shape[1] - 1
