@@ -73,10 +73,12 @@ class LiveArchive:
     """One Archive shared by every request, reloaded when an `index` run commits (meta.json changes)."""
 
     def __init__(self, index_dir: str | Path, cache_size: int = 0):
-        self.archive = Archive.open(index_dir)
         self.cache = ResponseCache(cache_size)
         self._meta = Path(index_dir) / "tantivy" / "meta.json"
+        # The stamp before the open: a commit landing between the two is then seen as a change. Read after,
+        # it would be taken for the state opened, and this worker would serve the old index until the next.
         self._stamp = self._meta_stamp()
+        self.archive = Archive.open(index_dir)
         self._checked = time.monotonic()
         self._lock = threading.Lock()
 

@@ -184,6 +184,26 @@ def test_cors_only_for_the_configured_origin(corpus_index):
         srv.stop()
 
 
+def test_a_commit_during_a_workers_start_is_not_missed(tmp_path, monkeypatch):
+    """A worker that opens the index while an `index` run commits must still reload afterwards."""
+    from newssearch import build_index
+    from newssearch.cli import server
+
+    index = tmp_path / "index"
+    build_index([CORPUS / "bbc"], index)
+    opened = server.Archive.open
+
+    def open_then_commit(path):
+        archive = opened(path)
+        build_index([CORPUS / "reuters"], index)  # commits after the open, before the worker serves
+        return archive
+
+    monkeypatch.setattr(server.Archive, "open", open_then_commit)
+    monkeypatch.setattr(server, "RELOAD_CHECK_S", 0.0)
+    live = server.LiveArchive(index)
+    assert live.get().search("coffee", facets=False).total > 0
+
+
 def test_serve_sees_new_commits(tmp_path):
     index = tmp_path / "index"
     newssearch("index", CORPUS / "bbc", "--index", index)
