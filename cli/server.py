@@ -81,6 +81,7 @@ class LiveArchive:
         self.archive = Archive.open(index_dir)
         self._checked = time.monotonic()
         self._lock = threading.Lock()
+        self.generation = 0  # reloads so far: answers are cached under the generation they were computed in
 
     def _meta_stamp(self) -> int:
         try:
@@ -97,6 +98,7 @@ class LiveArchive:
                 if stamp != self._stamp:
                     self._stamp = stamp
                     self.archive.reload()
+                    self.generation += 1
                     self.cache.clear()
         return self.archive
 
@@ -117,8 +119,10 @@ def _cached(live: LiveArchive, request: Request, compute) -> Response:
     """compute() -> dict, or the answer already given to the same parameters since the index last changed.
     A cached answer says so ("cached": true) and its took_ms is the lookup's."""
     started = time.perf_counter()
-    key = (request.url.path, tuple(sorted(request.query_params.multi_items())))
     archive = live.get()  # may reload the index, and so empty the cache, first
+    # Keyed by generation too: an answer still being computed when another request reloads the index is
+    # stored under the old generation, where no later request looks, not served as the new index's.
+    key = (live.generation, request.url.path, tuple(sorted(request.query_params.multi_items())))
     found = live.cache.get(key)
     if found is None:
         found = compute(archive)

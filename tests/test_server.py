@@ -1,6 +1,7 @@
 """The HTTP API over real HTTP: `newssearch serve` on 127.0.0.1, started by the tests."""
 from __future__ import annotations
 
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote, urlencode
@@ -202,6 +203,34 @@ def test_a_commit_during_a_workers_start_is_not_missed(tmp_path, monkeypatch):
     monkeypatch.setattr(server, "RELOAD_CHECK_S", 0.0)
     live = server.LiveArchive(index)
     assert live.get().search("coffee", facets=False).total > 0
+
+
+def test_an_answer_computed_across_a_reload_is_not_served_after_it(tmp_path, monkeypatch):
+    """A request that began on the old index and finishes after another request reloaded it must not leave
+    its answer in the cache for the new index."""
+    from starlette.requests import Request
+
+    from newssearch import build_index
+    from newssearch.cli import server
+
+    index = tmp_path / "index"
+    build_index([CORPUS / "bbc"], index)
+    monkeypatch.setattr(server, "RELOAD_CHECK_S", 0.0)
+    live = server.LiveArchive(index, cache_size=16)
+    request = Request({"type": "http", "method": "GET", "path": "/search", "query_string": b"q=coffee",
+                       "headers": []})
+
+    def across_a_reload(archive):
+        total = archive.search("coffee", facets=False).total  # the old index: no coffee
+        build_index([CORPUS / "reuters"], index)
+        live.get()  # meanwhile another request sees the commit and reloads
+        return {"total": total}
+
+    def now(archive):
+        return {"total": archive.search("coffee", facets=False).total}
+
+    assert json.loads(server._cached(live, request, across_a_reload).body)["total"] == 0
+    assert json.loads(server._cached(live, request, now).body)["total"] > 0
 
 
 def test_serve_sees_new_commits(tmp_path):
