@@ -15,10 +15,11 @@ from newssearch.indexer.article import Article
 from newssearch.indexer.schema import open_index
 from newssearch.indexer.terms import chunk_files, indexed_fingerprints, load_terms
 
-from .facets import CategoryCount, DateBucket, category_counts, date_histogram
+from .facets import CategoryCount, DateBucket, DateFacet, category_counts, date_histogram
 from .facets import facets as facet_counts
 from .parse import Filters, QueryError, combine, date_bound, parse_text, split_category_terms
 from .related import RelatedModel, RelatedParams
+from .snippets import QueryTerms
 from .suggest import MAX_SUGGESTIONS, Suggestions, TitleSuggestion, complete, expand_prefix
 
 SORTS = ("relevance", "newest", "oldest")
@@ -103,6 +104,7 @@ class Archive:
         self.path = path
         self.schema = index.schema
         self._categories: dict[str, list[str]] | None = None
+        self._dates = DateFacet()
         self._related: tuple[tuple, RelatedModel] | None = None
 
     @classmethod
@@ -113,6 +115,7 @@ class Archive:
     def reload(self) -> None:
         self.index.reload()
         self._categories = None
+        self._dates.forget()
 
     def searcher(self) -> tantivy.Searcher:
         return self.index.searcher()
@@ -188,8 +191,8 @@ class Archive:
                 res = searcher.search(query, limit=limit, offset=offset, order_by_field="date", order=order)
         except ValueError as exc:  # a query the parser accepted but Tantivy cannot run
             raise QueryError(f"q: this query cannot be run ({exc})") from None
-        snippets = self._snippet_generator(searcher, text_query, text, snippet_chars)
-        hits = [self._hit(searcher, addr, score if sort == "relevance" else None, snippets, snippet_chars)
+        terms = QueryTerms.of(text)
+        hits = [self._hit(searcher, addr, score if sort == "relevance" else None, terms, snippet_chars)
                 for score, addr in res.hits]
 
         facet_result = None
@@ -199,25 +202,16 @@ class Archive:
             by_date = combine(self.schema, text_query, filters, skip="date")
             if not filters.categories and not (filters.date_from or filters.date_to):
                 by_category = by_date
-            cats, chosen, buckets = facet_counts(searcher, by_category, by_date, interval)
+            cats, chosen, buckets = facet_counts(searcher, self._dates, by_category, by_date, interval)
             facet_result = Facets(categories=cats, date_interval=chosen, dates=buckets)
         return SearchResult(query=q or "", total=res.count, page=page, limit=limit, sort=sort, hits=hits,
                             facets=facet_result, took_ms=round((time.perf_counter() - started) * 1000, 2),
                             warnings=warnings)
 
-    def _snippet_generator(self, searcher: tantivy.Searcher, query: tantivy.Query, text: str,
-                           chars: int) -> tantivy.SnippetGenerator | None:
-        if not text.strip():
-            return None
-        gen = tantivy.SnippetGenerator.create(searcher, query, self.schema, "body")
-        gen.set_max_num_chars(chars)
-        return gen
-
     def _hit(self, searcher: tantivy.Searcher, addr: tantivy.DocAddress, score: float | None,
-             snippets: tantivy.SnippetGenerator | None, chars: int) -> Hit:
-        doc = searcher.doc(addr)
-        a = _stored_article(doc.to_dict())
-        snippet = snippets.snippet_from_doc(doc).to_html() if snippets else ""
+             terms: QueryTerms, chars: int) -> Hit:
+        a = _stored_article(searcher.doc(addr).to_dict())
+        snippet = terms.snippet(a.body, chars)
         if not snippet.strip():  # no body match (title-only hit, or browsing): the article's opening
             opening = a.body[:chars]
             snippet = html.escape(opening[: opening.rfind(" ")] + " …" if len(a.body) > chars else opening)
@@ -321,7 +315,7 @@ class Archive:
 
     def stats(self) -> dict[str, Any]:
         searcher = self.searcher()
-        _, years = date_histogram(searcher, tantivy.Query.all_query(), "year")
+        _, years = date_histogram(searcher, self._dates, tantivy.Query.all_query(), "year")
         return {"index": str(self.path), "articles": searcher.num_docs, "segments": searcher.num_segments,
                 "categories": [asdict(c) for c in self.categories()],
                 "years": [asdict(b) for b in years]}
