@@ -198,10 +198,10 @@ def load_python(port: int, paths: list[str], clients: int, seconds: float) -> Lo
                    errors=sum(errors), seconds=elapsed, cached=sum(cached))
 
 
-def start_server(index: Path, port: int, cache_size: int) -> subprocess.Popen:
+def start_server(index: Path, port: int, cache_size: int, extra: list[str] = ()) -> subprocess.Popen:
     exe = Path(sys.executable).with_name("newssearch")
     proc = subprocess.Popen([str(exe), "serve", "--index", str(index), "--port", str(port),
-                             "--cache-size", str(cache_size)],
+                             "--cache-size", str(cache_size), *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(300):
         try:

@@ -5,7 +5,6 @@ import json
 import os
 import re
 import sys
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from newssearch.indexer.build import BATCH_SIZE, build_index
 from newssearch.indexer.schema import IndexError_
 from newssearch.query.archive import MAX_LIMIT, SORTS, Archive
 from newssearch.query.parse import QueryError
+from newssearch.query.plain import plain
 
 DEFAULT_INDEX = os.environ.get("NEWSSEARCH_INDEX", "newssearch-index")
 MAX_PROBLEM_LINES = 50
@@ -234,7 +234,7 @@ def related_cmd(article_id: str | None, index_dir: str, k: int, same_category: b
     except QueryError as exc:
         raise click.BadParameter(str(exc)) from None
     if as_json:
-        _print_json([asdict(h) for h in hits])
+        _print_json([plain(h) for h in hits])
         return
     for i, h in enumerate(hits, 1):
         meta = " · ".join([h.date[:10] if h.date else "undated", ", ".join(h.categories) or "uncategorised"])
@@ -273,8 +273,10 @@ def _write_all_related(archive: Archive, k: int, out: str) -> None:
               help="Server processes (each uses about one core).")
 @click.option("--cache-size", type=click.IntRange(0, 1_000_000), default=4096, show_default=True,
               help="Answers to /search and /suggest each worker keeps until the index changes (0: none).")
+@click.option("--threads", type=click.IntRange(1, 1000), default=2, show_default=True,
+              help="Requests each worker works on at once; the rest wait in line.")
 def serve_cmd(index_dir: str, host: str, port: int, cors_origins: tuple[str, ...], workers: int,
-              cache_size: int) -> None:
+              cache_size: int, threads: int) -> None:
     """Serve the search page and the JSON API (read-only) over HTTP.
 
     \b
@@ -289,7 +291,7 @@ def serve_cmd(index_dir: str, host: str, port: int, cors_origins: tuple[str, ...
     _open(index_dir)  # a clear message now rather than a failing server
     click.echo(f"newssearch serving {index_dir} on http://{host}:{port}/ (Ctrl-C stops)", err=True)
     serve(index_dir, host=host, port=port, cors_origins=list(cors_origins), workers=workers,
-          cache_size=cache_size)
+          cache_size=cache_size, threads=threads)
 
 
 @cli.command("stats")

@@ -1,19 +1,21 @@
 """The HTTP face: a JSON API (OpenAPI at /openapi.json) and the search page, each route a call into Archive.
 
-Read-only: no route writes to the index. Routes are plain `def`s, so FastAPI runs them on its thread pool and
-a slow query does not hold up the rest (Tantivy releases the GIL while it searches).
+Read-only: no route writes to the index. Routes are plain `def`s, so FastAPI runs them on a small pool of
+threads per worker process (`THREADS`) and a slow query does not hold up the rest.
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
 import threading
+from contextlib import asynccontextmanager
 from collections import OrderedDict
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -24,11 +26,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from newssearch import __version__
 from newssearch.query.archive import MAX_LIMIT, SORTS, Archive
 from newssearch.query.parse import QueryError
+from newssearch.query.plain import plain
 from newssearch.query.suggest import MAX_SUGGESTIONS
 
 STATIC = Path(__file__).parent / "static"
 RELOAD_CHECK_S = 1.0  # how often a request may look for a newer commit of the index
 CACHE_SIZE = 4096  # answers kept per worker: a few KB each
+# Requests each worker works on at once; the rest wait in line. Two keep the core busy (one thread's Python
+# runs while the other's Tantivy call has released the GIL), and a slow request holds up only its own. Forty
+# (anyio's default) share a core among all of them, so every request, a slow one most, takes several times
+# its own time: bench/serve.py's p99 at 200k was 62 ms with 40, 40 ms with 2.
+THREADS = 2
 
 
 class ApiError(Exception):
@@ -44,10 +52,10 @@ class ResponseCache:
 
     def __init__(self, size: int):
         self.size = size
-        self._items: OrderedDict[tuple, dict] = OrderedDict()
+        self._items: OrderedDict[tuple, bytes] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple) -> dict | None:
+    def get(self, key: tuple) -> bytes | None:
         if not self.size:
             return None
         with self._lock:
@@ -56,7 +64,7 @@ class ResponseCache:
                 self._items.move_to_end(key)
             return found
 
-    def put(self, key: tuple, value: dict) -> None:
+    def put(self, key: tuple, value: bytes) -> None:
         if not self.size:
             return
         with self._lock:
@@ -109,10 +117,14 @@ def _query_error(exc: QueryError) -> ApiError:
     return ApiError(400, str(exc), name if sep and " " not in name else None)
 
 
-def _json(data: Any) -> Response:
+def _dumps(data: Any) -> bytes:
     # Serialised here rather than by FastAPI's jsonable_encoder, which walks every value in Python and
     # cost more than the search itself (measured with bench/serve.py).
-    return Response(json.dumps(data, ensure_ascii=False, separators=(",", ":")), media_type="application/json")
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _json(data: Any) -> Response:
+    return Response(_dumps(data), media_type="application/json")
 
 
 def _cached(live: LiveArchive, request: Request, compute) -> Response:
@@ -125,10 +137,16 @@ def _cached(live: LiveArchive, request: Request, compute) -> Response:
     key = (live.generation, request.url.path, tuple(sorted(request.query_params.multi_items())))
     found = live.cache.get(key)
     if found is None:
-        found = compute(archive)
+        answer = compute(archive)
+        took_ms = answer.pop("took_ms", None) or round((time.perf_counter() - started) * 1000, 2)
+        # Kept serialised, less its closing brace: one bytes object per answer is nothing for the garbage
+        # collector to walk, where thousands of nested dicts made its full passes pause every worker for
+        # tens of milliseconds (bench/serve.py's p99 was worse with the cache than without).
+        found = _dumps(answer)[:-1]
         live.cache.put(key, found)
-        return _json(found)
-    return _json({**found, "cached": True, "took_ms": round((time.perf_counter() - started) * 1000, 2)})
+        return Response(found + b',"took_ms":%s}' % str(took_ms).encode(), media_type="application/json")
+    took_ms = round((time.perf_counter() - started) * 1000, 2)
+    return Response(found + b',"cached":true,"took_ms":%s}' % str(took_ms).encode(), media_type="application/json")
 
 
 def _error(status: int, message: str, parameter: str | None = None) -> JSONResponse:
@@ -139,11 +157,21 @@ def _error(status: int, message: str, parameter: str | None = None) -> JSONRespo
 
 
 def create_app(index_dir: str | Path, cors_origins: list[str] | None = None,
-               cache_size: int = CACHE_SIZE) -> FastAPI:
+               cache_size: int = CACHE_SIZE, threads: int = THREADS) -> FastAPI:
     """The ASGI app serving the index at `index_dir` (raises IndexNotFound if there is none); cache_size
-    answers to /search and /suggest are kept until the index changes (0: none)."""
+    answers to /search and /suggest are kept until the index changes (0: none); `threads` requests at most
+    are worked on at once, the rest wait their turn."""
     live = LiveArchive(index_dir, cache_size)
-    app = FastAPI(title="newssearch", version=__version__,
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        # What startup built (the app, its models, the modules) lives as long as the worker: out of the
+        # garbage collector's full passes, which otherwise walk it again and again under load.
+        gc.freeze()
+        yield
+
+    app = FastAPI(title="newssearch", version=__version__, lifespan=lifespan,
                   description="Search a news archive: ranked full-text search with facets, "
                               "search-as-you-type, articles and their related posts. Read-only.")
     if cors_origins:
@@ -208,13 +236,13 @@ def create_app(index_dir: str | Path, cors_origins: list[str] | None = None,
                 titles: Annotated[int, Query(description=f"headlines, 0 to {MAX_SUGGESTIONS}")] = 5,
                 ) -> Response:
         try:
-            return _cached(live, request, lambda archive: asdict(archive.suggest(q, limit=limit, titles=titles)))
+            return _cached(live, request, lambda archive: plain(archive.suggest(q, limit=limit, titles=titles)))
         except QueryError as exc:
             raise _query_error(exc) from None
 
     @app.get("/categories", summary="Every category with its article count")
     def categories() -> Response:
-        return _json([asdict(c) for c in live.get().categories()])
+        return _json([plain(c) for c in live.get().categories()])
 
     # Ids are often URLs: the id is the rest of the path, percent-encoded by the client.
     @app.get("/articles/{article_id:path}/related", summary="Related posts of an article")
@@ -229,7 +257,7 @@ def create_app(index_dir: str | Path, cors_origins: list[str] | None = None,
             raise ApiError(404, f"no article with id {article_id!r}", "article_id") from None
         except QueryError as exc:
             raise _query_error(exc) from None
-        return _json({"id": article_id, "related": [asdict(h) for h in hits]})
+        return _json({"id": article_id, "related": [plain(h) for h in hits]})
 
     @app.get("/articles/{article_id:path}", summary="One article")
     def article(article_id: str) -> Response:
@@ -249,16 +277,18 @@ def create_app(index_dir: str | Path, cors_origins: list[str] | None = None,
 def app_from_env() -> FastAPI:
     """The app for one uvicorn worker process: the settings come from `serve` through the environment."""
     settings = json.loads(os.environ["NEWSSEARCH_SERVE"])
-    return create_app(settings["index"], settings["cors_origins"], settings.get("cache_size", CACHE_SIZE))
+    return create_app(settings["index"], settings["cors_origins"], settings.get("cache_size", CACHE_SIZE),
+                      settings.get("threads", THREADS))
 
 
 def serve(index_dir: str | Path, host: str = "127.0.0.1", port: int = 8000,
-          cors_origins: list[str] | None = None, workers: int = 1, cache_size: int = CACHE_SIZE) -> None:
+          cors_origins: list[str] | None = None, workers: int = 1, cache_size: int = CACHE_SIZE,
+          threads: int = THREADS) -> None:
     """Run the app on uvicorn until interrupted. Several workers (processes) use several cores: Python
     holds one process to about one core, and bench/serve.py shows that is the bottleneck."""
     import uvicorn
 
     os.environ["NEWSSEARCH_SERVE"] = json.dumps({"index": str(index_dir), "cors_origins": cors_origins or [],
-                                                 "cache_size": cache_size})
+                                                 "cache_size": cache_size, "threads": threads})
     uvicorn.run("newssearch.cli.server:app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level="warning", access_log=False)

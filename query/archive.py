@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import html
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable
@@ -18,6 +18,7 @@ from newssearch.indexer.terms import chunk_files, indexed_fingerprints, load_ter
 from .facets import CategoryCount, DateBucket, DateFacet, category_counts, date_histogram
 from .facets import facets as facet_counts
 from .parse import Filters, QueryError, combine, date_bound, parse_text, split_category_terms
+from .plain import plain
 from .related import RelatedModel, RelatedParams
 from .snippets import QueryTerms
 from .suggest import MAX_SUGGESTIONS, Suggestions, TitleSuggestion, complete, expand_prefix
@@ -77,7 +78,7 @@ class SearchResult:
         return max(1, -(-self.total // self.limit))
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = plain(self)
         d["pages"] = self.pages
         return d
 
@@ -317,5 +318,4 @@ class Archive:
         searcher = self.searcher()
         _, years = date_histogram(searcher, self._dates, tantivy.Query.all_query(), "year")
         return {"index": str(self.path), "articles": searcher.num_docs, "segments": searcher.num_segments,
-                "categories": [asdict(c) for c in self.categories()],
-                "years": [asdict(b) for b in years]}
+                "categories": plain(self.categories()), "years": plain(years)}

@@ -174,6 +174,20 @@ def test_concurrent_requests_all_answer(server):
     assert statuses == [200] * len(statuses)
 
 
+def test_requests_beyond_the_pool_wait_their_turn(corpus_index, server):
+    """One worker working on one request at a time: 16 clients at once are all answered, each as alone."""
+    srv = Server(corpus_index, "--workers", "1", "--threads", "1", "--cache-size", "0")
+    try:
+        paths = ["/search?" + urlencode({"q": q}) for q in ("oil", "coffee prices", "bank rates", "gold")] * 8
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(srv.get, paths))
+        assert [status for status, _, _ in answers] == [200] * len(paths)
+        for path, (_, body, _) in zip(paths, answers):
+            assert body["hits"] == server.get(path)[1]["hits"]
+    finally:
+        srv.stop()
+
+
 def test_cors_only_for_the_configured_origin(corpus_index):
     srv = Server(corpus_index, "--cors-origin", "https://news.example")
     try:
