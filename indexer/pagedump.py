@@ -29,7 +29,7 @@ _DATE = re.compile(
     r"|\d{1,2}/\d{1,2}/\d{4})"
 )
 _BYLINE = re.compile(rf"(?<![a-z])(?:By|BY|by)[:\s]\s*(.+?)(?=\s*(?:{_MONTHS}\b|\d|\||•|·|—|–|-\s|,\s*(?:Updated|Published)|$))")
-_BULLET = re.compile(r"^\s*(?:[•*·▪◦‣□■○●▸►\-–]|\d+\.|\[\d+\])\s+")
+_BULLET = re.compile(r"^\s*(?:[•*·▪◦‣□■○●▸►\-–]|\d+\.|\[\d+\])(?:\s+|$)")
 _SENTENCE_END = re.compile(r"[.!?…:;。！？][\"'”’»)\]]*$")
 _STATEMENT_END = re.compile(r"[.!。！][\"'”’»)\]]*$")  # not "?": headlines ask, list items state
 _PUNCT = re.compile(r"[.,;:!?。，、；：！？]")
@@ -43,7 +43,8 @@ _END_MARKERS = re.compile(
     r"^(?:source link|related(?: posts| articles| stories| news| content|$)|more from|you (?:may|might) also like|"
     r"recommended for you|top posts|don'?t miss|most (?:read|popular|viewed|shared)|leave a (?:reply|comment)|"
     r"add a comment|(?:there are )?\d+ comments?$|comments?$|previous (?:article|post)|next (?:article|post)|"
-    r"about the author|subscribe to (?:updates|our newsletter))", re.I)
+    r"about the author|subscribe to (?:updates|our newsletter)|"
+    r"上一篇|下一篇|您可能會有興趣|相關文章|延伸閱讀|推薦文章)", re.I)
 _STOP = set("""the a an and or of to in on for with at by from is was are were be been it its that this as has
 have had but not he she they we you his her their our said will would can der die das und ist nicht ein eine
 zu den von mit sich des auf für im dem auch es an als wird bei le la les et des est un une du dans que qui
@@ -67,7 +68,9 @@ class _Block:
 
     def is_list(self) -> bool:
         bullets = sum(1 for l in self.lines if _BULLET.match(l))
-        return len(self.lines) >= 2 and (bullets >= len(self.lines) / 2 or
+        # Link lists with thumbnails put the bullet, the image and the headline each on a line of its own.
+        bare = sum(1 for l in self.lines if _BULLET.fullmatch(l))
+        return len(self.lines) >= 2 and (bullets >= len(self.lines) / 2 or bare >= max(3, len(self.lines) / 4) or
                                          all(_count_words(l) <= 6 for l in self.lines))
 
     def items(self) -> list[str]:
@@ -96,6 +99,10 @@ class _Block:
             return False
         if self.is_list():
             return self.is_sentence_list()
+        cjk = len(_CJK.findall(text))
+        if cjk >= 12 and cjk >= 0.5 * len(text.replace(" ", "")) and len(self.lines) <= 3 and \
+                not any(_BULLET.match(l) for l in self.lines):
+            return True  # a paragraph of Chinese or Japanese that long is a sentence: menus there are short
         tokens = [w.strip(".,;:!?\"'“”‘’()«»").lower() for w in text.split()]
         stop_ratio = sum(w in _STOP for w in tokens) / len(tokens)
         punct = len(_PUNCT.findall(text)) / n
@@ -139,6 +146,7 @@ def _blocks(lines: list[str]) -> list[_Block]:
     return blocks
 
 
+TINY_PAGE_WORDS = 12
 AFTER_END = 0.25  # what prose after an article's end marker (comments, teasers) counts for
 
 
@@ -169,6 +177,19 @@ def _body_span(blocks: list[_Block], template: frozenset[str] = frozenset()) -> 
         if total > best:
             best, best_span = total, (start, i)
     return best_span
+
+
+def _after_dateline(blocks: list[_Block], first: int, last: int) -> int:
+    """Where the body starts when its span opens with the headline and the date line: after them. Those are
+    short and end no sentence ("Headline" / "2017-03-10 09:58 Source: …"); a first paragraph that gives a
+    date ("WASHINGTON, June 2, 2025 - The Senate voted …") ends one and stays."""
+    for k in range(first, min(first + 3, last)):
+        text = blocks[k].text
+        if blocks[k].words > 40 or _SENTENCE_END.search(text):
+            break
+        if _DATE.search(text):
+            return k + 1
+    return first
 
 
 def _clean_line(line: str) -> str:
@@ -276,6 +297,7 @@ def pagedump_to_article(text: str, url: str | None = None, source: str = "<input
     lines = _lines(text)
     blocks = _blocks(lines)
     first, last = _body_span(blocks, template)
+    first = _after_dateline(blocks, first, last)
     if last >= first:
         body_blocks = [b for k, b in enumerate(blocks[first:last + 1], start=first)
                        if b.text not in template and (b.is_prose() or (
@@ -284,6 +306,9 @@ def pagedump_to_article(text: str, url: str | None = None, source: str = "<input
         # No prose at all (a list, a few short lines): the lines of several words are all there is.
         body_blocks = [b for b in blocks if b.text not in template and not _is_share_row(b.text)
                        and b.words >= 3 * len(b.lines)]
+        if not body_blocks and 0 < sum(b.words for b in blocks) <= TINY_PAGE_WORDS:
+            # A page of a few words has nothing around them to leave out; but a menu is no article.
+            body_blocks = [b for b in blocks if not b.is_list()]
         if not body_blocks:
             raise ValueError("no article text found in the page dump")
         first = blocks.index(body_blocks[0])
