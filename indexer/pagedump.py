@@ -37,6 +37,8 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-
 _SHARE_WORDS = {"facebook", "twitter", "x", "instagram", "pinterest", "linkedin", "tumblr", "email", "whatsapp",
                 "telegram", "reddit", "share", "copy", "link", "print", "google", "news", "flipboard", "follow",
                 "us", "on", "(twitter)", "youtube", "tiktok", "rss", "comments", "comment"}
+_ADS = re.compile(r"^(?:\[?submit\]? )?(?:by taboola|sponsored( links| content| stories)?\b|promoted (?:links|stories)|"
+                  r"powered by|around the web|report this ad|advertisement$|read more stories about)", re.I)
 # Lines that end an article in the templates news sites use: after them come teasers and comments. Lines that
 # also stand inside articles ("Advertisement", "Read more", "Share this") are only junk, not an end.
 _END_MARKERS = re.compile(
@@ -70,7 +72,7 @@ class _Block:
         bullets = sum(1 for l in self.lines if _BULLET.match(l))
         # Link lists with thumbnails put the bullet, the image and the headline each on a line of its own.
         bare = sum(1 for l in self.lines if _BULLET.fullmatch(l))
-        return len(self.lines) >= 2 and (bullets >= len(self.lines) / 2 or bare >= max(3, len(self.lines) / 4) or
+        return len(self.lines) >= 2 and (bullets >= max(3, len(self.lines) / 6) or bare >= max(3, len(self.lines) / 4) or
                                          all(_count_words(l) <= 6 for l in self.lines))
 
     def items(self) -> list[str]:
@@ -89,7 +91,8 @@ class _Block:
         items = [i for i in self.items() if i]
         if not items:
             return False
-        sentences = sum(1 for i in items if _count_words(i) >= 8 and _STATEMENT_END.search(i))
+        sentences = sum(1 for i in items if _count_words(i) >= 8 and _STATEMENT_END.search(i)
+                        or _count_words(i) >= 4 and _stop_ratio(i) >= 0.2)  # "Trading has been rebalanced"
         return sentences >= max(2, len(items) / 2) and self.words / len(items) >= 12
 
     def is_prose(self) -> bool:
@@ -103,12 +106,17 @@ class _Block:
         if cjk >= 12 and cjk >= 0.5 * len(text.replace(" ", "")) and len(self.lines) <= 3 and \
                 not any(_BULLET.match(l) for l in self.lines):
             return True  # a paragraph of Chinese or Japanese that long is a sentence: menus there are short
-        tokens = [w.strip(".,;:!?\"'“”‘’()«»").lower() for w in text.split()]
-        stop_ratio = sum(w in _STOP for w in tokens) / len(tokens)
+        stop_ratio = _stop_ratio(text)
         punct = len(_PUNCT.findall(text)) / n
         wrapped = len(self.lines) >= 2 and sum(len(l) for l in self.lines[:-1]) / (len(self.lines) - 1) >= 55
         return (bool(_SENTENCE_END.search(text)) and (stop_ratio >= 0.12 or punct >= 0.05 or n >= 15)
                 or n >= 20 and (stop_ratio >= 0.2 or punct >= 0.05 or wrapped))
+
+
+def _stop_ratio(text: str) -> float:
+    """The share of function words: high in sentences, low in headlines, names and menus."""
+    tokens = [w.strip(".,;:!?\"'“”‘’()«»").lower() for w in text.split()]
+    return sum(w in _STOP for w in tokens) / len(tokens) if tokens else 0.0
 
 
 def _count_words(text: str) -> int:
@@ -128,6 +136,9 @@ def _join(lines: list[str]) -> str:
 
 
 def _is_share_row(text: str) -> bool:
+    """Share buttons ("Facebook Twitter Email") or an advertising slot ("Sponsored Links …", "report this ad")."""
+    if _ADS.match(text):
+        return True
     words = [w.lower().strip(".,:|") for w in text.split()]
     return bool(words) and sum(w in _SHARE_WORDS for w in words) >= max(2, len(words) * 0.6)
 
@@ -147,6 +158,7 @@ def _blocks(lines: list[str]) -> list[_Block]:
 
 
 TINY_PAGE_WORDS = 12
+SHORT_LINE_WORDS = 5  # a subhead or a caption between paragraphs costs little
 AFTER_END = 0.25  # what prose after an article's end marker (comments, teasers) counts for
 
 
@@ -157,7 +169,9 @@ def _body_span(blocks: list[_Block], template: frozenset[str] = frozenset()) -> 
     best, best_span = 0.0, (0, -1)
     total, start, weight = 0.0, 0, 1.0
     for i, b in enumerate(blocks):
-        if _END_MARKERS.match(b.text) and total > 0:
+        # A marker heading a list of links ("Most Read" and its headlines) is a sidebar the dump can show
+        # in mid-article: junk, not an end. One heading teasers or comments ends the article.
+        if _END_MARKERS.match(b.text) and total > 0 and not (i + 1 < len(blocks) and blocks[i + 1].is_list()):
             # An end marker closes the article: nothing after it may join this run.
             if best >= 80:
                 weight = AFTER_END
@@ -167,7 +181,7 @@ def _body_span(blocks: list[_Block], template: frozenset[str] = frozenset()) -> 
             score = -(b.words + 3.0)
         elif b.is_prose():
             score = b.words * weight
-        elif len(b.lines) == 1 and b.words <= 3 and not _BULLET.match(b.lines[0]):
+        elif len(b.lines) == 1 and b.words <= SHORT_LINE_WORDS and not _BULLET.match(b.lines[0]):
             score = -2.0
         else:
             score = -(b.words + 3.0)
