@@ -39,6 +39,8 @@ _SHARE_WORDS = {"facebook", "twitter", "x", "instagram", "pinterest", "linkedin"
                 "us", "on", "(twitter)", "youtube", "tiktok", "rss", "comments", "comment"}
 _ADS = re.compile(r"^(?:\[?submit\]? )?(?:by taboola|sponsored( links| content| stories)?\b|promoted (?:links|stories)|"
                   r"powered by|around the web|report this ad|advertisement$|read more stories about)", re.I)
+_SIDEBARS = re.compile(r"^(?:related|more from|you (?:may|might) also like|recommended|top posts|don'?t miss|"
+                       r"most (?:read|popular|viewed|shared)|相關文章|延伸閱讀|推薦文章|您可能會有興趣)", re.I)
 # Lines that end an article in the templates news sites use: after them come teasers and comments. Lines that
 # also stand inside articles ("Advertisement", "Read more", "Share this") are only junk, not an end.
 _END_MARKERS = re.compile(
@@ -114,8 +116,9 @@ class _Block:
 
 
 def _stop_ratio(text: str) -> float:
-    """The share of function words: high in sentences, low in headlines, names and menus."""
-    tokens = [w.strip(".,;:!?\"'“”‘’()«»").lower() for w in text.split()]
+    """The share of function words as sentences write them, in lower case: high in sentences, low in menus,
+    names and headlines (which capitalise them: "Rihanna And The Radical Power Of …")."""
+    tokens = [w.strip(".,;:!?\"'“”‘’()«»") for w in text.split()]
     return sum(w in _STOP for w in tokens) / len(tokens) if tokens else 0.0
 
 
@@ -171,7 +174,8 @@ def _body_span(blocks: list[_Block], template: frozenset[str] = frozenset()) -> 
     for i, b in enumerate(blocks):
         # A marker heading a list of links ("Most Read" and its headlines) is a sidebar the dump can show
         # in mid-article: junk, not an end. One heading teasers or comments ends the article.
-        if _END_MARKERS.match(b.text) and total > 0 and not (i + 1 < len(blocks) and blocks[i + 1].is_list()):
+        if _END_MARKERS.match(b.text) and total > 0 and not (
+                _SIDEBARS.match(b.text) and i + 1 < len(blocks) and blocks[i + 1].is_list()):
             # An end marker closes the article: nothing after it may join this run.
             if best >= 80:
                 weight = AFTER_END
