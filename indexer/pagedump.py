@@ -38,13 +38,14 @@ _SHARE_WORDS = {"facebook", "twitter", "x", "instagram", "pinterest", "linkedin"
                 "telegram", "reddit", "share", "copy", "link", "print", "google", "news", "flipboard", "follow",
                 "us", "on", "(twitter)", "youtube", "tiktok", "rss", "comments", "comment"}
 _ADS = re.compile(r"^(?:\[?submit\]? )?(?:by taboola|sponsored( links| content| stories)?\b|promoted (?:links|stories)|"
-                  r"powered by|around the web|report this ad|advertisement$|read more stories about)", re.I)
+                  r"powered by|around the web|report this ad|advertisement$|read more stories about|"
+                  r"we use cookies|this (?:web)?site uses cookies|log in with your|sign up for a free)", re.I)
 _SIDEBARS = re.compile(r"^(?:related|more from|you (?:may|might) also like|recommended|top posts|don'?t miss|"
                        r"most (?:read|popular|viewed|shared)|相關文章|延伸閱讀|推薦文章|您可能會有興趣)", re.I)
 # Lines that end an article in the templates news sites use: after them come teasers and comments. Lines that
 # also stand inside articles ("Advertisement", "Read more", "Share this") are only junk, not an end.
 _END_MARKERS = re.compile(
-    r"^(?:source link|related(?: posts| articles| stories| news| content|$)|more from|you (?:may|might) also like|"
+    r"^(?:source link|related(?: \w+)?$|related (?:posts|articles|stories|news|content)|recommended related|more from|you (?:may|might) also like|"
     r"recommended for you|top posts|don'?t miss|most (?:read|popular|viewed|shared)|leave a (?:reply|comment)|"
     r"add a comment|(?:there are )?\d+ comments?$|comments?$|previous (?:article|post)|next (?:article|post)|"
     r"about the author|subscribe to (?:updates|our newsletter)|"
@@ -172,10 +173,10 @@ def _body_span(blocks: list[_Block], template: frozenset[str] = frozenset()) -> 
     best, best_span = 0.0, (0, -1)
     total, start, weight = 0.0, 0, 1.0
     for i, b in enumerate(blocks):
-        # A marker heading a list of links ("Most Read" and its headlines) is a sidebar the dump can show
-        # in mid-article: junk, not an end. One heading teasers or comments ends the article.
-        if _END_MARKERS.match(b.text) and total > 0 and not (
-                _SIDEBARS.match(b.text) and i + 1 < len(blocks) and blocks[i + 1].is_list()):
+        # A marker heading a list of links ("Most Read" and its headlines) or one link the article goes on
+        # after is a box the dump shows in mid-article: junk, not an end. One heading teasers or comments
+        # ends the article.
+        if _END_MARKERS.match(b.text) and total > 0 and not (_SIDEBARS.match(b.text) and _is_box(blocks, i)):
             # An end marker closes the article: nothing after it may join this run.
             if best >= 80:
                 weight = AFTER_END
@@ -208,6 +209,13 @@ def _after_dateline(blocks: list[_Block], first: int, last: int) -> int:
         if _DATE.search(text):
             return k + 1
     return first
+
+
+def _is_box(blocks: list[_Block], at: int) -> bool:
+    """Whether the heading at `at` heads a box inside the article: a list, or one line the prose goes on after."""
+    after = blocks[at + 1:at + 3]
+    return bool(after) and (after[0].is_list() or len(after) == 2 and len(after[0].lines) == 1
+                            and after[0].words <= 15 and after[1].is_prose() and after[1].words >= 40)
 
 
 def _clean_line(line: str) -> str:
