@@ -162,6 +162,8 @@ def _blocks(lines: list[str]) -> list[_Block]:
 
 
 TINY_PAGE_WORDS = 12
+TEASER_WORDS = 80
+BOX_LINES = 12
 SHORT_LINE_WORDS = 5  # a subhead or a caption between paragraphs costs little
 AFTER_END = 0.25  # what prose after an article's end marker (comments, teasers) counts for
 
@@ -182,7 +184,7 @@ def _body_span(blocks: list[_Block], template: frozenset[str] = frozenset()) -> 
                 weight = AFTER_END
             total, start = 0.0, i + 1
             continue
-        if b.text in template:
+        if b.text in template or _is_teaser(blocks, i):
             score = -(b.words + 3.0)
         elif b.is_prose():
             score = b.words * weight
@@ -211,11 +213,28 @@ def _after_dateline(blocks: list[_Block], first: int, last: int) -> int:
     return first
 
 
+def _is_teaser(blocks: list[_Block], at: int) -> bool:
+    """A headline and a short block that repeats it (the image's caption, then the link; or the link, then
+    the summary under it): teasers for other stories. A heading the paragraph after it begins with, as a
+    lead-in, is followed by more than a summary."""
+    before = blocks[at - 1].text if at else ""
+    return 4 <= len(before.split()) <= 20 and not _SENTENCE_END.search(before) and \
+        blocks[at].words <= TEASER_WORDS and blocks[at].text.startswith(before)
+
+
 def _is_box(blocks: list[_Block], at: int) -> bool:
-    """Whether the heading at `at` heads a box inside the article: a list, or one line the prose goes on after."""
-    after = blocks[at + 1:at + 3]
-    return bool(after) and (after[0].is_list() or len(after) == 2 and len(after[0].lines) == 1
-                            and after[0].words <= 15 and after[1].is_prose() and after[1].words >= 40)
+    """Whether the heading at `at` heads a box inside the article: a list, or a few short lines (links,
+    thumbnails, dates) that paragraphs go on after, with no other end marker among them."""
+    for k in range(at + 1, min(at + 1 + BOX_LINES, len(blocks))):
+        b = blocks[k]
+        if k == at + 1 and b.is_list():
+            return True
+        if _END_MARKERS.match(b.text):
+            return False
+        if b.words > 15:  # the article going on: paragraphs, not one teaser's summary or a footer
+            going_on = sum(1 for c in blocks[k + 1:k + 5] if c.words >= 20 and c.is_prose())
+            return k > at + 1 and b.words >= 40 and b.is_prose() and going_on >= 2
+    return False
 
 
 def _clean_line(line: str) -> str:
