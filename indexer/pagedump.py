@@ -168,17 +168,15 @@ SHORT_LINE_WORDS = 5  # a subhead or a caption between paragraphs costs little
 AFTER_END = 0.25  # what prose after an article's end marker (comments, teasers) counts for
 
 
-def _body_span(blocks: list[_Block], template: frozenset[str] = frozenset()) -> tuple[int, int]:
+def _body_span(blocks: list[_Block], template: frozenset[str] = frozenset(),
+               boxes: set[int] = frozenset()) -> tuple[int, int]:
     """Maximum-sum run of blocks: prose scores its words, anything else its words (+3) against; a short
     line (a subhead, a caption) costs little. Once a run of 80+ words has met an end marker ("Related
     Posts", "Leave a Reply"), prose after it counts for a quarter: comments and teasers are prose too."""
     best, best_span = 0.0, (0, -1)
     total, start, weight = 0.0, 0, 1.0
     for i, b in enumerate(blocks):
-        # A marker heading a list of links ("Most Read" and its headlines) or one link the article goes on
-        # after is a box the dump shows in mid-article: junk, not an end. One heading teasers or comments
-        # ends the article.
-        if _END_MARKERS.match(b.text) and total > 0 and not (_SIDEBARS.match(b.text) and _is_box(blocks, i)):
+        if _END_MARKERS.match(b.text) and total > 0 and i not in boxes:
             # An end marker closes the article: nothing after it may join this run.
             if best >= 80:
                 weight = AFTER_END
@@ -222,19 +220,29 @@ def _is_teaser(blocks: list[_Block], at: int) -> bool:
         blocks[at].words <= TEASER_WORDS and blocks[at].text.startswith(before)
 
 
-def _is_box(blocks: list[_Block], at: int) -> bool:
-    """Whether the heading at `at` heads a box inside the article: a list, or a few short lines (links,
-    thumbnails, dates) that paragraphs go on after, with no other end marker among them."""
+def _box_end(blocks: list[_Block], at: int) -> int | None:
+    """Where the article goes on when the heading at `at` heads a box inside it: a list, or a few short lines
+    (links, thumbnails, dates) that paragraphs follow, with no other end marker among them. None: no box."""
     for k in range(at + 1, min(at + 1 + BOX_LINES, len(blocks))):
         b = blocks[k]
         if k == at + 1 and b.is_list():
-            return True
+            return k + 1
         if _END_MARKERS.match(b.text):
-            return False
+            return None
         if b.words > 15:  # the article going on: paragraphs, not one teaser's summary or a footer
             going_on = sum(1 for c in blocks[k + 1:k + 5] if c.words >= 20 and c.is_prose())
-            return k > at + 1 and b.words >= 40 and b.is_prose() and going_on >= 2
-    return False
+            return k if k > at + 1 and b.words >= 20 and b.is_prose() and going_on >= 2 else None
+    return None
+
+
+def _boxes(blocks: list[_Block]) -> set[int]:
+    """The blocks of boxes inside the article ("Most Read" and its list; "Related Coverage" and its links):
+    a dump shows them in mid-article. Junk, but not an end."""
+    out: set[int] = set()
+    for i, b in enumerate(blocks):
+        if _SIDEBARS.match(b.text) and _END_MARKERS.match(b.text) and (end := _box_end(blocks, i)) is not None:
+            out.update(range(i, end))
+    return out
 
 
 def _clean_line(line: str) -> str:
@@ -341,11 +349,12 @@ def pagedump_to_article(text: str, url: str | None = None, source: str = "<input
     Raises ValueError when no article text is found."""
     lines = _lines(text)
     blocks = _blocks(lines)
-    first, last = _body_span(blocks, template)
+    boxes = _boxes(blocks)
+    first, last = _body_span(blocks, template, boxes)
     first = _after_dateline(blocks, first, last)
     if last >= first:
         body_blocks = [b for k, b in enumerate(blocks[first:last + 1], start=first)
-                       if b.text not in template and (b.is_prose() or (
+                       if b.text not in template and k not in boxes and (b.is_prose() or (
                            not b.is_list() and not _is_share_row(b.text) and b.words <= 15 and first < k < last))]
     else:
         # No prose at all (a list, a few short lines): the lines of several words are all there is.

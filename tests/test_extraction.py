@@ -236,3 +236,54 @@ def test_bulleted_sentences_stay_in_the_article_menus_and_headlines_do_not():
     a = extract(page, kind="pagedump")
     assert "library on Elm Street will open on Sundays" in a.body and "fight was far from over" in a.body
     assert "Politics" not in a.body and "Ten things to do" not in a.body
+
+
+_P1 = ("The harbour authority said on Monday that the old pier would close for repairs until the spring, after "
+       "divers found cracks in three of the supporting columns during a routine inspection last week.")
+_P2 = ("Fishing boats that moor at the pier will move to the new marina, where the town has set aside forty "
+       "berths, and the ferry to the islands will leave from the north quay while the work goes on.")
+_P3 = ("The repairs are expected to cost about two million euros, which the regional government has agreed "
+       "to pay in full, the mayor told reporters at the town hall on Monday afternoon.")
+_P4 = ("Local traders said they were worried about losing visitors over the Easter holidays, when the pier "
+       "usually draws the largest crowds of the year, and asked the council for help with advertising.")
+_P5 = ("The pier was built in 1891 and last repaired in the 1970s, when a storm tore away part of its deck; it "
+       "is one of the few Victorian piers left on this stretch of the coast, the heritage society said.")
+
+
+def test_a_box_inside_the_article_does_not_end_it():
+    """'Most Read' over a list, or 'Related Coverage' over a few links with dates, shown between two
+    paragraphs: the article goes on after the box."""
+    box = ("Related Coverage\n\n[thumb-1]\n\nStorm damages sea wall in the east of the town MARCH 2, 2024\n\n"
+           "[thumb-2]\n\nCouncil approves harbour budget for the new year FEB. 20, 2024\n")
+    most_read = "Most Read\n\n  • Ten walks along the coast\n  • Where to eat fish this week\n  • Tide times\n"
+    for inset in (box, most_read):
+        a = extract(f"Harbour News\n\nOld pier to close for repairs\n\n{_P1}\n\n{_P2}\n\n{inset}\n{_P3}\n\n"
+                    f"{_P4}\n\n{_P5}\n\nThe council meets again on Friday.\n", kind="pagedump")
+        assert "north quay" in a.body and "two million euros" in a.body and "Easter holidays" in a.body
+        assert "Storm damages" not in a.body and "Ten walks" not in a.body
+
+
+def test_teasers_ads_and_cookie_notices_are_left_out():
+    teasers = "".join(f"{h}\n\n{h}: {s}\n\n" for h, s in [
+        ("Bridge reopens after two years of work", "The bridge over the river reopened to traffic today."),
+        ("School wins national robotics prize", "Pupils from the town beat forty other schools."),
+        ("New bakery opens in the market square", "The owners say they will bake bread every night.")])
+    page = ("We use cookies and similar technologies to improve your experience on our site and to show you "
+            f"relevant advertising.\n\nOld pier to close for repairs\n\n{_P1}\n\n{_P2}\n\n{_P3}\n\n"
+            f"Sponsored Links Promoted Stories by Taboola: you will not believe these ten tricks\n\n{teasers}")
+    a = extract(page, kind="pagedump")
+    assert a.body.startswith("The harbour authority") and a.body.endswith("town hall on Monday afternoon.")
+
+
+def test_chinese_paragraphs_without_punctuation_between_image_names():
+    lines = ["一波波接續性低溫寒流報到已將新竹尖石鄉後山一帶層層山巒披上嫣紅的彩衣",
+             "玉峰道路一路上雲氣山嵐滯留山頭順路下切蜿蜒道路後不久即抵達來到玉峰國小",
+             "美樹美如其名偌大楓香樹早已呈現金黃泛紅色彩也是愛攝人仕所喜愛造訪之地"]
+    links = "".join(f"  • 行程攻略\n      □\n        [200x200]\n        新竹一日遊第{i}天行程滿滿\n" for i in range(4))
+    page = f"部落格\n\n{links}\n" + "\n\n30-IMG_4228.jpg\n\n".join(lines) + "\n\n上一篇文章與下一篇文章\n\n留言\n"
+    a = extract(page, kind="pagedump")
+    assert all(line in a.body for line in lines) and "行程" not in a.body
+
+
+def test_a_page_of_a_few_words_is_its_own_body():
+    assert extract("abc\n\ndef\n\nghi\n", kind="pagedump").body == "abc\n\ndef\n\nghi"
