@@ -37,19 +37,21 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-
 _SHARE_WORDS = {"facebook", "twitter", "x", "instagram", "pinterest", "linkedin", "tumblr", "email", "whatsapp",
                 "telegram", "reddit", "share", "copy", "link", "print", "google", "news", "flipboard", "follow",
                 "us", "on", "(twitter)", "youtube", "tiktok", "rss", "comments", "comment"}
-_ADS = re.compile(r"^(?:\[?submit\]? )?(?:by taboola|sponsored( links| content| stories)?\b|promoted (?:links|stories)|"
+_JUNK = re.compile(r"^(?:\[?submit\]? )?(?:by taboola|sponsored( links| content| stories)?\b|promoted (?:links|stories)|"
                   r"powered by|around the web|report this ad|advertisement$|read more stories about|"
                   r"we use cookies|this (?:web)?site uses cookies|log in with your|sign up for a free)", re.I)
-_SIDEBARS = re.compile(r"^(?:related|more from|you (?:may|might) also like|recommended|top posts|don'?t miss|"
-                       r"most (?:read|popular|viewed|shared)|相關文章|延伸閱讀|推薦文章|您可能會有興趣)", re.I)
+# Headings of boxes of links to other stories. At an article's end they end it; a dump can also show one in
+# mid-article (a list, or a few links, that paragraphs go on after): then it is junk, not an end (_boxes).
+_BOX_HEADINGS = (r"related(?: \w+)?$|related (?:posts|articles|stories|news|content)|recommended related|"
+                 r"more from|you (?:may|might) also like|recommended for you|top posts|don'?t miss|"
+                 r"most (?:read|popular|viewed|shared)|您可能會有興趣|相關文章|延伸閱讀|推薦文章")
+_SIDEBARS = re.compile(rf"^(?:{_BOX_HEADINGS})", re.I)
 # Lines that end an article in the templates news sites use: after them come teasers and comments. Lines that
 # also stand inside articles ("Advertisement", "Read more", "Share this") are only junk, not an end.
 _END_MARKERS = re.compile(
-    r"^(?:source link|related(?: \w+)?$|related (?:posts|articles|stories|news|content)|recommended related|more from|you (?:may|might) also like|"
-    r"recommended for you|top posts|don'?t miss|most (?:read|popular|viewed|shared)|leave a (?:reply|comment)|"
-    r"add a comment|(?:there are )?\d+ comments?$|comments?$|previous (?:article|post)|next (?:article|post)|"
-    r"about the author|subscribe to (?:updates|our newsletter)|"
-    r"上一篇|下一篇|您可能會有興趣|相關文章|延伸閱讀|推薦文章)", re.I)
+    rf"^(?:{_BOX_HEADINGS}|source link|leave a (?:reply|comment)|add a comment|(?:there are )?\d+ comments?$|"
+    r"comments?$|previous (?:article|post)|next (?:article|post)|about the author|"
+    r"subscribe to (?:updates|our newsletter)|上一篇|下一篇)", re.I)
 _STOP = set("""the a an and or of to in on for with at by from is was are were be been it its that this as has
 have had but not he she they we you his her their our said will would can der die das und ist nicht ein eine
 zu den von mit sich des auf für im dem auch es an als wird bei le la les et des est un une du dans que qui
@@ -101,7 +103,7 @@ class _Block:
     def is_prose(self) -> bool:
         """Sentences, in any language: punctuation, function words or full wrapped lines; not a menu."""
         text, n = self.text, self.words
-        if n < 6 or _is_share_row(text):
+        if n < 6 or _is_junk_row(text):
             return False
         if self.is_list():
             return self.is_sentence_list()
@@ -139,9 +141,9 @@ def _join(lines: list[str]) -> str:
     return out.strip()
 
 
-def _is_share_row(text: str) -> bool:
-    """Share buttons ("Facebook Twitter Email") or an advertising slot ("Sponsored Links …", "report this ad")."""
-    if _ADS.match(text):
+def _is_junk_row(text: str) -> bool:
+    """Share buttons ("Facebook Twitter Email"), an ad slot ("Sponsored Links …") or a cookie or sign-in notice."""
+    if _JUNK.match(text):
         return True
     words = [w.lower().strip(".,:|") for w in text.split()]
     return bool(words) and sum(w in _SHARE_WORDS for w in words) >= max(2, len(words) * 0.6)
@@ -240,7 +242,7 @@ def _boxes(blocks: list[_Block]) -> set[int]:
     a dump shows them in mid-article. Junk, but not an end."""
     out: set[int] = set()
     for i, b in enumerate(blocks):
-        if _SIDEBARS.match(b.text) and _END_MARKERS.match(b.text) and (end := _box_end(blocks, i)) is not None:
+        if _SIDEBARS.match(b.text) and (end := _box_end(blocks, i)) is not None:
             out.update(range(i, end))
     return out
 
@@ -262,7 +264,7 @@ def _find_title(lines: list[str], body_start: int, byline_at: int | None,
     for i in range(anchor - 1, max(-1, anchor - 40), -1):
         t = texts[i]
         n = len(t.split())
-        if not 3 <= n <= 30 or _DATE.search(t) and n < 8 or _is_share_row(t) or _END_MARKERS.match(t):
+        if not 3 <= n <= 30 or _DATE.search(t) and n < 8 or _is_junk_row(t) or _END_MARKERS.match(t):
             continue
         if t.endswith(".") and n > 15 or _NOT_A_TITLE.match(t) or t in template:
             continue  # a sentence, a byline, a reading aid or the site's template: not a headline
@@ -355,10 +357,10 @@ def pagedump_to_article(text: str, url: str | None = None, source: str = "<input
     if last >= first:
         body_blocks = [b for k, b in enumerate(blocks[first:last + 1], start=first)
                        if b.text not in template and k not in boxes and (b.is_prose() or (
-                           not b.is_list() and not _is_share_row(b.text) and b.words <= 15 and first < k < last))]
+                           not b.is_list() and not _is_junk_row(b.text) and b.words <= 15 and first < k < last))]
     else:
         # No prose at all (a list, a few short lines): the lines of several words are all there is.
-        body_blocks = [b for b in blocks if b.text not in template and not _is_share_row(b.text)
+        body_blocks = [b for b in blocks if b.text not in template and not _is_junk_row(b.text)
                        and b.words >= 3 * len(b.lines)]
         if not body_blocks and 0 < sum(b.words for b in blocks) <= TINY_PAGE_WORDS:
             # A page of a few words has nothing around them to leave out; but a menu is no article.

@@ -9,6 +9,7 @@ from urllib.parse import quote, urlencode
 import pytest
 
 from conftest import CORPUS, Server, newssearch, query_json
+from newssearch.cli.server import RELOAD_CHECK_S
 
 
 def test_health_and_openapi(server, corpus_index):
@@ -258,7 +259,9 @@ def test_serve_sees_new_commits(tmp_path):
         deadline = time.monotonic() + 10
         while srv.get("/search?q=coffee&facets=false")[1]["total"] == 0 and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert srv.get("/search?q=coffee&facets=false")[1]["total"] > 0
+        # One worker has seen the commit; each looks at most once a second, on its next request after that.
+        time.sleep(RELOAD_CHECK_S + 0.5)
+        assert all(srv.get("/search?q=coffee&facets=false")[1]["total"] > 0 for _ in range(6))
         assert srv.get("/health")[1]["articles"] > before
         assert srv.get("/search?category=coffee&facets=false")[0] == 200  # categories re-read too
     finally:
