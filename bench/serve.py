@@ -3,6 +3,7 @@
     python bench/serve.py                              # 200,000 articles scaled up from Reuters + BBC (synthetic)
     python bench/serve.py --real                       # Reuters-21578 + BBC, real (21,268 articles)
     python bench/serve.py --clients 16 --seconds 30
+    python bench/serve.py --threads 40                 # the server working on 40 requests per worker at once
 
 A bounded closed-loop run: CLIENTS keep-alive connections each send the next request as soon as the last one
 answers, for SECONDS, from wrk (`apt install wrk`; C, an event loop on 2 threads) or, where wrk is missing,
@@ -231,6 +232,8 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=8917)
     ap.add_argument("--workdir", default=None, help="keep the data and index here (reused if present)")
     ap.add_argument("--python-client", action="store_true", help="load with Python threads even if wrk is installed")
+    ap.add_argument("--threads", type=int, default=None, help="requests each server worker works on at once "
+                    "(newssearch serve --threads; default: its own)")
     args = ap.parse_args()
     work = workdir(args.workdir, "newssearch-serve-")
     index, label = build(args, work)
@@ -256,7 +259,7 @@ def main() -> None:
     print(f"load generator: {generator}")
     runs = {}
     for cache_size in (0, 4096):  # without the answer cache, then with it: the same requests
-        proc = start_server(index, args.port, cache_size)
+        proc = start_server(index, args.port, cache_size, ["--threads", str(args.threads)] if args.threads else [])
         try:
             if use_wrk:
                 load_wrk(args.port, mix, args.clients, 3, work)  # warm-up

@@ -35,7 +35,7 @@ CACHE_SIZE = 4096  # answers kept per worker: a few KB each
 # Requests each worker works on at once; the rest wait in line. Two keep the core busy (one thread's Python
 # runs while the other's Tantivy call has released the GIL), and a slow request holds up only its own. Forty
 # (anyio's default) share a core among all of them, so every request, a slow one most, takes several times
-# its own time: bench/serve.py's p99 at 200k was 62 ms with 40, 40 ms with 2.
+# its own time: bench/serve.py's no-cache p99 at 200k was 57 ms with --threads 40, 43 ms with 2.
 THREADS = 2
 
 

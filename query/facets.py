@@ -1,8 +1,9 @@
 """Facets computed by Tantivy's aggregations: counts per category and a calendar date histogram.
 
 Calendar periods are counted with a `range` aggregation over periods set out in advance from the archive's
-span, not with a composite `date_histogram` (the only calendar-aware one in Tantivy): on 177,000 matches of
-200,000 articles the composite took 11 ms and the ranges 3.5 ms, most of which is running the query.
+span, not with a composite `date_histogram` (the only calendar-aware one in Tantivy), which cost several
+times as much on queries matching most of a large archive (bench/serve.py's library line shows the whole
+search).
 """
 from __future__ import annotations
 

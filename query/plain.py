@@ -5,8 +5,8 @@ from typing import Any
 
 
 def plain(value: Any) -> Any:
-    """`dataclasses.asdict` without its deep copies of every value: a search result in 70 us, not 250
-    (it ran on every answer the server gave). Lists and dicts inside are shared, not copied."""
+    """`dataclasses.asdict` without its deep copies of every value, several times faster on a search result
+    (it runs on every answer the server gives). Lists and dicts inside are shared, not copied."""
     if hasattr(value, "__dataclass_fields__"):
         return {k: plain(v) for k, v in vars(value).items()}
     if isinstance(value, list):

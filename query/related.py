@@ -123,8 +123,8 @@ def _batch_topk(rows, qptr, qterms, part_ptr, plocal, pweights, allowed, n, part
     Docs are taken a partition of `part_size` at a time, so the accumulator stays in the core's L2 cache
     on any size of archive, and postings hold a doc's 16-bit offset in its partition (less memory to
     stream than 32-bit ids). The inner loop is a bare scatter-add; candidates are then read by scanning
-    the partition's accumulator, which is cheaper than tracking the docs each posting touches (1.6-2x
-    on Reuters and the 200k set, same lists). The article's own partition goes first, so its self-score
+    the partition's accumulator, which is cheaper than tracking the docs each posting touches (twice as
+    fast in bench/related.py, same lists). The article's own partition goes first, so its self-score
     (the bar for copies) is known before any candidate is kept. The top k are kept in a min-heap: once it
     is full, a doc scoring below its root costs one comparison.
     """

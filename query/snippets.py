@@ -1,7 +1,7 @@
 """Highlighted snippets: the passage of an article's body that best shows why it matched.
 
-Tantivy's SnippetGenerator re-tokenises and stems the whole stored body of every hit, which was a fifth of a
-search's time at 200k articles. Here one regex scan finds the words that may be forms of the query's terms
+Tantivy's SnippetGenerator re-tokenises and stems the whole stored body of every hit, a large share of a
+search's time in profiles at 200k articles. Here one regex scan finds the words that may be forms of the query's terms
 (a term's stem, less its last letter, as a word prefix: "happi" from "happy"), the index's own analyser
 confirms each (cached per word), and the window holding the most distinct terms is shown.
 """
