@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timezone
 
 import tantivy
@@ -45,15 +46,17 @@ def _ns(year: int, month: int = 1) -> int:
     return int(datetime(year, month, 1, tzinfo=timezone.utc).timestamp()) * 10**9
 
 
-def _periods(first: int, last: int, interval: str) -> list[tuple[str, int, int]]:
-    """(label, start ns, end ns) for each calendar period of years first..last."""
+@lru_cache(maxsize=256)
+def _periods(first: int, last: int, interval: str) -> tuple[tuple[str, int, int], ...]:
+    """(label, start ns, end ns) for each calendar period of years first..last: the same few spans come in
+    every request, so each is worked out once."""
     if interval == "year":
-        return [(str(y), _ns(y), _ns(y + 1)) for y in range(first, last + 1)]
-    return [(f"{y:04d}-{m:02d}", _ns(y, m), _ns(y + (m == 12), m % 12 + 1))
-            for y in range(first, last + 1) for m in range(1, 13)]
+        return tuple((str(y), _ns(y), _ns(y + 1)) for y in range(first, last + 1))
+    return tuple((f"{y:04d}-{m:02d}", _ns(y, m), _ns(y + (m == 12), m % 12 + 1))
+                 for y in range(first, last + 1) for m in range(1, 13))
 
 
-def _range_spec(periods: list[tuple[str, int, int]]) -> dict:
+def _range_spec(periods: tuple[tuple[str, int, int], ...]) -> dict:
     # Tantivy adds the open ranges before the first period and after the last: dates outside the known
     # span are counted there, not lost.
     return {"range": {"field": "date", "keyed": False,
@@ -111,11 +114,9 @@ class DateFacet:
                 return interval or "month", []
             return self.histogram(searcher, query, searcher.aggregate(query, {"d": spec})["d"], interval)
         counted = self._first_interval(years, interval)
-        counts = [(b["key"], int(b["doc_count"])) for b in buckets[1:-1]]
-        found = [i for i, (_, n) in enumerate(counts) if n]
-        if not found:
+        counts = _trim([(b["key"], int(b["doc_count"])) for b in buckets[1:-1]])
+        if not counts:
             return interval or "month", []
-        counts = counts[found[0]:found[-1] + 1]
         first, last = int(counts[0][0][:4]), int(counts[-1][0][:4])
         chosen = interval or ("month" if last - first < MONTHLY_YEARS else "year")
         if chosen == "month" and counted == "year":  # narrow matches in a wide archive: count their months

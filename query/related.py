@@ -131,7 +131,7 @@ def _batch_topk(rows, qptr, qterms, part_ptr, plocal, pweights, allowed, n, part
     nq = len(rows)
     n_parts = part_ptr.shape[1] - 1
     for c in numba.prange(n_chunks):
-        acc = np.zeros(part_size, np.float32)  # one accumulator per chunk, zeroed as it is read
+        acc = np.zeros(part_size, np.float32)  # one accumulator per chunk, zeroed after each partition
         hs = np.empty(k, np.float32)
         hd = np.empty(k, np.int32)
         for qi in range(c * nq // n_chunks, (c + 1) * nq // n_chunks):
