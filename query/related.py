@@ -24,7 +24,11 @@ from newssearch.indexer.terms import TermMatrix
 
 K1, B = 1.2, 0.75
 BLOCK = 16_384  # rows per kernel call in related_all: progress without slowing the batch
-PART = 32_768  # docs per accumulator pass: 128 KiB of float32 stays in a core's L2 cache; offsets fit 16 bits
+PART = 65_536  # docs per accumulator pass: 256 KiB of float32 stays in a core's L2 cache; offsets fit 16 bits
+# The accumulator is scanned in blocks: a vectorised test skips blocks with no doc at the heap's bar. Loops
+# index slices from 0 because numba treats an index that may be negative as "from the end", and the select
+# that costs in every lane made LLVM fall back to gathers: the scan then took as long as the postings.
+SCAN_BLOCK = 128
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,8 @@ def _batch_topk(rows, qptr, qterms, part_ptr, plocal, pweights, allowed, n, part
     on any size of archive, and postings hold a doc's 16-bit offset in its partition (less memory to
     stream than 32-bit ids). The inner loop is a bare scatter-add; candidates are then read by scanning
     the partition's accumulator, which is cheaper than tracking the docs each posting touches (twice as
-    fast in bench/related.py, same lists). The article's own partition goes first, so its self-score
+    fast in bench/related.py, same lists); a vectorised test per block of SCAN_BLOCK docs skips the blocks
+    with no doc at the heap's bar. The article's own partition goes first, so its self-score
     (the bar for copies) is known before any candidate is kept. The top k are kept in a min-heap: once it
     is full, a doc scoring below its root costs one comparison.
     """
@@ -146,30 +151,42 @@ def _batch_topk(rows, qptr, qterms, part_ptr, plocal, pweights, allowed, n, part
                 width = min(part_size, n - base)
                 for j in range(qptr[r], qptr[r + 1]):
                     t = qterms[j]
-                    for p in range(part_ptr[t, part], part_ptr[t, part + 1]):
-                        acc[plocal[p]] += pweights[p]
+                    lo = part_ptr[t, part]
+                    docs = plocal[lo:part_ptr[t, part + 1]]  # slices, so indices start at 0: see SCAN_BLOCK
+                    ws = pweights[lo:part_ptr[t, part + 1]]
+                    for p in range(len(docs)):
+                        acc[docs[p]] += ws[p]
                 if step == 0:
                     limit = dup_ratio * acc[r - base]  # the article's score against itself
-                for x in range(width):
-                    s = acc[x]
-                    if s < bar or s == 0.0:
+                for g in range(0, width, SCAN_BLOCK):
+                    end = min(g + SCAN_BLOCK, width)
+                    block = acc[g:end]
+                    floor = bar if bar > 0 else np.float32(1e-30)  # zero: not touched
+                    hit = False
+                    for x in range(len(block)):  # vectorised: any candidate in the block?
+                        hit |= block[x] >= floor
+                    if not hit:
                         continue
-                    d = base + x
-                    if s >= limit or allowed[d] == 0:  # itself, its copies, filtered out
-                        continue
-                    if size < k:
-                        hs[size] = s
-                        hd[size] = d
-                        size += 1
-                        if size == k:
-                            for i in range(k // 2 - 1, -1, -1):
-                                _sift_down(hs, hd, k, i)
+                    for x in range(g, end):
+                        s = acc[x]
+                        if s < bar or s == 0.0:
+                            continue
+                        d = base + x
+                        if s >= limit or allowed[d] == 0:  # itself, its copies, filtered out
+                            continue
+                        if size < k:
+                            hs[size] = s
+                            hd[size] = d
+                            size += 1
+                            if size == k:
+                                for i in range(k // 2 - 1, -1, -1):
+                                    _sift_down(hs, hd, k, i)
+                                bar = hs[0]
+                        elif _worse(hs[0], hd[0], s, d):
+                            hs[0] = s
+                            hd[0] = d
+                            _sift_down(hs, hd, k, 0)
                             bar = hs[0]
-                    elif _worse(hs[0], hd[0], s, d):
-                        hs[0] = s
-                        hd[0] = d
-                        _sift_down(hs, hd, k, 0)
-                        bar = hs[0]
                 acc[:width] = 0.0
             if size < k:  # fewer than k: heapify what there is
                 for i in range(size // 2 - 1, -1, -1):
