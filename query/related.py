@@ -154,9 +154,8 @@ def _batch_topk(rows, qptr, qterms, part_ptr, plocal, pweights, allowed, n, part
                 width = min(part_size, n - base)
                 for j in range(qptr[r], qptr[r + 1]):
                     t = qterms[j]
-                    lo = part_ptr[t, part]
-                    docs = plocal[lo:part_ptr[t, part + 1]]  # slices, so indices start at 0: see SCAN_BLOCK
-                    ws = pweights[lo:part_ptr[t, part + 1]]
+                    lo, hi = part_ptr[t, part], part_ptr[t, part + 1]
+                    docs, ws = plocal[lo:hi], pweights[lo:hi]  # slices, so indices start at 0: see SCAN_BLOCK
                     for p in range(len(docs)):
                         if p % 16 == 0:  # a cache line of weights: ask for the one PREFETCH ahead
                             prefetch(ws, p + PREFETCH)
