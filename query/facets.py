@@ -95,8 +95,7 @@ class DateFacet:
 
     @staticmethod
     def _first_interval(years: tuple[int, int], interval: str | None) -> str:
-        narrow = years[1] - years[0] < MONTHLY_YEARS
-        return "month" if narrow and interval != "year" else "year"
+        return "month" if _natural_interval(*years) == "month" and interval != "year" else "year"
 
     def histogram(self, searcher: tantivy.Searcher, query: tantivy.Query, res: dict | None,
                   interval: str | None) -> tuple[str, list[DateBucket]]:
@@ -114,14 +113,14 @@ class DateFacet:
                 return interval or "month", []
             return self.histogram(searcher, query, searcher.aggregate(query, {"d": spec})["d"], interval)
         counted = self._first_interval(years, interval)
-        counts = _trim([(b["key"], int(b["doc_count"])) for b in buckets[1:-1]])
+        counts = _period_counts(buckets)
         if not counts:
             return interval or "month", []
         first, last = int(counts[0][0][:4]), int(counts[-1][0][:4])
-        chosen = interval or ("month" if last - first < MONTHLY_YEARS else "year")
+        chosen = interval or _natural_interval(first, last)
         if chosen == "month" and counted == "year":  # narrow matches in a wide archive: count their months
-            counts = _trim([(b["key"], int(b["doc_count"])) for b in searcher.aggregate(
-                query, {"d": _range_spec(_periods(first, last, "month"))})["d"]["buckets"][1:-1]])
+            counts = _period_counts(searcher.aggregate(
+                query, {"d": _range_spec(_periods(first, last, "month"))})["d"]["buckets"])
         elif chosen == "year" and counted == "month":
             by_year: dict[str, int] = {}
             for label, n in counts:
@@ -130,8 +129,14 @@ class DateFacet:
         return chosen, [DateBucket(label, n) for label, n in counts]
 
 
-def _trim(counts: list[tuple[str, int]]) -> list[tuple[str, int]]:
-    """From the first period with a count to the last."""
+def _natural_interval(first_year: int, last_year: int) -> str:
+    return "month" if last_year - first_year < MONTHLY_YEARS else "year"
+
+
+def _period_counts(buckets: list[dict]) -> list[tuple[str, int]]:
+    """(label, count) of a range aggregation's periods, less its open ends, from the first period with a
+    count to the last."""
+    counts = [(b["key"], int(b["doc_count"])) for b in buckets[1:-1]]
     found = [i for i, (_, n) in enumerate(counts) if n]
     return counts[found[0]:found[-1] + 1] if found else []
 
