@@ -144,9 +144,13 @@ def _cached(live: LiveArchive, request: Request, compute) -> Response:
         # tens of milliseconds (bench/serve.py's p99 was worse with the cache than without).
         found = _dumps(answer)[:-1]
         live.cache.put(key, found)
-        return Response(found + b',"took_ms":%s}' % str(took_ms).encode(), media_type="application/json")
-    took_ms = round((time.perf_counter() - started) * 1000, 2)
-    return Response(found + b',"cached":true,"took_ms":%s}' % str(took_ms).encode(), media_type="application/json")
+        return _closed(found, b"", took_ms)
+    return _closed(found, b',"cached":true', round((time.perf_counter() - started) * 1000, 2))
+
+
+def _closed(open_answer: bytes, extra: bytes, took_ms: float) -> Response:
+    """A cached answer (serialised less its closing brace) with `extra` fields and its time, closed."""
+    return Response(open_answer + extra + b',"took_ms":%s}' % str(took_ms).encode(), media_type="application/json")
 
 
 def _error(status: int, message: str, parameter: str | None = None) -> JSONResponse:
