@@ -131,68 +131,105 @@ def build_index(paths: Iterable[str | Path], index_dir: str | Path, *, workers: 
     report.failed += len(problems)
     report.files = len(files)
 
-    index = open_index(index_dir, create=True)
-    writer = open_writer(index, index_dir)
+    upserter = Upserter(index_dir, report, batch_size)
     try:
-        known = indexed_fingerprints(index)
-        terms = TermWriter(index_dir)
         parts = [part for f in files for part in split_parts(f)]
         total_bytes, done_bytes = sum(p.size for p in parts), 0
-        pending = 0
-        seen: set[int] = set()
         workers = workers or os.cpu_count() or 1
         for part, items in parse_files(parts, workers):
             failpoint("file")
-            for parsed in items:
-                if isinstance(parsed, Problem):
-                    report.problems.append(parsed)
-                    report.failed += 1
-                    continue
-                item, counts = parsed
-                report.articles += 1
-                h, fp = id_hash(item.id), item.fingerprint()
-                old = known.get(h)
-                if h in seen:  # met earlier in this run: the later version wins
-                    report.duplicates += 1
-                    if old == fp:
-                        continue
-                    writer.delete_documents_by_term("id", item.id)
-                else:
-                    seen.add(h)
-                    if old == fp:
-                        report.unchanged += 1
-                        continue
-                    if old is None:
-                        report.added += 1
-                    else:
-                        writer.delete_documents_by_term("id", item.id)
-                        report.updated += 1
-                writer.add_document(article_document(item))
-                failpoint("add")
-                terms.add(item.id, h, fp, counts)
-                known[h] = fp
-                pending += 1
-                if pending >= batch_size:
-                    _commit(writer, terms)
-                    pending = 0
+            upserter.add_all(items)
             done_bytes += part.size
             if progress:
                 progress(done_bytes, total_bytes, report.articles)
-        if pending:
-            _commit(writer, terms)
-        failpoint("merge", during=True)
-        writer.wait_merging_threads()
-        compact(index_dir, known)
+        upserter.finish()
     except BaseException:
-        try:
-            writer.rollback()  # keep the last commit intact; only the unfinished batch is lost
-        except Exception:
-            pass
+        upserter.abort()
         raise
-    index.reload()
-    report.total = index.searcher().num_docs
     report.seconds = time.perf_counter() - started
     return report
+
+
+class Upserter:
+    """One index's writer: upserts parsed articles by id, commits every `batch_size`, counts into `report`.
+
+    build_index feeds it parsed files; a sharded build (indexer/shards.py) one per shard. `delete_hashes`
+    removes articles by id hash (an article that moved to another shard).
+    """
+
+    def __init__(self, index_dir: str | Path, report: IndexReport, batch_size: int = BATCH_SIZE):
+        self.index_dir, self.report, self.batch_size = index_dir, report, batch_size
+        self.index = open_index(index_dir, create=True)
+        self.writer = open_writer(self.index, index_dir)
+        try:
+            self.known = indexed_fingerprints(self.index)
+            self.terms = TermWriter(index_dir)
+        except BaseException:
+            self.abort()
+            raise
+        self.pending = 0
+        self.seen: set[int] = set()
+
+    def add_all(self, items: Iterable[Parsed]) -> None:
+        report, writer = self.report, self.writer
+        for parsed in items:
+            if isinstance(parsed, Problem):
+                report.problems.append(parsed)
+                report.failed += 1
+                continue
+            item, counts = parsed
+            report.articles += 1
+            h, fp = id_hash(item.id), item.fingerprint()
+            old = self.known.get(h)
+            if h in self.seen:  # met earlier in this run: the later version wins
+                report.duplicates += 1
+                if old == fp:
+                    continue
+                writer.delete_documents_by_term("id", item.id)
+            else:
+                self.seen.add(h)
+                if old == fp:
+                    report.unchanged += 1
+                    continue
+                if old is None:
+                    report.added += 1
+                else:
+                    writer.delete_documents_by_term("id", item.id)
+                    report.updated += 1
+            writer.add_document(article_document(item))
+            failpoint("add")
+            self.terms.add(item.id, h, fp, counts)
+            self.known[h] = fp
+            self.pending += 1
+            if self.pending >= self.batch_size:
+                _commit(writer, self.terms)
+                self.pending = 0
+
+    def delete_hashes(self, hashes: Iterable[int]) -> int:
+        """Delete the articles with these id hashes (those this index holds); committed with the next batch."""
+        n = 0
+        for h in hashes:
+            if self.known.pop(h, None) is not None:
+                self.writer.delete_documents_by_term("id_hash", h)
+                self.pending += 1
+                n += 1
+        return n
+
+    def finish(self) -> None:
+        if self.pending:
+            _commit(self.writer, self.terms)
+            self.pending = 0
+        failpoint("merge", during=True)
+        self.writer.wait_merging_threads()
+        compact(self.index_dir, self.known)
+        self.index.reload()
+        self.report.total = self.index.searcher().num_docs
+
+    def abort(self) -> None:
+        try:
+            self.writer.rollback()  # keep the last commit intact; only the unfinished batch is lost
+        except Exception:
+            pass
 
 
 def _commit(writer: tantivy.IndexWriter, terms: TermWriter) -> None:

@@ -13,6 +13,7 @@ import tantivy
 
 from newssearch.indexer.article import Article
 from newssearch.indexer.schema import open_index
+from newssearch.indexer.shards import is_sharded
 from newssearch.indexer.terms import chunk_files, indexed_fingerprints, load_terms
 
 from .facets import CategoryCount, DateBucket, DateFacet, category_counts, date_histogram
@@ -21,6 +22,7 @@ from .parse import Filters, QueryError, combine, date_bound, parse_text, split_c
 from .plain import plain
 from .related import RelatedModel, RelatedParams
 from .snippets import QueryTerms
+from .weighting import TermWeights
 from .suggest import MAX_SUGGESTIONS, Suggestions, TitleSuggestion, complete, expand_prefix
 
 SORTS = ("relevance", "newest", "oldest")
@@ -110,7 +112,12 @@ class Archive:
 
     @classmethod
     def open(cls, path: str | Path) -> "Archive":
-        """Open an index directory written by `newssearch index` (raises IndexNotFound if there is none)."""
+        """Open an index directory written by `newssearch index` (raises IndexNotFound if there is none).
+        A sharded archive's directory opens as a ShardedArchive, which has the same methods."""
+        if is_sharded(path):
+            from .sharded import ShardedArchive
+
+            return ShardedArchive(path)  # type: ignore[return-value]
         return cls(open_index(path), Path(path))
 
     def reload(self) -> None:
@@ -151,12 +158,15 @@ class Archive:
                date_from: str | date | datetime | None = None, date_to: str | date | datetime | None = None,
                site: str | None = None, author: str | None = None, sort: str = "relevance",
                limit: int = 10, page: int = 1, facets: bool = True, interval: str | None = None,
-               snippet_chars: int = SNIPPET_CHARS, prefix: bool = False) -> SearchResult:
+               snippet_chars: int = SNIPPET_CHARS, prefix: bool = False,
+               term_weights: TermWeights | None = None) -> SearchResult:
         """Ranked (BM25, title boosted) or date-sorted hits for `q`, with facets for the same query.
 
         `q` takes words (all must match), "phrases", -exclusions, OR, title:/author:/site:/category:.
         `date_to` is inclusive of the period given ("1987-03" is through the end of March).
         `prefix=True` (search-as-you-type) reads the last word as a prefix: "oil pr" finds "oil prices".
+        `term_weights` multiplies each query word's (phrase's) score by a factor: a sharded archive's
+        archive-wide statistics (query/weighting.py, query/sharded.py).
         Raises QueryError (a ValueError) for bad parameters, naming the parameter.
         """
         started = time.perf_counter()
@@ -181,7 +191,7 @@ class Archive:
         )
         if filters.date_from and filters.date_to and filters.date_from >= filters.date_to:
             raise QueryError("from/to: the start date is after the end date")
-        text_query, warnings = parse_text(self.index, text)
+        text_query, warnings = parse_text(self.index, text, term_weights)
         query = combine(self.schema, text_query, filters)
 
         try:

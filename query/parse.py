@@ -12,7 +12,9 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import tantivy
 
-from newssearch.indexer.schema import DEFAULT_FIELDS, TITLE_BOOST
+from newssearch.indexer.schema import DEFAULT_FIELDS, TITLE_BOOST, text_analyzer
+
+from .weighting import TermWeights, weighted_text
 
 MAX_QUERY_CHARS = 2000
 MAX_QUERY_TERMS = 256
@@ -49,11 +51,13 @@ def check_query_size(text: str) -> None:
         raise QueryError(f"q: query has {len(text.split())} terms; the limit is {MAX_QUERY_TERMS}")
 
 
-def parse_text(index: tantivy.Index, text: str) -> tuple[tantivy.Query, list[str]]:
+def parse_text(index: tantivy.Index, text: str,
+               term_weights: TermWeights | None = None) -> tuple[tantivy.Query, list[str]]:
     """The user's query text -> (query, warnings). Never raises on syntax: falls back to a lenient parse.
 
     Words are ANDed; "phrases", -exclude, OR, AND, (groups) and field:term (title, body, author, site)
-    work as users expect. An empty text matches every article.
+    work as users expect. An empty text matches every article. `term_weights` (a sharded archive's
+    archive-wide statistics, query/weighting.py) multiplies each word's or phrase's clause by a factor.
     """
     text = text.strip()
     check_query_size(text)
@@ -65,7 +69,23 @@ def parse_text(index: tantivy.Index, text: str) -> tuple[tantivy.Query, list[str
         return tantivy.Query.all_query(), []
     query, errors = index.parse_query_lenient(text, DEFAULT_FIELDS, field_boosts={"title": TITLE_BOOST},
                                               conjunction_by_default=True)
+    if term_weights is not None and not errors:
+        weighted, werrors = index.parse_query_lenient(weighted_text(text, term_weights, _analyse),
+                                                      DEFAULT_FIELDS, field_boosts={"title": TITLE_BOOST},
+                                                      conjunction_by_default=True)
+        if not werrors:  # else the rewrite met syntax it does not know: rank as the shard alone would
+            query = weighted
     return query, [str(e) for e in errors]
+
+
+def _analyse(text: str) -> list[str]:
+    global _ANALYZER
+    if _ANALYZER is None:
+        _ANALYZER = text_analyzer()
+    return _ANALYZER.analyze(text)
+
+
+_ANALYZER: tantivy.TextAnalyzer | None = None
 
 
 def date_bound(value: str | date | datetime | None, upper: bool, name: str) -> datetime | None:

@@ -1,0 +1,427 @@
+"""One Archive over the shards of a sharded archive (indexer/shards.py): same methods, fanned out.
+
+Each request goes to the shards that can hold its answer (a date filter skips the shards whose period is
+outside it), in parallel (threads here; Ray actors holding the shards with query/ray_shards.py), and the
+answers are merged exactly: each shard returns its first offset+limit hits and the merge keeps the best
+offset+limit of them (query then fetch, as Elasticsearch does); totals and facet counts are sums.
+
+Ranking uses archive-wide statistics (as Elasticsearch's DFS phase): the document frequency of each query
+term is summed over every shard first, and each shard's query weights each term by global idf / shard idf
+(query/weighting.py), so a sharded archive ranks like one index over the same articles.
+
+A shard that fails to answer (its actor died, its files are gone) does not fail the request: the answer
+says which shards are missing (`shards["missing"]` and a warning), and is otherwise complete.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from newssearch.indexer.article import Article
+from newssearch.indexer.schema import text_analyzer
+from newssearch.indexer.shards import Manifest, ShardInfo, load_manifest, shards_in_range
+
+from .archive import MAX_LIMIT, MAX_OFFSET, SNIPPET_CHARS, SORTS, Archive, Facets, Hit, SearchResult
+from .facets import MONTHLY_YEARS, CategoryCount, DateBucket
+from .parse import QueryError, date_bound, split_category_terms
+from .plain import plain
+from .suggest import MAX_SUGGESTIONS, Completion, Suggestions, TitleSuggestion, expand_prefix
+from .weighting import idf, weighted_text
+
+FACET_CATEGORIES = 1000  # as many category counts as one index returns
+
+
+@dataclass
+class ShardedSearchResult(SearchResult):
+    # searched: shards asked for hits; facets_only: asked only for facet counts (the disjunctive date
+    # histogram counts outside the date filter); skipped: outside the filters; missing: did not answer.
+    shards: dict[str, list[str]] = field(default_factory=dict)
+
+
+class TableWeights:
+    """A shard's term weights (global idf / shard idf) for the leaves of one query: picklable, so it can
+    travel to a shard actor."""
+
+    def __init__(self, table: dict[tuple[str, tuple[str, ...]], float]):
+        self.table = table
+
+    def __call__(self, field: str, terms: Sequence[str]) -> float:
+        return self.table.get((field, tuple(terms)), 1.0)
+
+
+def doc_freqs(archive: Archive, pairs: list[tuple[str, str]]) -> tuple[int, list[int]]:
+    """(articles, document frequency of each (field, term)) in one shard: its part of the DFS phase."""
+    searcher = archive.searcher()
+    return searcher.num_docs, [searcher.doc_freq(f, t) for f, t in pairs]
+
+
+class LocalShards:
+    """The shards opened in this process, asked from a pool of threads (Tantivy releases the GIL)."""
+
+    def __init__(self, root: Path, manifest: Manifest, threads: int = 8):
+        self.archives: dict[str, Archive] = {}
+        self.errors: dict[str, str] = {}
+        self.pool = ThreadPoolExecutor(max_workers=max(1, min(threads, len(manifest.shards))))
+        self.open(root, manifest)
+
+    def open(self, root: Path, manifest: Manifest) -> None:
+        for s in manifest.shards:
+            if s.name not in self.archives:
+                try:
+                    self.archives[s.name] = Archive.open(manifest.shard_dir(root, s))
+                except Exception as exc:  # a missing or damaged shard: answered as missing
+                    self.errors[s.name] = str(exc)
+
+    def reload(self, root: Path, manifest: Manifest) -> None:
+        self.open(root, manifest)
+        for a in self.archives.values():
+            a.reload()
+
+    def call(self, names: list[str], fn: Callable[..., Any], args: dict[str, tuple] | None = None,
+             **kwargs: Any) -> dict[str, Any]:
+        """fn(shard_archive, *args[name], **kwargs) on each named shard; an exception stands for its answer."""
+        futures = {}
+        for n in names:
+            if n in self.archives:
+                futures[n] = self.pool.submit(fn, self.archives[n], *((args or {}).get(n, ())), **kwargs)
+        out: dict[str, Any] = {n: RuntimeError(self.errors.get(n, "shard not open")) for n in names
+                               if n not in futures}
+        for n, fut in futures.items():
+            try:
+                out[n] = fut.result()
+            except QueryError:
+                raise
+            except Exception as exc:
+                out[n] = exc
+        return out
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False)
+
+
+def _search(archive: Archive, q: str, **kwargs: Any) -> SearchResult:
+    return archive.search(q, **kwargs)
+
+
+def _method(name: str) -> Callable[..., Any]:
+    return lambda archive, *a, **kw: getattr(archive, name)(*a, **kw)
+
+
+class ShardedArchive:
+    """A sharded archive directory, opened: the methods of Archive, over every shard."""
+
+    def __init__(self, path: str | Path, shards: Any = None):
+        self.path = Path(path)
+        self.manifest = load_manifest(self.path)
+        self.shards = shards or LocalShards(self.path, self.manifest)
+        self._categories: dict[str, list[str]] | None = None
+        self._related = None
+        self._lock = threading.Lock()
+        self._analyzer = text_analyzer()
+        self.last_shards: dict[str, list[str]] = {}  # which shards the last search asked (for tests, logs)
+
+    @classmethod
+    def open(cls, path: str | Path) -> "ShardedArchive":
+        return cls(path)
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.manifest.shards]
+
+    def reload(self) -> None:
+        self.manifest = load_manifest(self.path)
+        self.shards.reload(self.path, self.manifest)
+        self._categories = None
+
+    def close(self) -> None:
+        self.shards.close()
+
+    def __len__(self) -> int:
+        return sum(n for n in self._answers(self.shards.call(self.names, lambda a: len(a)))[0].values())
+
+    def _answers(self, results: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        ok = {n: r for n, r in results.items() if not isinstance(r, BaseException)}
+        return ok, sorted(n for n in results if n not in ok)
+
+    # --- categories -------------------------------------------------------------------------------
+    def categories(self) -> list[CategoryCount]:
+        ok, _ = self._answers(self.shards.call(self.names, _method("categories")))
+        return merge_categories(ok.values(), limit=None)
+
+    resolve_category = Archive.resolve_category
+
+    # --- global statistics ------------------------------------------------------------------------
+    def term_weights(self, text: str) -> dict[str, TableWeights]:
+        """Each shard's weights for the leaves of `text`: the DFS phase (document frequencies from every
+        shard, summed) then global idf / shard idf per leaf."""
+        leaves: list[tuple[str, tuple[str, ...]]] = []
+        weighted_text(text, lambda f, t: leaves.append((f, tuple(t))) or 1.0, self._analyzer.analyze)
+        pairs = sorted({(f, t) for f, terms in leaves for t in terms})
+        if not pairs:
+            return {}
+        ok, _ = self._answers(self.shards.call(self.names, doc_freqs, {n: (pairs,) for n in self.names}))
+        total_docs = sum(n for n, _ in ok.values())
+        global_df = [sum(dfs[i] for _, dfs in ok.values()) for i in range(len(pairs))]
+        g_idf = {p: idf(df, total_docs) for p, df in zip(pairs, global_df)}
+        out = {}
+        for name, (n, dfs) in ok.items():
+            s_idf = {p: idf(df, n) for p, df in zip(pairs, dfs)}
+            table = {}
+            for f, terms in set(leaves):
+                shard_sum = sum(s_idf[(f, t)] for t in terms)
+                if shard_sum > 0 and n:
+                    table[(f, terms)] = sum(g_idf[(f, t)] for t in terms) / shard_sum
+            out[name] = TableWeights(table)
+        return out
+
+    # --- search -----------------------------------------------------------------------------------
+    def search(self, q: str = "", *, categories: list[str] | tuple[str, ...] = (),
+               date_from: str | date | datetime | None = None, date_to: str | date | datetime | None = None,
+               site: str | None = None, author: str | None = None, sort: str = "relevance",
+               limit: int = 10, page: int = 1, facets: bool = True, interval: str | None = None,
+               snippet_chars: int = SNIPPET_CHARS, prefix: bool = False) -> ShardedSearchResult:
+        """Archive.search over every shard in the date range; hits, totals and facets merged exactly."""
+        started = time.perf_counter()
+        if sort not in SORTS:
+            raise QueryError(f"sort: {sort!r} is not one of {', '.join(SORTS)}")
+        if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+            raise QueryError(f"limit: {limit!r} is out of range (1 to {MAX_LIMIT})")
+        if not isinstance(page, int) or page < 1:
+            raise QueryError(f"page: {page!r} must be 1 or more")
+        if interval not in (None, "month", "year"):
+            raise QueryError(f"interval: {interval!r} is not 'month' or 'year'")
+        offset = (page - 1) * limit
+        if offset + limit > MAX_OFFSET:
+            raise QueryError(f"page: results beyond the first {MAX_OFFSET} are not served; narrow the query")
+        lo = date_bound(date_from, upper=False, name="from")
+        hi = date_bound(date_to, upper=True, name="to")
+        if lo and hi and lo >= hi:
+            raise QueryError("from/to: the start date is after the end date")
+        text, inline = split_category_terms(q or "")
+        paths = [p for name in [*categories, *inline] for p in self.resolve_category(name)]
+        if prefix:
+            text = expand_prefix(text, self._completions(text, 8))
+        weights = self.term_weights(text)
+
+        in_range = {s.name for s in shards_in_range(self.manifest, lo, hi)}
+        has_cat = self._shards_with(paths)
+        hit_shards = [n for n in self.names if n in in_range and n in has_cat]
+        common = dict(site=site, author=author, sort=sort, snippet_chars=snippet_chars)
+        window = offset + limit
+        calls: dict[str, tuple] = {}  # shard -> (role, kwargs)
+        for n in hit_shards:
+            calls[n] = ("hits", dict(categories=[p for p in paths if p in has_cat[n]], date_from=lo, date_to=hi,
+                                     limit=min(window, MAX_LIMIT), facets=facets))
+        if facets:  # the disjunctive facets also count where the hits cannot be
+            for n in self.names:
+                if n in calls:
+                    continue
+                if n in in_range:  # lacks the categories: its category counts (which ignore them)
+                    calls[n] = ("categories", dict(categories=[], date_from=lo, date_to=hi, limit=1, facets=True))
+                elif n in has_cat:  # outside the dates: its date histogram (which ignores them)
+                    calls[n] = ("dates", dict(categories=[p for p in paths if p in has_cat[n]], date_from=None,
+                                              date_to=None, limit=1, facets=True))
+        chosen_interval = interval or "month"
+        args = {n: (text,) for n in calls}
+        results = self._fanout_search(calls, args, weights, chosen_interval, window)
+        ok, missing = self._answers(results)
+
+        # merge
+        hits: list[tuple[Any, int, int, Hit]] = []
+        total, warnings = 0, []
+        cats: list[list[CategoryCount]] = []
+        dates: list[list[DateBucket]] = []
+        order = {n: i for i, n in enumerate(self.names)}
+        for n, (role, rs) in ok.items():
+            first = rs[0]
+            for w in first.warnings:
+                if w not in warnings:
+                    warnings.append(w)
+            if role == "hits":
+                total += first.total
+                for r in rs:
+                    for rank, h in enumerate(r.hits):
+                        hits.append((_sort_key(h, sort), order[n], len(hits), h))
+            if first.facets is not None:
+                if role in ("hits", "categories"):
+                    cats.append(first.facets.categories)
+                if role in ("hits", "dates"):
+                    dates.append(first.facets.dates)
+        hits.sort(key=lambda x: (x[0], x[1], x[2]))
+        page_hits = [h for *_, h in hits[offset:offset + limit]]
+        facet_result = None
+        if facets:
+            got_interval, buckets = merge_dates(dates, interval)
+            facet_result = Facets(categories=merge_categories(cats, FACET_CATEGORIES),
+                                  date_interval=got_interval, dates=buckets)
+        if missing:
+            warnings.append(f"shards {', '.join(missing)} did not answer: their articles are missing from "
+                            "this result")
+        info = {"searched": sorted(n for n, c in calls.items() if c[0] == "hits"),
+                "facets_only": sorted(n for n, c in calls.items() if c[0] != "hits"),
+                "skipped": sorted(n for n in self.names if n not in calls), "missing": missing}
+        self.last_shards = info
+        return ShardedSearchResult(query=q or "", total=total, page=page, limit=limit, sort=sort, hits=page_hits,
+                                   facets=facet_result, took_ms=round((time.perf_counter() - started) * 1000, 2),
+                                   warnings=warnings, shards=info)
+
+    def _fanout_search(self, calls: dict[str, tuple], args: dict[str, tuple], weights: dict[str, TableWeights],
+                       interval: str, window: int) -> dict[str, Any]:
+        """Each shard's search, as (role, [SearchResult per page of 100]) — one page unless paging deep."""
+        def one(archive: Archive, text: str, role: str, kwargs: dict, tw: TableWeights | None) -> tuple:
+            pages = []
+            for p in range(1, (-(-window // MAX_LIMIT) if role == "hits" else 1) + 1):
+                pages.append(archive.search(text, **kwargs, page=p, interval=interval if kwargs["facets"] else None,
+                                            term_weights=tw))
+                kwargs = {**kwargs, "facets": False}
+                if pages[-1].total <= p * MAX_LIMIT:
+                    break
+            return role, pages
+
+        a = {n: (*args[n], role, kw, weights.get(n)) for n, (role, kw) in calls.items()}
+        return self.shards.call(list(calls), one, a)
+
+    def _shards_with(self, paths: list[str]) -> dict[str, set[str]]:
+        """Shard -> the category paths (of `paths`) it holds; every shard (with an empty set) when none asked."""
+        if not paths:
+            return {n: set() for n in self.names}
+        ok, _ = self._answers(self.shards.call(self.names, _method("categories")))
+        wanted = set(paths)
+        out = {}
+        for n, cs in ok.items():
+            held = {c.category for c in cs} & wanted
+            if held:
+                out[n] = held
+        return out
+
+    # --- search-as-you-type ------------------------------------------------------------------------
+    def _completions(self, q: str, limit: int) -> list[Completion]:
+        from .suggest import complete
+
+        def one(archive: Archive) -> list[Completion]:
+            return complete(archive.index, archive.searcher(), q, MAX_SUGGESTIONS)
+
+        ok, _ = self._answers(self.shards.call(self.names, one))
+        counts: dict[str, int] = {}
+        for cs in ok.values():
+            for c in cs:
+                counts[c.text] = counts.get(c.text, 0) + c.count
+        return [Completion(t, c) for t, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))][:limit]
+
+    def suggest(self, q: str, limit: int = 8, titles: int = 5) -> Suggestions:
+        """Completions counted over every shard (each shard's best MAX_SUGGESTIONS, summed) and the best
+        headlines of the completed query."""
+        started = time.perf_counter()
+        for name, value in (("limit", limit), ("titles", titles)):
+            if not isinstance(value, int) or not 0 <= value <= MAX_SUGGESTIONS:
+                raise QueryError(f"{name}: {value!r} is out of range (0 to {MAX_SUGGESTIONS})")
+        out = Suggestions(query=q)
+        if q.strip():
+            out.completions = self._completions(q, limit) if limit else []
+            if titles:
+                res = self.search(expand_prefix(q, out.completions), limit=titles, facets=False)
+                out.titles = [TitleSuggestion(id=h.id, title=h.title, url=h.url, date=h.date) for h in res.hits]
+        out.took_ms = round((time.perf_counter() - started) * 1000, 2)
+        return out
+
+    # --- articles ---------------------------------------------------------------------------------
+    def article(self, article_id: str) -> Article | None:
+        ok, _ = self._answers(self.shards.call(self.names, _method("article"), {n: (article_id,) for n in self.names}))
+        found = [ok[n] for n in self.names if ok.get(n) is not None]
+        return found[0] if found else None
+
+    def shard_of(self, article_id: str) -> str | None:
+        ok, _ = self._answers(self.shards.call(self.names, _method("article"), {n: (article_id,) for n in self.names}))
+        return next((n for n in self.names if ok.get(n) is not None), None)
+
+    # --- related posts ------------------------------------------------------------------------------
+    def related_model(self):
+        from .sharded_related import ShardedRelated
+
+        with self._lock:
+            key = tuple((s.name, s.articles, s.writer.get("at")) for s in self.manifest.shards)
+            if self._related is None or self._related[0] != key:
+                self._related = (key, ShardedRelated.build(self))
+            return self._related[1]
+
+    def related(self, article_id: str, k: int = 10, same_category: bool = False,
+                since: str | date | datetime | None = None):
+        """Archive.related over every shard, with archive-wide document frequencies."""
+        if not 1 <= k <= MAX_LIMIT:
+            raise QueryError(f"k: {k!r} is out of range (1 to {MAX_LIMIT})")
+        return self.related_model().related(article_id, k, same_category, since)
+
+    def related_all(self, k: int = 10, progress: Callable[[int], None] | None = None, runner: Any = None):
+        """Related posts of every article: (ids, rows [n,k], scores [n,k]) as Archive.related_all; each
+        shard's postings scored against every article's terms (a Ray task per shard with `runner`)."""
+        return self.related_model().related_all(k, progress=progress, runner=runner)
+
+    def stats(self) -> dict[str, Any]:
+        ok, missing = self._answers(self.shards.call(self.names, _method("stats")))
+        years: dict[str, int] = {}
+        for st in ok.values():
+            for y in st["years"]:
+                years[y["start"]] = years.get(y["start"], 0) + y["count"]
+        _, year_buckets = merge_dates([[DateBucket(y, c) for y, c in years.items()]], "year")
+        return {"index": str(self.path), "articles": sum(st["articles"] for st in ok.values()),
+                "segments": sum(st["segments"] for st in ok.values()),
+                "categories": plain(self.categories()), "years": plain(year_buckets),
+                "shard_by": self.manifest.shard_by, "shard_size": self.manifest.shard_size,
+                "shards": [{"name": s.name, "period": s.period, "articles": s.articles, "date_min": s.date_min,
+                            "date_max": s.date_max} for s in self.manifest.shards], "missing": missing}
+
+
+def _sort_key(h: Hit, sort: str) -> Any:
+    if sort == "relevance":
+        return -(h.score or 0.0)
+    ts = datetime.fromisoformat(h.date.replace("Z", "+00:00")).timestamp() if h.date else None
+    if sort == "newest":
+        return (ts is None, -(ts or 0.0))
+    return (ts is None, ts or 0.0)
+
+
+def merge_categories(lists, limit: int | None) -> list[CategoryCount]:
+    counts: dict[str, int] = {}
+    for cs in lists:
+        for c in cs:
+            counts[c.category] = counts.get(c.category, 0) + c.count
+    merged = [CategoryCount(k, v) for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return merged[:limit] if limit else merged
+
+
+def merge_dates(lists, interval: str | None) -> tuple[str, list[DateBucket]]:
+    """Sum the shards' histograms (monthly unless a year interval was asked) and lay them out as one
+    index does: from the first period with a count to the last, empty periods in between, per month when
+    that spans under MONTHLY_YEARS calendar years (unless an interval was asked)."""
+    counts: dict[str, int] = {}
+    for bs in lists:
+        for b in bs:
+            counts[b.start] = counts.get(b.start, 0) + b.count
+    labels = sorted(k for k, v in counts.items() if v)
+    if not labels:
+        return interval or "month", []
+    first, last = int(labels[0][:4]), int(labels[-1][:4])
+    monthly = len(labels[0]) > 4
+    chosen = interval or ("month" if last - first < MONTHLY_YEARS and monthly else "year")
+    if chosen == "year" and monthly:
+        years: dict[str, int] = {}
+        for k, v in counts.items():
+            years[k[:4]] = years.get(k[:4], 0) + v
+        counts, labels = years, sorted(k for k, v in years.items() if v)
+    if chosen == "year":
+        seq = [str(y) for y in range(int(labels[0]), int(labels[-1]) + 1)]
+    else:
+        (y0, m0), (y1, m1) = (map(int, labels[0].split("-")), map(int, labels[-1].split("-")))
+        seq = [f"{y:04d}-{m:02d}" for y in range(y0, y1 + 1) for m in range(1, 13)
+               if (y, m) >= (y0, m0) and (y, m) <= (y1, m1)]
+    return chosen, [DateBucket(label, counts.get(label, 0)) for label in seq]
+
+
+def open_archive(path: str | Path) -> "ShardedArchive":
+    return ShardedArchive(path)
