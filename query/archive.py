@@ -117,7 +117,7 @@ class Archive:
         if is_sharded(path):
             from .sharded import ShardedArchive
 
-            return ShardedArchive(path)  # type: ignore[return-value]
+            return ShardedArchive.open(path)  # type: ignore[return-value]
         return cls(open_index(path), Path(path))
 
     def reload(self) -> None:

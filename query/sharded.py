@@ -14,6 +14,7 @@ says which shards are missing (`shards["missing"]` and a warning), and is otherw
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -34,6 +35,7 @@ from .plain import plain
 from .suggest import MAX_SUGGESTIONS, Completion, Suggestions, TitleSuggestion, expand_prefix
 from .weighting import idf, weighted_text
 
+CLUSTER_ENV = "NEWSSEARCH_CLUSTER"
 FACET_CATEGORIES = 1000  # as many category counts as one index returns
 
 
@@ -127,8 +129,15 @@ class ShardedArchive:
         self.last_shards: dict[str, list[str]] = {}  # which shards the last search asked (for tests, logs)
 
     @classmethod
-    def open(cls, path: str | Path) -> "ShardedArchive":
-        return cls(path)
+    def open(cls, path: str | Path, cluster: str | None = None) -> "ShardedArchive":
+        """Open with the shards in this process, or held by Ray actors on the cluster at `cluster` ('local',
+        'auto', ray://HOST:PORT; default $NEWSSEARCH_CLUSTER, which `serve --cluster` sets)."""
+        cluster = cluster or os.environ.get(CLUSTER_ENV)
+        if not cluster:
+            return cls(path)
+        from .ray_shards import RayShards
+
+        return cls(path, RayShards(Path(path), load_manifest(path), cluster))
 
     @property
     def names(self) -> list[str]:
@@ -229,7 +238,7 @@ class ShardedArchive:
                                               date_to=None, limit=1, facets=True))
         chosen_interval = interval or "month"
         args = {n: (text,) for n in calls}
-        results = self._fanout_search(calls, args, weights, chosen_interval, window)
+        results = self._fanout_search(calls, args, weights, chosen_interval, window, common)
         ok, missing = self._answers(results)
 
         # merge
@@ -272,7 +281,7 @@ class ShardedArchive:
                                    warnings=warnings, shards=info)
 
     def _fanout_search(self, calls: dict[str, tuple], args: dict[str, tuple], weights: dict[str, TableWeights],
-                       interval: str, window: int) -> dict[str, Any]:
+                       interval: str, window: int, common: dict[str, Any]) -> dict[str, Any]:
         """Each shard's search, as (role, [SearchResult per page of 100]) — one page unless paging deep."""
         def one(archive: Archive, text: str, role: str, kwargs: dict, tw: TableWeights | None) -> tuple:
             pages = []
@@ -284,7 +293,7 @@ class ShardedArchive:
                     break
             return role, pages
 
-        a = {n: (*args[n], role, kw, weights.get(n)) for n, (role, kw) in calls.items()}
+        a = {n: (*args[n], role, {**common, **kw}, weights.get(n)) for n, (role, kw) in calls.items()}
         return self.shards.call(list(calls), one, a)
 
     def _shards_with(self, paths: list[str]) -> dict[str, set[str]]:

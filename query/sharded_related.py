@@ -118,6 +118,22 @@ def remote_score_shard(shard_dir: str, l2g: np.ndarray, gdf: np.ndarray, n: int,
     return np.where(idx >= 0, idx + offset, -1).astype(np.int32), score
 
 
+def _allowed(archive: Any, filters: Filters, id_hash: np.ndarray) -> np.ndarray | None:
+    """In one shard: the mask of its rows passing the filters (None: it holds none of the categories)."""
+    held = {c.category for c in archive.categories()}
+    f = Filters(categories=[c for c in filters.categories if c in held], date_from=filters.date_from)
+    if filters.categories and not f.categories:
+        return None
+    searcher = archive.searcher()
+    hits = searcher.search(combine(archive.schema, tantivy.Query.all_query(), f), limit=max(1, searcher.num_docs)).hits
+    hashes = searcher.fast_field_values("id_hash", [a for _, a in hits])
+    return np.isin(id_hash, np.asarray(hashes, dtype=np.int64))
+
+
+def _articles(archive: Any, ids: list[str]) -> dict[str, Any]:
+    return {a: art for a in ids if (art := archive.article(a)) is not None}
+
+
 class ShardedRelated:
     """The related-posts models of every shard, with archive-wide statistics, and the global queries."""
 
@@ -170,31 +186,34 @@ class ShardedRelated:
             article = self.archive.article(article_id)
             filters.categories = article.categories if article else []
         parts = []
-        shards = self.archive.shards.archives if hasattr(self.archive.shards, "archives") else {}
         for s, (name, model) in enumerate(zip(self.names, self.models)):
             allowed = None
-            if (filters.categories or filters.date_from) and name in shards:
-                shard = shards[name]
-                cats = set(c.category for c in shard.categories())
-                f = Filters(categories=[c for c in filters.categories if c in cats], date_from=filters.date_from)
-                if filters.categories and not f.categories:
-                    continue
-                allowed = shard._allowed_rows(model, combine(shard.schema, tantivy.Query.all_query(), f))
+            if filters.categories or filters.date_from:
+                got = self.archive.shards.call([name], _allowed, {name: (filters, model.id_hash)})[name]
+                if got is None or isinstance(got, BaseException):
+                    continue  # none of the categories there, or the shard did not answer
+                allowed = got
             idx, score = score_shard(model, self.g2l[s], self.queries, s, k, rows=np.array([q]), allowed=allowed)
             parts.append((np.where(idx >= 0, idx + self.offsets[s], -1), score))
         if not parts:
             return []
         idx, score = merge_topk(parts, k)
-        out = []
-        for g, sc in zip(idx[0], score[0]):
-            if g < 0:
-                continue
-            s = int(np.searchsorted(self.offsets, g, side="right") - 1)
-            shard = shards.get(self.names[s])
-            if shard is None:
-                continue
-            out.extend(shard._related_hits(self.models[s], [(int(g - self.offsets[s]), float(sc))]))
-        return out
+        found = [(int(g), float(sc)) for g, sc in zip(idx[0], score[0]) if g >= 0]
+        wanted: dict[str, list[str]] = {}
+        for g, _ in found:
+            wanted.setdefault(self.names[self._shard_of(g)], []).append(self.ids[g])
+        articles: dict[str, Any] = {}
+        for name, got in self.archive.shards.call(list(wanted), _articles, {n: (ids,) for n, ids in wanted.items()}).items():
+            if not isinstance(got, BaseException):
+                articles.update(got)
+        from .archive import RelatedHit, _iso
+
+        return [RelatedHit(id=a.id, score=round(sc, 4), title=a.title, url=a.url, date=_iso(a.date),
+                           categories=a.categories)
+                for g, sc in found if (a := articles.get(self.ids[g])) is not None]
+
+    def _shard_of(self, g: int) -> int:
+        return int(np.searchsorted(self.offsets, g, side="right") - 1)
 
     def related_all(self, k: int, progress: Callable[[int], None] | None = None,
                     runner: Any = None) -> tuple[list[str], np.ndarray, np.ndarray]:
