@@ -33,7 +33,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -318,13 +318,15 @@ FAIL_ONCE_ENV = "NEWSSEARCH_FAIL_ONCE"
 
 
 def failpoint_once(name: str) -> None:
-    """`NEWSSEARCH_FAIL_ONCE=shard-parse:/tmp/marker` SIGKILLs the first process to pass here (the marker
-    file records that it happened), so a retried task then runs through: a worker lost mid-task."""
+    """`NEWSSEARCH_FAIL_ONCE=shard-parse:/tmp/m1,shard-write:/tmp/m2` SIGKILLs the first process to pass
+    each named point (its marker file records that it happened), so the retried task then runs through: a
+    worker lost mid-task."""
     spec = os.environ.get(FAIL_ONCE_ENV)
     if not spec:
         return
-    armed, _, marker = spec.partition(":")
-    if armed != name:
+    armed = dict(part.partition(":")[::2] for part in spec.split(","))
+    marker = armed.get(name)
+    if not marker:
         return
     try:
         fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
@@ -395,7 +397,7 @@ def build_sharded(paths: Iterable[str | Path], index_dir: str | Path, *, shard_b
     across shards, as build_index does within one index.
     """
     started = time.perf_counter()
-    root = Path(index_dir)
+    root = Path(index_dir).absolute()
     if (root / "newssearch.json").exists():
         raise ShardedIndexError(f"{root} is a single (unsharded) index; shard into a new directory")
     runner = runner or LocalRunner()
@@ -405,6 +407,7 @@ def build_sharded(paths: Iterable[str | Path], index_dir: str | Path, *, shard_b
     finally:
         lock.release()
     report.seconds = time.perf_counter() - started
+    report.index = str(index_dir)
     return report
 
 
@@ -431,6 +434,8 @@ def _build(paths, root: Path, shard_by, shards, shard_size, runner, batch_size, 
     shutil.rmtree(staging, ignore_errors=True)  # what a killed run left: this run parses its input again
     staging.mkdir(parents=True)
     parts = [part for f in files for part in split_parts(f)]
+    if runner.via != "local":  # tasks run in other working directories, on other nodes
+        parts = [replace(p, path=p.path.absolute()) for p in parts]
     total_bytes, done = sum(p.size for p in parts), [0, 0]
 
     def parsed(r: PartResult) -> None:

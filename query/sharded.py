@@ -123,6 +123,7 @@ class ShardedArchive:
         self.manifest = load_manifest(self.path)
         self.shards = shards or LocalShards(self.path, self.manifest)
         self._categories: dict[str, list[str]] | None = None
+        self._held: dict[str, set[str]] | None = None
         self._related = None
         self._lock = threading.Lock()
         self._analyzer = text_analyzer()
@@ -146,7 +147,7 @@ class ShardedArchive:
     def reload(self) -> None:
         self.manifest = load_manifest(self.path)
         self.shards.reload(self.path, self.manifest)
-        self._categories = None
+        self._categories = self._held = None
 
     def close(self) -> None:
         self.shards.close()
@@ -300,14 +301,11 @@ class ShardedArchive:
         """Shard -> the category paths (of `paths`) it holds; every shard (with an empty set) when none asked."""
         if not paths:
             return {n: set() for n in self.names}
-        ok, _ = self._answers(self.shards.call(self.names, _method("categories")))
+        if self._held is None:  # each shard's categories, read once per state of the archive
+            ok, _ = self._answers(self.shards.call(self.names, _method("categories")))
+            self._held = {n: {c.category for c in cs} for n, cs in ok.items()}
         wanted = set(paths)
-        out = {}
-        for n, cs in ok.items():
-            held = {c.category for c in cs} & wanted
-            if held:
-                out[n] = held
-        return out
+        return {n: held & wanted for n, held in self._held.items() if held & wanted}
 
     # --- search-as-you-type ------------------------------------------------------------------------
     def _completions(self, q: str, limit: int) -> list[Completion]:
