@@ -3,6 +3,7 @@ vs N shards, in the same run; prints ratios, the machine's load, and the 100M-ar
 
     python bench/cluster.py                      # Reuters-21578 (../shared/data), 8 shards
     python bench/cluster.py --source corpus/ --shards 8 --queries 200
+    python bench/cluster.py --synthetic 200000 --shard-by none   # the synthetic set of bench/serve.py, 8 hash shards
 
 Each build runs in its own process (`newssearch index … --json`), so each Ray gets its own worker count;
 the build's own `seconds` (after Ray has started) are compared. On a shared, loaded machine scaling
@@ -57,23 +58,32 @@ def main() -> None:
     ap.add_argument("--source", default=str(REUTERS if REUTERS.exists() else ROOT / "corpus"))
     ap.add_argument("--shards", type=int, default=8)
     ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--shard-by", choices=["year", "month", "none"], default="month")
+    ap.add_argument("--synthetic", type=int, default=0, help="generate this many synthetic articles instead")
     ap.add_argument("--skip-ray", action="store_true")
     args = ap.parse_args()
     from newssearch.query.archive import Archive
 
     work = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
+    if args.synthetic:
+        sys.path.insert(0, str(Path(__file__).parent))
+        from corpora import synthetic  # bench/corpora.py
+
+        args.source = str(work / "synthetic.jsonl")
+        synthetic(args.synthetic, Path(args.source))
     print(f"source {args.source}; load average before {os.getloadavg()}; {os.cpu_count()} cores")
     rows = []
     one = index(args.source, work / "one")
     rows.append(("one index (build_index)", one))
     for w in (1, 2):
         rows.append((f"{args.shards} shards, local processes, {w} worker(s)",
-                     index(args.source, work / f"local{w}", "--shards", str(args.shards), "--workers", str(w))))
+                     index(args.source, work / f"local{w}", "--shards", str(args.shards), "--workers", str(w),
+                           "--shard-by", args.shard_by)))
     if not args.skip_ray:
         for w in (1, 2):
             rows.append((f"{args.shards} shards, local Ray, {w} worker(s)",
                          index(args.source, work / f"ray{w}", "--shards", str(args.shards), "--workers", str(w),
-                               "--cluster", "local")))
+                               "--shard-by", args.shard_by, "--cluster", "local")))
     n = one["total"]
     print(f"\nbuild ({n:,} articles)                         seconds   articles/s   vs 1 worker")
     base: dict[str, float] = {}

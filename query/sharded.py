@@ -36,7 +36,8 @@ from .suggest import MAX_SUGGESTIONS, Completion, Suggestions, TitleSuggestion, 
 from .weighting import idf, weighted_text
 
 CLUSTER_ENV = "NEWSSEARCH_CLUSTER"
-FACET_CATEGORIES = 1000  # as many category counts as one index returns
+FACET_CATEGORIES = 1000
+DF_CACHE = 100_000  # (field, term) document frequencies kept between searches  # as many category counts as one index returns
 
 
 @dataclass
@@ -124,6 +125,8 @@ class ShardedArchive:
         self.shards = shards or LocalShards(self.path, self.manifest)
         self._categories: dict[str, list[str]] | None = None
         self._held: dict[str, set[str]] | None = None
+        self._dfs: dict[tuple[str, str], dict[str, int]] = {}  # (field, term) -> shard -> document frequency
+        self._docs: dict[str, int] = {}
         self._related = None
         self._lock = threading.Lock()
         self._analyzer = text_analyzer()
@@ -148,6 +151,7 @@ class ShardedArchive:
         self.manifest = load_manifest(self.path)
         self.shards.reload(self.path, self.manifest)
         self._categories = self._held = None
+        self._dfs, self._docs = {}, {}
 
     def close(self) -> None:
         self.shards.close()
@@ -175,13 +179,27 @@ class ShardedArchive:
         pairs = sorted({(f, t) for f, terms in leaves for t in terms})
         if not pairs:
             return {}
-        ok, _ = self._answers(self.shards.call(self.names, doc_freqs, {n: (pairs,) for n in self.names}))
-        total_docs = sum(n for n, _ in ok.values())
-        global_df = [sum(dfs[i] for _, dfs in ok.values()) for i in range(len(pairs))]
-        g_idf = {p: idf(df, total_docs) for p, df in zip(pairs, global_df)}
+        with self._lock:
+            dfs, docs = self._dfs, self._docs
+        missing = [p for p in pairs if p not in dfs]
+        if missing:  # the DFS phase, for the terms not asked since the archive's articles last changed
+            dfs, counts, lost = self._doc_freqs(missing)
+            if counts != docs and len(missing) < len(pairs):  # first time, or the shards changed: all again
+                dfs, counts, lost = self._doc_freqs(pairs)
+            with self._lock:
+                if lost:  # nothing kept from an answer missing shards
+                    self._dfs, self._docs = {}, {}
+                elif counts != self._docs or len(self._dfs) > DF_CACHE:
+                    self._dfs, self._docs = dict(dfs), counts
+                else:
+                    self._dfs.update(dfs)
+                dfs = {**self._dfs, **dfs} if not lost else dfs
+            docs = counts
+        total_docs = sum(docs.values())
+        g_idf = {p: idf(sum(dfs[p].values()), total_docs) for p in pairs}
         out = {}
-        for name, (n, dfs) in ok.items():
-            s_idf = {p: idf(df, n) for p, df in zip(pairs, dfs)}
+        for name, n in docs.items():
+            s_idf = {p: idf(dfs[p].get(name, 0), n) for p in pairs}
             table = {}
             for f, terms in set(leaves):
                 shard_sum = sum(s_idf[(f, t)] for t in terms)
@@ -189,6 +207,12 @@ class ShardedArchive:
                     table[(f, terms)] = sum(g_idf[(f, t)] for t in terms) / shard_sum
             out[name] = TableWeights(table)
         return out
+
+    def _doc_freqs(self, pairs: list[tuple[str, str]]) -> tuple[dict, dict[str, int], list[str]]:
+        """(pair -> shard -> document frequency, shard -> articles, shards that did not answer)."""
+        ok, lost = self._answers(self.shards.call(self.names, doc_freqs, {n: (pairs,) for n in self.names}))
+        return ({p: {n: got[i] for n, (_, got) in ok.items()} for i, p in enumerate(pairs)},
+                {n: d for n, (d, _) in ok.items()}, lost)
 
     # --- search -----------------------------------------------------------------------------------
     def search(self, q: str = "", *, categories: list[str] | tuple[str, ...] = (),
