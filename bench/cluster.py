@@ -49,6 +49,43 @@ def latencies(archive, queries: list[str]) -> tuple[float, float]:
     return float(np.percentile(times, 50)), float(np.percentile(times, 99))
 
 
+CHECK_QUERIES = ["oil prices", "bank interest rates", "coffee", '"trade deficit"', "opec -saudi", "wheat OR corn",
+                 "japan", "gold", "strike", "merger acquisition", "dollar yen", "title:grain", "",
+                 "stock market crash", "crude oil output"]
+CHECK_FILTERS = [{}, {"date_from": "1987-03-05", "date_to": "1987-04-10"}, {"categories": ["crude"]},
+                 {"sort": "newest"}]
+
+
+def check(single, sharded, rel_one, rel_sh) -> None:
+    """One index vs the shards: totals and facets equal, top-10 overlap, related overlap@10."""
+    equal, pairs, overlaps = 0, 0, []
+    for q in CHECK_QUERIES:
+        for f in CHECK_FILTERS:
+            try:
+                a, b = single.search(q, **f), sharded.search(q, **f)
+            except ValueError:  # a category the archive lacks
+                continue
+            pairs += 1
+            equal += (a.total == b.total and a.facets.categories == b.facets.categories
+                      and a.facets.dates == b.facets.dates)
+            if a.hits:
+                ids = {h.id for h in a.hits}
+                overlaps.append(len(ids & {h.id for h in b.hits}) / len(ids))
+    ids_a, rows_a, _ = rel_one
+    ids_b, rows_b, _ = rel_sh
+    pos = {x: i for i, x in enumerate(ids_b)}
+    rel, same = [], 0
+    for i, x in enumerate(ids_a):
+        la = [ids_a[j] for j in rows_a[i] if j >= 0]
+        lb = [ids_b[j] for j in rows_b[pos[x]] if j >= 0]
+        if la or lb:
+            rel.append(len(set(la) & set(lb)) / max(len(la), len(lb)))
+            same += la == lb
+    print(f"\none index vs {len(sharded.names)} shards: totals and facets equal for {equal} of {pairs} query x "
+          f"filter pairs; top-10 overlap {np.mean(overlaps):.3f} ({len(overlaps)} pairs with hits, ties "
+          f"included); related overlap@10 {np.mean(rel):.4f} ({same:,} of {len(rel):,} lists identical)")
+
+
 def _ready() -> bool:
     return True
 
@@ -106,8 +143,9 @@ def main() -> None:
     print(f"  {len(sharded.names)} shards (threads)                     {p_sh[0]:6.2f}   {p_sh[1]:6.2f}"
           f"   ({p_sh[0] / p_one[0]:.2f}x, {p_sh[1] / p_one[1]:.2f}x)")
 
-    t = time.perf_counter(); single.related_all(10); t_one = time.perf_counter() - t
-    t = time.perf_counter(); sharded.related_all(10); t_sh = time.perf_counter() - t
+    t = time.perf_counter(); rel_one = single.related_all(10); t_one = time.perf_counter() - t
+    t = time.perf_counter(); rel_sh = sharded.related_all(10); t_sh = time.perf_counter() - t
+    check(single, sharded, rel_one, rel_sh)
     print(f"\nrelated --all, every article             seconds")
     print(f"  one index                               {t_one:6.2f}")
     print(f"  {len(sharded.names)} shards, in this process           {t_sh:6.2f}   ({t_sh / t_one:.2f}x)")

@@ -85,6 +85,20 @@ class SearchResult:
         return d
 
 
+def check_paging(sort: str, limit: int, page: int) -> int:
+    """Refuse a bad sort, limit or page (QueryError naming it); the offset of the page's first hit."""
+    if sort not in SORTS:
+        raise QueryError(f"sort: {sort!r} is not one of {', '.join(SORTS)}")
+    if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise QueryError(f"limit: {limit!r} is out of range (1 to {MAX_LIMIT})")
+    if not isinstance(page, int) or page < 1:
+        raise QueryError(f"page: {page!r} must be 1 or more")
+    offset = (page - 1) * limit
+    if offset + limit > MAX_OFFSET:
+        raise QueryError(f"page: results beyond the first {MAX_OFFSET} are not served; narrow the query")
+    return offset
+
+
 def _stored_article(doc: dict[str, list]) -> Article:
     dates = doc.get("date") or []
     return Article(
@@ -170,15 +184,7 @@ class Archive:
         Raises QueryError (a ValueError) for bad parameters, naming the parameter.
         """
         started = time.perf_counter()
-        if sort not in SORTS:
-            raise QueryError(f"sort: {sort!r} is not one of {', '.join(SORTS)}")
-        if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-            raise QueryError(f"limit: {limit!r} is out of range (1 to {MAX_LIMIT})")
-        if not isinstance(page, int) or page < 1:
-            raise QueryError(f"page: {page!r} must be 1 or more")
-        offset = (page - 1) * limit
-        if offset + limit > MAX_OFFSET:
-            raise QueryError(f"page: results beyond the first {MAX_OFFSET} are not served; narrow the query")
+        offset = check_paging(sort, limit, page)
         searcher = self.searcher()  # one view of the index for the whole request
         text, inline_categories = split_category_terms(q or "")
         if prefix:

@@ -28,7 +28,7 @@ from newssearch.indexer.article import Article
 from newssearch.indexer.schema import text_analyzer
 from newssearch.indexer.shards import Manifest, ShardInfo, load_manifest, shards_in_range
 
-from .archive import MAX_LIMIT, MAX_OFFSET, SNIPPET_CHARS, SORTS, Archive, Facets, Hit, SearchResult
+from .archive import MAX_LIMIT, SNIPPET_CHARS, Archive, Facets, Hit, SearchResult, check_paging
 from .facets import MONTHLY_YEARS, CategoryCount, DateBucket
 from .parse import QueryError, date_bound, split_category_terms
 from .plain import plain
@@ -222,17 +222,9 @@ class ShardedArchive:
                snippet_chars: int = SNIPPET_CHARS, prefix: bool = False) -> ShardedSearchResult:
         """Archive.search over every shard in the date range; hits, totals and facets merged exactly."""
         started = time.perf_counter()
-        if sort not in SORTS:
-            raise QueryError(f"sort: {sort!r} is not one of {', '.join(SORTS)}")
-        if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-            raise QueryError(f"limit: {limit!r} is out of range (1 to {MAX_LIMIT})")
-        if not isinstance(page, int) or page < 1:
-            raise QueryError(f"page: {page!r} must be 1 or more")
+        offset = check_paging(sort, limit, page)
         if interval not in (None, "month", "year"):
             raise QueryError(f"interval: {interval!r} is not 'month' or 'year'")
-        offset = (page - 1) * limit
-        if offset + limit > MAX_OFFSET:
-            raise QueryError(f"page: results beyond the first {MAX_OFFSET} are not served; narrow the query")
         lo = date_bound(date_from, upper=False, name="from")
         hi = date_bound(date_to, upper=True, name="to")
         if lo and hi and lo >= hi:
