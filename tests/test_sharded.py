@@ -182,6 +182,32 @@ def test_upsert_that_changes_the_date_moves_the_article(tmp_path):
     assert not (index / "moves.json").exists()
 
 
+def test_move_killed_midway_is_finished_by_the_next_run(tmp_path):
+    """Killed while deleting a moved article's old copy: the journal stays, and the next run finishes it."""
+    import subprocess
+
+    src = tmp_path / "a.jsonl"
+    rows = [{"id": f"a{i}", "title": f"story {i}", "body": f"story {i} about grain", "date": "2020-01-15"}
+            for i in range(5)]
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    index = tmp_path / "idx"
+    build(src, index, "--shard-by", "month", "--workers", "1")
+    rows[2]["date"] = "2021-06-01"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    exe = shutil.which("newssearch") or str(Path(os.sys.executable).with_name("newssearch"))
+    env = {**os.environ, "NEWSSEARCH_FAILPOINTS": "commit:2"}  # 1: the new shard, 2: the old copy's deletion
+    proc = subprocess.run([exe, "index", src, "--index", index, "--workers", "1", "-q"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and (index / "moves.json").exists()
+    new_shard = Archive.open(index).shards.archives["2021-06"]
+    assert new_shard.article("a2").date.year == 2021  # written to its new shard before the old copy goes
+    build(src, index, "--workers", "1")
+    archive = Archive.open(index)
+    assert not (index / "moves.json").exists()
+    assert archive.search("grain").total == 5 and len(archive) == 5
+    assert {s.name: s.articles for s in archive.manifest.shards} == {"2020-01": 4, "2021-06": 1}
+
+
 def test_killed_build_resumes_to_the_same_archive(tmp_path, reuters_pair):
     index = tmp_path / "idx"
     env = {**os.environ, "NEWSSEARCH_FAILPOINTS": "commit:1"}
