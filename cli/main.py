@@ -6,15 +6,18 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from newssearch.indexer.build import BATCH_SIZE, build_index
-from newssearch.indexer.schema import IndexError_
-from newssearch.query.archive import MAX_LIMIT, SORTS, Archive
-from newssearch.query.parse import QueryError
+# Only what every command needs: the index machinery (tantivy, numpy), numba (related posts), trafilatura
+# (extract) and the server are imported by the commands that use them, so `--help` starts at once.
+from newssearch.errors import ArticleNotFound, IndexUnusable, QueryError
+from newssearch.limits import BATCH_SIZE, MAX_LIMIT, SORTS
 from newssearch.query.plain import plain
+
+if TYPE_CHECKING:
+    from newssearch.query.archive import Archive
 
 DEFAULT_INDEX = os.environ.get("NEWSSEARCH_INDEX", "newssearch-index")
 MAX_PROBLEM_LINES = 50
@@ -30,10 +33,22 @@ def _print_json(data: Any) -> None:
 
 
 def _open(index_dir: str) -> Archive:
+    from newssearch.query.archive import Archive
+
     try:
         return Archive.open(index_dir)
-    except IndexError_ as exc:
+    except IndexUnusable as exc:
         raise click.ClickException(str(exc)) from None
+
+
+# A QueryError names the library's parameter; on the command line it is this option or argument.
+CLI_NAMES = {"q": "TEXT", "from": "--from", "to": "--to", "category": "--category", "site": "--site",
+             "author": "--author", "sort": "--sort", "limit": "--limit", "page": "--page", "since": "--since",
+             "k": "-k", "interval": "--interval"}
+
+
+def _bad_parameter(exc: QueryError) -> click.BadParameter:
+    return click.BadParameter(exc.message, param_hint=CLI_NAMES.get(exc.parameter, exc.parameter))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -81,9 +96,11 @@ def index_cmd(paths: tuple[str, ...], index_dir: str, workers: int | None, batch
             bar.set_postfix(articles=articles, refresh=False)
             bar.refresh()
 
+    from newssearch.indexer.build import build_index
+
     try:
         report = build_index(paths, index_dir, workers=workers, batch_size=batch_size, progress=progress)
-    except IndexError_ as exc:
+    except IndexUnusable as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         if bar is not None:
@@ -135,7 +152,7 @@ def query_cmd(text: str, index_dir: str, categories: tuple[str, ...], date_from:
                                 site=site, author=author, sort=sort, limit=limit, page=page,
                                 facets=not no_facets, interval=interval)
     except QueryError as exc:
-        raise click.BadParameter(str(exc)) from None
+        raise _bad_parameter(exc) from None
     if as_json:
         _print_json(result.to_dict())
         return
@@ -167,12 +184,13 @@ def query_cmd(text: str, index_dir: str, categories: tuple[str, ...], date_from:
 @cli.command("extract")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--kind", type=click.Choice(["html", "pagedump"]), default=None,
-              help="Page kind [default: guessed from the content].")
+              help="Page kind [default: by extension, as `index` decides; by content for other names].")
 @click.option("--url", default=None, help="The page's URL, if known (used as its id).")
 @json_option
 def extract_cmd(files: tuple[str, ...], kind: str | None, url: str | None, as_json: bool) -> None:
     """Show the article the indexer would store for each page (HTML or a text page dump)."""
-    from newssearch.indexer.extract import extract, guess_kind
+    from newssearch.indexer.extract import extract
+    from newssearch.indexer.formats import BY_NAME, PAGE, SNIFF_BYTES, decide_format
     from newssearch.indexer.pagedump import template_for
     from newssearch.indexer.sources import read_bytes
 
@@ -181,10 +199,14 @@ def extract_cmd(files: tuple[str, ...], kind: str | None, url: str | None, as_js
     for f in files:
         try:
             data = read_bytes(Path(f))
-            page_kind = kind or guess_kind(data)
+            # The rule `index` reads files by; --kind overrides it.
+            fmt = BY_NAME[kind] if kind else decide_format(f, data[:SNIFF_BYTES])
+            if fmt.family != PAGE:
+                raise ValueError(f"a {fmt.label} holds many articles, and `extract` shows one page (HTML or a "
+                                 f"text page dump); index it (`newssearch index {f}`) and search it instead")
             # As the indexer does: a dump's site template is learnt from the dumps beside it.
-            template = template_for(f) if page_kind == "pagedump" else frozenset()
-            article = extract(data, url=url, kind=page_kind, source=f, template=template)
+            template = template_for(f) if fmt.name == "pagedump" else frozenset()
+            article = extract(data, url=url, kind=fmt.name, source=f, template=template)
         except (OSError, ValueError) as exc:
             click.echo(f"error: {f}: {exc}", err=True)
             failed = True
@@ -226,13 +248,15 @@ def related_cmd(article_id: str | None, index_dir: str, k: int, same_category: b
         return
     if not article_id:
         raise click.UsageError("give an ARTICLE_ID (from `newssearch query`), or --all --out FILE")
+    from newssearch.query.related import compile_notice
+
     try:
-        hits = archive.related(article_id, k=k, same_category=same_category, since=since)
-    except KeyError:
-        raise click.BadParameter(f"no article with id {article_id!r} in {index_dir}",
-                                 param_hint="ARTICLE_ID") from None
+        with compile_notice(_say_compiling):
+            hits = archive.related(article_id, k=k, same_category=same_category, since=since)
+    except ArticleNotFound as exc:
+        raise click.BadParameter(f"{exc} in {index_dir}", param_hint="ARTICLE_ID") from None
     except QueryError as exc:
-        raise click.BadParameter(str(exc)) from None
+        raise _bad_parameter(exc) from None
     if as_json:
         _print_json([plain(h) for h in hits])
         return
@@ -242,15 +266,23 @@ def related_cmd(article_id: str | None, index_dir: str, k: int, same_category: b
         click.echo("     " + click.style(f"{meta} · id: {h.id}", dim=True))
 
 
+def _say_compiling() -> None:
+    click.echo("compiling the related-posts kernel: the first use after installing takes about 10 s; "
+               "later runs load it from numba's cache", err=True)
+
+
 def _write_all_related(archive: Archive, k: int, out: str) -> None:
     import time
+
+    from newssearch.query.related import compile_notice
 
     started = time.perf_counter()
     bar = None
     if sys.stderr.isatty():
         from tqdm import tqdm
         bar = tqdm(total=len(archive), desc="related posts", unit="article", file=sys.stderr)
-    ids, rows, scores = archive.related_all(k, progress=(lambda done: bar.update(done - bar.n)) if bar else None)
+    with compile_notice(_say_compiling):
+        ids, rows, scores = archive.related_all(k, progress=(lambda done: bar.update(done - bar.n)) if bar else None)
     if bar:
         bar.close()
     computed = time.perf_counter() - started

@@ -6,25 +6,27 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import tantivy
 
+from newssearch.errors import ArticleNotFound, QueryError
 from newssearch.indexer.article import Article
 from newssearch.indexer.schema import open_index
 from newssearch.indexer.terms import chunk_files, indexed_fingerprints, load_terms
+from newssearch.limits import MAX_LIMIT, SORTS
 
 from .facets import CategoryCount, DateBucket, DateFacet, category_counts, date_histogram
 from .facets import facets as facet_counts
-from .parse import Filters, QueryError, combine, date_bound, parse_text, split_category_terms
+from .parse import Filters, combine, date_bound, parse_text, split_category_terms
 from .plain import plain
-from .related import RelatedModel, RelatedParams
 from .snippets import QueryTerms
 from .suggest import MAX_SUGGESTIONS, Suggestions, TitleSuggestion, complete, expand_prefix
 
-SORTS = ("relevance", "newest", "oldest")
-MAX_LIMIT = 100
+if TYPE_CHECKING:  # related.py imports numba: only when related posts are asked for
+    from .related import RelatedModel
+
 MAX_OFFSET = 10_000
 SNIPPET_CHARS = 240
 PREFIX_EXPANSIONS = 8  # search-as-you-type: the word being typed stands for its 8 commonest completions
@@ -142,7 +144,7 @@ class Archive:
         key = name.strip().strip("/").casefold()
         found = self._categories.get(key) or self._categories.get("leaf:" + key)
         if not found:
-            raise QueryError(f"category: no category {name!r} in this archive "
+            raise QueryError("category", f"no category {name!r} in this archive "
                              "(`newssearch stats` lists them)")
         return found
 
@@ -161,14 +163,14 @@ class Archive:
         """
         started = time.perf_counter()
         if sort not in SORTS:
-            raise QueryError(f"sort: {sort!r} is not one of {', '.join(SORTS)}")
+            raise QueryError("sort", f"{sort!r} is not one of {', '.join(SORTS)}")
         if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-            raise QueryError(f"limit: {limit!r} is out of range (1 to {MAX_LIMIT})")
+            raise QueryError("limit", f"{limit!r} is out of range (1 to {MAX_LIMIT})")
         if not isinstance(page, int) or page < 1:
-            raise QueryError(f"page: {page!r} must be 1 or more")
+            raise QueryError("page", f"{page!r} must be 1 or more")
         offset = (page - 1) * limit
         if offset + limit > MAX_OFFSET:
-            raise QueryError(f"page: results beyond the first {MAX_OFFSET} are not served; narrow the query")
+            raise QueryError("page", f"results beyond the first {MAX_OFFSET} are not served; narrow the query")
         searcher = self.searcher()  # one view of the index for the whole request
         text, inline_categories = split_category_terms(q or "")
         if prefix:
@@ -180,7 +182,7 @@ class Archive:
             site=site or None, author=author or None,
         )
         if filters.date_from and filters.date_to and filters.date_from >= filters.date_to:
-            raise QueryError("from/to: the start date is after the end date")
+            raise QueryError("from", "the start date is after the end date (to)")
         text_query, warnings = parse_text(self.index, text)
         query = combine(self.schema, text_query, filters)
 
@@ -191,7 +193,7 @@ class Archive:
                 order = tantivy.Order.Desc if sort == "newest" else tantivy.Order.Asc
                 res = searcher.search(query, limit=limit, offset=offset, order_by_field="date", order=order)
         except ValueError as exc:  # a query the parser accepted but Tantivy cannot run
-            raise QueryError(f"q: this query cannot be run ({exc})") from None
+            raise QueryError("q", f"this query cannot be run ({exc})") from None
         terms = QueryTerms.of(text)
         hits = [self._hit(searcher, addr, score if sort == "relevance" else None, terms, snippet_chars)
                 for score, addr in res.hits]
@@ -227,7 +229,7 @@ class Archive:
         started = time.perf_counter()
         for name, value in (("limit", limit), ("titles", titles)):
             if not isinstance(value, int) or not 0 <= value <= MAX_SUGGESTIONS:
-                raise QueryError(f"{name}: {value!r} is out of range (0 to {MAX_SUGGESTIONS})")
+                raise QueryError(name, f"{value!r} is out of range (0 to {MAX_SUGGESTIONS})")
         out = Suggestions(query=q)
         if q.strip():
             searcher = self.searcher()
@@ -259,6 +261,8 @@ class Archive:
         key = (searcher.num_docs, tuple(p.name for p in chunk_files(self.path)),
                (self.path / "tantivy" / "meta.json").stat().st_mtime_ns)
         if self._related is None or self._related[0] != key:
+            from .related import RelatedModel, RelatedParams
+
             live = indexed_fingerprints(self.index)
             self._related = (key, RelatedModel(load_terms(self.path, live), RelatedParams()))
         return self._related[1]
@@ -274,14 +278,15 @@ class Archive:
         """The k articles most like this one by BM25 (its top terms), best first.
 
         Never the article itself nor its near-duplicates. `same_category` keeps articles sharing one of its
-        categories; `since` keeps articles published on or after that date. Raises KeyError for an unknown id.
+        categories; `since` keeps articles published on or after that date. Raises ArticleNotFound (a KeyError)
+        for an unknown id, QueryError for a bad parameter.
         """
         if not 1 <= k <= MAX_LIMIT:
-            raise QueryError(f"k: {k!r} is out of range (1 to {MAX_LIMIT})")
+            raise QueryError("k", f"{k!r} is out of range (1 to {MAX_LIMIT})")
         model = self.related_model()
         row = model.row_of.get(article_id)
         if row is None:
-            raise KeyError(f"no article with id {article_id!r}")
+            raise ArticleNotFound(article_id)
         filters = Filters(date_from=date_bound(since, upper=False, name="since"))
         if same_category:
             article = self.article(article_id)

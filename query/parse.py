@@ -12,14 +12,11 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import tantivy
 
+from newssearch.errors import QueryError  # defined there with the other errors; still importable from here
 from newssearch.indexer.schema import DEFAULT_FIELDS, TITLE_BOOST
 
 MAX_QUERY_CHARS = 2000
 MAX_QUERY_TERMS = 256
-
-
-class QueryError(ValueError):
-    """Bad search input; the message names the parameter and says what is wrong."""
 
 
 @dataclass
@@ -44,9 +41,9 @@ def split_category_terms(text: str) -> tuple[str, list[str]]:
 def check_query_size(text: str) -> None:
     """Refuse query text over the length or term caps (a QueryError naming `q`)."""
     if len(text) > MAX_QUERY_CHARS:
-        raise QueryError(f"q: query is {len(text)} characters long; the limit is {MAX_QUERY_CHARS}")
+        raise QueryError("q", f"query is {len(text)} characters long; the limit is {MAX_QUERY_CHARS}")
     if len(text.split()) > MAX_QUERY_TERMS:
-        raise QueryError(f"q: query has {len(text.split())} terms; the limit is {MAX_QUERY_TERMS}")
+        raise QueryError("q", f"query has {len(text.split())} terms; the limit is {MAX_QUERY_TERMS}")
 
 
 def parse_text(index: tantivy.Index, text: str) -> tuple[tantivy.Query, list[str]]:
@@ -94,7 +91,7 @@ def date_bound(value: str | date | datetime | None, upper: bool, name: str) -> d
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
         return dt.astimezone(timezone.utc) if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
     except ValueError:
-        raise QueryError(f"{name}: {text!r} is not a date (use YYYY, YYYY-MM, YYYY-MM-DD or ISO 8601)") from None
+        raise QueryError(name, f"{text!r} is not a date (use YYYY, YYYY-MM, YYYY-MM-DD or ISO 8601)") from None
 
 
 def date_range_query(schema: tantivy.Schema, lower: datetime | None, upper: datetime | None) -> tantivy.Query:
