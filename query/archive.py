@@ -8,13 +8,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-import numpy as np
 import tantivy
 
 from newssearch.errors import ArticleNotFound, QueryError
 from newssearch.indexer.article import Article
 from newssearch.indexer.schema import open_index
-from newssearch.indexer.terms import chunk_files, indexed_fingerprints, load_terms
 from newssearch.limits import MAX_LIMIT, SORTS
 
 from .facets import CategoryCount, DateBucket, DateFacet, category_counts, date_histogram
@@ -24,7 +22,9 @@ from .plain import plain
 from .snippets import QueryTerms
 from .suggest import MAX_SUGGESTIONS, Suggestions, TitleSuggestion, complete, expand_prefix
 
-if TYPE_CHECKING:  # related.py imports numba: only when related posts are asked for
+if TYPE_CHECKING:  # numba (related.py) and numpy (terms.py) are imported only when related posts are asked for
+    import numpy as np
+
     from .related import RelatedModel
 
 MAX_OFFSET = 10_000
@@ -257,6 +257,8 @@ class Archive:
     # --- related posts ------------------------------------------------------------------------------
     def related_model(self) -> RelatedModel:
         """The related-posts model for the index as it is now (rebuilt after the index changes)."""
+        from newssearch.indexer.terms import chunk_files, indexed_fingerprints, load_terms
+
         searcher = self.searcher()
         key = (searcher.num_docs, tuple(p.name for p in chunk_files(self.path)),
                (self.path / "tantivy" / "meta.json").stat().st_mtime_ns)
@@ -268,6 +270,8 @@ class Archive:
         return self._related[1]
 
     def _allowed_rows(self, model: RelatedModel, query: tantivy.Query) -> np.ndarray:
+        import numpy as np
+
         searcher = self.searcher()
         hits = searcher.search(query, limit=max(1, searcher.num_docs)).hits
         hashes = searcher.fast_field_values("id_hash", [a for _, a in hits])
