@@ -170,15 +170,35 @@ def query_cmd(text: str, index_dir: str, categories: tuple[str, ...], date_from:
                                          dim=True))
         click.echo("     " + _highlight(hit.snippet) + "\n")
     if result.facets:
-        cats = result.facets.categories[:12]
-        if cats:
-            click.echo("Categories: " + " · ".join(f"{c.category} ({c.count:,})" for c in cats))
-        buckets = result.facets.dates
-        if buckets:
-            click.echo(f"By {result.facets.date_interval}:")
-            top = max(b.count for b in buckets) or 1
-            for b in buckets:
-                click.echo(f"  {b.start:>7}  {'█' * max(0, round(30 * b.count / top)):<30} {b.count:,}")
+        _print_facets(result.facets)
+
+
+FACET_CATEGORIES = 12  # categories on the query's facet line; stats shows STATS_CATEGORIES
+STATS_CATEGORIES = 40
+
+
+def _category_line(counts: list[tuple[str, int]], uncategorised: int, shown: int) -> str:
+    """"a (3) · b (2) · uncategorised (4) · … 7 more": the counts of what a person can filter by, and
+    how much is not shown."""
+    parts = [f"{name} ({count:,})" for name, count in counts[:shown]]
+    if uncategorised:
+        parts.append(f"uncategorised ({uncategorised:,})")
+    if len(counts) > shown:
+        parts.append(f"… {len(counts) - shown} more")
+    return " · ".join(parts)
+
+
+def _print_facets(facets: Any) -> None:
+    if facets.categories or facets.uncategorised:
+        click.echo("Categories: " + _category_line([(c.category, c.count) for c in facets.categories],
+                                                   facets.uncategorised, FACET_CATEGORIES))
+    buckets = facets.dates
+    if buckets or facets.undated:
+        click.echo(f"By {facets.date_interval}:")
+        rows = [(b.start, b.count) for b in buckets] + ([("undated", facets.undated)] if facets.undated else [])
+        top = max(count for _, count in rows) or 1
+        for label, count in rows:
+            click.echo(f"  {label:>7}  {'█' * max(0, round(30 * count / top)):<30} {count:,}")
 
 
 @cli.command("extract")
@@ -328,17 +348,24 @@ def serve_cmd(index_dir: str, host: str, port: int, cors_origins: tuple[str, ...
 
 @cli.command("stats")
 @index_option
+@click.option("--all", "show_all", is_flag=True, help=f"Every category [default: the {STATS_CATEGORIES} largest].")
 @json_option
-def stats_cmd(index_dir: str, as_json: bool) -> None:
-    """What the index holds: articles, categories, years."""
+def stats_cmd(index_dir: str, show_all: bool, as_json: bool) -> None:
+    """What the index holds: articles, years (and how many are undated), categories (and how many
+    articles have none)."""
     stats = _open(index_dir).stats()
     if as_json:
         _print_json(stats)
         return
     click.echo(f"{stats['index']}: {stats['articles']:,} articles in {stats['segments']} segments")
-    click.echo("Years: " + " · ".join(f"{y['start']} ({y['count']:,})" for y in stats["years"] if y["count"]))
-    click.echo(f"Categories ({len(stats['categories'])}): "
-               + " · ".join(f"{c['category']} ({c['count']:,})" for c in stats["categories"][:40]))
+    years = [f"{y['start']} ({y['count']:,})" for y in stats["years"] if y["count"]]
+    if stats["undated"]:
+        years.append(f"undated ({stats['undated']:,})")
+    click.echo("Years: " + (" · ".join(years) or "none"))
+    cats = [(c["category"], c["count"]) for c in stats["categories"]]
+    shown = len(cats) if show_all else STATS_CATEGORIES
+    click.echo(f"Categories ({len(cats)}): " + _category_line(cats, stats["uncategorised"], shown)
+               + (" (--all lists every one)" if len(cats) > shown else ""))
 
 
 def main() -> None:

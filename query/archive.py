@@ -15,7 +15,7 @@ from newssearch.indexer.article import Article
 from newssearch.indexer.schema import open_index
 from newssearch.limits import MAX_LIMIT, SORTS
 
-from .facets import CategoryCount, DateBucket, DateFacet, category_counts, date_histogram
+from .facets import CategoryCount, DateBucket, DateFacet, category_counts, date_histogram, missing_counts
 from .facets import facets as facet_counts
 from .parse import Filters, combine, date_bound, parse_text, split_category_terms
 from .plain import plain
@@ -61,6 +61,8 @@ class Facets:
     categories: list[CategoryCount] = field(default_factory=list)
     date_interval: str = "month"
     dates: list[DateBucket] = field(default_factory=list)
+    undated: int = 0  # matches with no date: in no bucket of `dates`
+    uncategorised: int = 0  # matches with no category
 
 
 @dataclass
@@ -205,8 +207,9 @@ class Archive:
             by_date = combine(self.schema, text_query, filters, skip="date")
             if not filters.categories and not (filters.date_from or filters.date_to):
                 by_category = by_date
-            cats, chosen, buckets = facet_counts(searcher, self._dates, by_category, by_date, interval)
-            facet_result = Facets(categories=cats, date_interval=chosen, dates=buckets)
+            got = facet_counts(searcher, self._dates, by_category, by_date, interval)
+            facet_result = Facets(categories=got.categories, date_interval=got.interval, dates=got.dates,
+                                  undated=got.undated, uncategorised=got.uncategorised)
         return SearchResult(query=q or "", total=res.count, page=page, limit=limit, sort=sort, hits=hits,
                             facets=facet_result, took_ms=round((time.perf_counter() - started) * 1000, 2),
                             warnings=warnings)
@@ -326,5 +329,7 @@ class Archive:
     def stats(self) -> dict[str, Any]:
         searcher = self.searcher()
         _, years = date_histogram(searcher, self._dates, tantivy.Query.all_query(), "year")
+        undated, uncategorised = missing_counts(searcher, tantivy.Query.all_query())
         return {"index": str(self.path), "articles": searcher.num_docs, "segments": searcher.num_segments,
-                "categories": plain(self.categories()), "years": plain(years)}
+                "categories": plain(self.categories()), "uncategorised": uncategorised, "years": plain(years),
+                "undated": undated}
