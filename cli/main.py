@@ -19,12 +19,12 @@ from newssearch.query.plain import plain
 if TYPE_CHECKING:
     from newssearch.query.archive import Archive
 
-DEFAULT_INDEX = os.environ.get("NEWSSEARCH_INDEX", "newssearch-index")
+DEFAULT_INDEX = "newssearch-index"
 MAX_PROBLEM_LINES = 50
 
-index_option = click.option("--index", "index_dir", default=DEFAULT_INDEX, show_default=True,
-                            type=click.Path(file_okay=False),
-                            help="Index directory (or set NEWSSEARCH_INDEX).")
+index_option = click.option("--index", "index_dir", default=lambda: os.environ.get("NEWSSEARCH_INDEX", DEFAULT_INDEX),
+                            show_default=f"$NEWSSEARCH_INDEX, else {DEFAULT_INDEX}", metavar="DIR",
+                            type=click.Path(file_okay=False), help="Index directory.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
 
 
@@ -68,9 +68,9 @@ def cli() -> None:
 @cli.command("index")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @index_option
-@click.option("--workers", type=click.IntRange(1, 64), default=None,
+@click.option("--workers", type=click.IntRange(1, 64), default=None, metavar="N",
               help="Parser processes [default: one per core].")
-@click.option("--batch-size", type=click.IntRange(1), default=BATCH_SIZE, show_default=True,
+@click.option("--batch-size", type=click.IntRange(1), default=BATCH_SIZE, show_default=True, metavar="N",
               help="Articles per commit: a crash loses at most this much work.")
 @json_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
@@ -128,16 +128,21 @@ def _highlight(snippet_html: str) -> str:
 @cli.command("query")
 @click.argument("text", default="")
 @index_option
-@click.option("-c", "--category", "categories", multiple=True, help="Only this category (repeatable: any of).")
-@click.option("--from", "date_from", help="Published on or after (YYYY, YYYY-MM, YYYY-MM-DD).")
-@click.option("--to", "date_to", help="Published on or before (inclusive: 1987-03 means through March).")
-@click.option("--site", help="Only articles from this site.")
-@click.option("--author", help="Only articles by this author.")
-@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
-@click.option("-n", "--limit", type=click.IntRange(1, MAX_LIMIT), default=10, show_default=True)
-@click.option("-p", "--page", type=click.IntRange(1), default=1, show_default=True)
+@click.option("-c", "--category", "categories", multiple=True, metavar="NAME",
+              help="Only this category; repeatable (any of). A path (World/Europe), case-blind, or a leaf name "
+                   "(europe).")
+@click.option("--from", "date_from", metavar="DATE",
+              help="Published on or after: YYYY, YYYY-MM, YYYY-MM-DD or ISO 8601.")
+@click.option("--to", "date_to", metavar="DATE", help="Published on or before, inclusive: 1987-03 is through March.")
+@click.option("--site", metavar="NAME", help="Only articles from this site (exact, case-blind).")
+@click.option("--author", metavar="NAME", help="Only articles by this author (exact, case-blind).")
+@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True, help="Order of the hits.")
+@click.option("-n", "--limit", type=click.IntRange(1, MAX_LIMIT), default=10, show_default=True, metavar="N",
+              help="Hits per page.")
+@click.option("-p", "--page", type=click.IntRange(1), default=1, show_default=True, metavar="N", help="Page.")
 @click.option("--interval", type=click.Choice(["month", "year"]), default=None,
-              help="Date histogram interval [default: chosen from the span].")
+              help="The date histogram's step [default: month when the matches fall within three calendar "
+                   "years, else year].")
 @click.option("--no-facets", is_flag=True, help="Skip category and date counts.")
 @json_option
 def query_cmd(text: str, index_dir: str, categories: tuple[str, ...], date_from: str | None,
@@ -145,7 +150,10 @@ def query_cmd(text: str, index_dir: str, categories: tuple[str, ...], date_from:
               interval: str | None, no_facets: bool, as_json: bool) -> None:
     """Search the index. TEXT takes words (all must match), "exact phrases", -exclude, OR,
     and field:value for title, body, author, site and category. An empty TEXT lists everything.
-    A query that starts with '-' goes after '--': newssearch query -- "-sport"""
+
+    Options go before `--`; everything after it is TEXT, so a query that starts with '-' follows it:
+    newssearch query -n 5 -- '-sport'
+    """
     archive = _open(index_dir)
     try:
         result = archive.search(text, categories=list(categories), date_from=date_from, date_to=date_to,
@@ -247,11 +255,12 @@ def extract_cmd(files: tuple[str, ...], kind: str | None, url: str | None, as_js
 @cli.command("related")
 @click.argument("article_id", required=False)
 @index_option
-@click.option("-k", type=click.IntRange(1, MAX_LIMIT), default=10, show_default=True, help="How many.")
+@click.option("-k", type=click.IntRange(1, MAX_LIMIT), default=10, show_default=True, metavar="N", help="How many.")
 @click.option("--same-category", is_flag=True, help="Only articles sharing one of its categories.")
-@click.option("--since", help="Only articles published on or after this date.")
+@click.option("--since", metavar="DATE", help="Only articles published on or after this date.")
 @click.option("--all", "all_articles", is_flag=True, help="Every article's related posts, as JSON Lines.")
-@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="With --all: the JSON Lines file.")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+              help="With --all: the JSON Lines file.")
 @json_option
 def related_cmd(article_id: str | None, index_dir: str, k: int, same_category: bool, since: str | None,
                 all_articles: bool, out: str | None, as_json: bool) -> None:
@@ -318,14 +327,15 @@ def _write_all_related(archive: Archive, k: int, out: str) -> None:
 @cli.command("serve")
 @index_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
-@click.option("--cors-origin", "cors_origins", multiple=True,
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, metavar="N")
+@click.option("--cors-origin", "cors_origins", multiple=True, metavar="URL",
               help="A site origin allowed to call the API from its pages (repeatable), e.g. https://news.example.")
-@click.option("--workers", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default=True,
+@click.option("--workers", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default="one per core",
+              metavar="N",
               help="Server processes (each uses about one core).")
-@click.option("--cache-size", type=click.IntRange(0, 1_000_000), default=4096, show_default=True,
+@click.option("--cache-size", type=click.IntRange(0, 1_000_000), default=4096, show_default=True, metavar="N",
               help="Answers to /search and /suggest each worker keeps until the index changes (0: none).")
-@click.option("--threads", type=click.IntRange(1, 1000), default=2, show_default=True,
+@click.option("--threads", type=click.IntRange(1, 1000), default=2, show_default=True, metavar="N",
               help="Requests each worker works on at once; the rest wait in line.")
 def serve_cmd(index_dir: str, host: str, port: int, cors_origins: tuple[str, ...], workers: int,
               cache_size: int, threads: int) -> None:
