@@ -11,14 +11,16 @@ from pathlib import Path
 
 import tantivy
 
+from newssearch.limits import BATCH_SIZE
+
 from .article import Article, Problem
 from .faults import failpoint
 from .schema import IndexBusy, id_hash, open_index
-from .sources import Part, find_files, read_part, split_parts
+from .dispatch import read_part
+from .sources import Part, find_files, split_parts
 from .terms import TermWriter, compact, indexed_fingerprints, term_counts
 
 WRITER_HEAP = 256 * 1024 * 1024
-BATCH_SIZE = 5000  # articles per commit: a crash costs at most one batch of work
 
 
 @dataclass
@@ -120,7 +122,7 @@ def open_writer(index: tantivy.Index, index_dir: str | Path) -> tantivy.IndexWri
         return index.writer(WRITER_HEAP, min(2, os.cpu_count() or 1))
     except ValueError as exc:
         if "Lock" in str(exc):
-            raise IndexBusy(f"{index_dir}: another process is writing to this index "
+            raise IndexBusy(index_dir, f"{index_dir}: another process is writing to this index "
                             "(one `newssearch index` at a time); try again when it has finished") from None
         raise
 

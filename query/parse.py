@@ -12,15 +12,12 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import tantivy
 
+from newssearch.errors import QueryError  # defined there with the other errors; still importable from here
 from newssearch.indexer.schema import DEFAULT_FIELDS, TITLE_BOOST
 
 MAX_QUERY_CHARS = 4000  # a long question pasted whole still fits; a page of text does not
 MAX_QUERY_TERMS = 512
 MAX_SLOP = 10  # "a phrase"~N: more would make a phrase of common words scan every position of every article
-
-
-class QueryError(ValueError):
-    """Bad search input; the message names the parameter and says what is wrong."""
 
 
 @dataclass
@@ -45,9 +42,9 @@ def split_category_terms(text: str) -> tuple[str, list[str]]:
 def check_query_size(text: str) -> None:
     """Refuse query text over the length or term caps (a QueryError naming `q`)."""
     if len(text) > MAX_QUERY_CHARS:
-        raise QueryError(f"q: query is {len(text)} characters long; the limit is {MAX_QUERY_CHARS}")
+        raise QueryError("q", f"query is {len(text)} characters long; the limit is {MAX_QUERY_CHARS}")
     if len(text.split()) > MAX_QUERY_TERMS:
-        raise QueryError(f"q: query has {len(text.split())} terms; the limit is {MAX_QUERY_TERMS}")
+        raise QueryError("q", f"query has {len(text.split())} terms; the limit is {MAX_QUERY_TERMS}")
 
 
 _SLOP = re.compile(r'"\s*~\s*(\d+)')
@@ -102,7 +99,7 @@ def date_bound(value: str | date | datetime | None, upper: bool, name: str) -> d
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
         return dt.astimezone(timezone.utc) if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
     except ValueError:
-        raise QueryError(f"{name}: {text!r} is not a date (use YYYY, YYYY-MM, YYYY-MM-DD or ISO 8601)") from None
+        raise QueryError(name, f"{text!r} is not a date (use YYYY, YYYY-MM, YYYY-MM-DD or ISO 8601)") from None
 
 
 def date_range_query(schema: tantivy.Schema, lower: datetime | None, upper: datetime | None) -> tantivy.Query:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import tantivy
 
-from .parse import QueryError
+from newssearch.errors import QueryError
 
 RECENCY_WINDOW = 500
 _UNITS = {"h": 3600, "d": 86400, "w": 7 * 86400, "m": 30.44 * 86400, "y": 365.25 * 86400}
@@ -24,7 +24,7 @@ def half_life_seconds(value: str | float | int) -> float:
     m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([hdwmy]?)", text)
     seconds = float(m.group(1)) * _UNITS[m.group(2) or "d"] if m else 0.0
     if not seconds or seconds > 100 * _UNITS["y"]:
-        raise QueryError(f"recency: {value!r} is not a half-life (use e.g. 30d, 2w, 6m, 1y, or a number of days)")
+        raise QueryError("recency", f"{value!r} is not a half-life (use e.g. 30d, 2w, 6m, 1y, or a number of days)")
     return seconds
 
 
