@@ -33,7 +33,7 @@ from .facets import MONTHLY_YEARS, CategoryCount, DateBucket
 from .parse import QueryError, date_bound, split_category_terms
 from .plain import plain
 from .suggest import MAX_SUGGESTIONS, Completion, Suggestions, TitleSuggestion, expand_prefix
-from .weighting import idf, weighted_text
+from .weighting import idf
 
 CLUSTER_ENV = "NEWSSEARCH_CLUSTER"
 FACET_CATEGORIES = 1000
@@ -77,9 +77,15 @@ class LocalShards:
         for s in manifest.shards:
             if s.name not in self.archives:
                 try:
-                    self.archives[s.name] = Archive.open(manifest.shard_dir(root, s))
+                    self.archives[s.name] = a = Archive.open(manifest.shard_dir(root, s))
+                    a.queries.speller.known = self._known  # a word any shard holds is not a typo in any
                 except Exception as exc:  # a missing or damaged shard: answered as missing
                     self.errors[s.name] = str(exc)
+
+    def _known(self, searcher: Any, word: str) -> bool:
+        from .typos import MAX_WORD
+
+        return len(word) > MAX_WORD or any(a.searcher().doc_freq("words", word) > 0 for a in self.archives.values())
 
     def reload(self, root: Path, manifest: Manifest) -> None:
         self.open(root, manifest)
@@ -108,8 +114,10 @@ class LocalShards:
         self.pool.shutdown(wait=False)
 
 
-def _search(archive: Archive, q: str, **kwargs: Any) -> SearchResult:
-    return archive.search(q, **kwargs)
+def _record_leaves(archive: Archive, text: str) -> list[tuple[str, tuple[str, ...]]]:
+    leaves: list[tuple[str, tuple[str, ...]]] = []
+    archive.queries.build(text, archive.searcher(), lambda f, t: leaves.append((f, tuple(t))) or 1.0)
+    return leaves
 
 
 def _method(name: str) -> Callable[..., Any]:
@@ -174,8 +182,7 @@ class ShardedArchive:
     def term_weights(self, text: str) -> dict[str, TableWeights]:
         """Each shard's weights for the leaves of `text`: the DFS phase (document frequencies from every
         shard, summed) then global idf / shard idf per leaf."""
-        leaves: list[tuple[str, tuple[str, ...]]] = []
-        weighted_text(text, lambda f, t: leaves.append((f, tuple(t))) or 1.0, self._analyzer.analyze)
+        leaves = self._leaves(text)
         pairs = sorted({(f, t) for f, terms in leaves for t in terms})
         if not pairs:
             return {}
@@ -208,6 +215,15 @@ class ShardedArchive:
             out[name] = TableWeights(table)
         return out
 
+    def _leaves(self, text: str) -> list[tuple[str, tuple[str, ...]]]:
+        """The scored leaves (field, terms) of the query `text` builds: recorded from building it on a shard
+        (the query builder asks term_weights about each leaf it makes)."""
+        for name in self.names:
+            got = self.shards.call([name], _record_leaves, {name: (text,)})[name]
+            if not isinstance(got, BaseException):
+                return got
+        return []
+
     def _doc_freqs(self, pairs: list[tuple[str, str]]) -> tuple[dict, dict[str, int], list[str]]:
         """(pair -> shard -> document frequency, shard -> articles, shards that did not answer)."""
         ok, lost = self._answers(self.shards.call(self.names, doc_freqs, {n: (pairs,) for n in self.names}))
@@ -219,16 +235,20 @@ class ShardedArchive:
                date_from: str | date | datetime | None = None, date_to: str | date | datetime | None = None,
                site: str | None = None, author: str | None = None, sort: str = "relevance",
                limit: int = 10, page: int = 1, facets: bool = True, interval: str | None = None,
-               snippet_chars: int = SNIPPET_CHARS, prefix: bool = False) -> ShardedSearchResult:
-        """Archive.search over every shard in the date range; hits, totals and facets merged exactly."""
+               snippet_chars: int = SNIPPET_CHARS, prefix: bool = False,
+               recency: str | float | None = None) -> ShardedSearchResult:
+        """Archive.search over every shard in the date range; hits, totals and facets merged exactly.
+
+        The any-word fallback is decided for the archive (when no shard holds all the words), not per shard;
+        recency reranks within each shard's best matches, as one index does within its own."""
         started = time.perf_counter()
         offset = check_paging(sort, limit, page)
         if interval not in (None, "month", "year"):
-            raise QueryError(f"interval: {interval!r} is not 'month' or 'year'")
+            raise QueryError("interval", f"{interval!r} is not 'month' or 'year'")
         lo = date_bound(date_from, upper=False, name="from")
         hi = date_bound(date_to, upper=True, name="to")
         if lo and hi and lo >= hi:
-            raise QueryError("from/to: the start date is after the end date")
+            raise QueryError("from", "the start date is after the end date (to)")
         text, inline = split_category_terms(q or "")
         paths = [p for name in [*categories, *inline] for p in self.resolve_category(name)]
         if prefix:
@@ -238,7 +258,8 @@ class ShardedArchive:
         in_range = {s.name for s in shards_in_range(self.manifest, lo, hi)}
         has_cat = self._shards_with(paths)
         hit_shards = [n for n in self.names if n in in_range and n in has_cat]
-        common = dict(site=site, author=author, sort=sort, snippet_chars=snippet_chars)
+        common = dict(site=site, author=author, sort=sort, snippet_chars=snippet_chars, recency=recency,
+                      relaxed=False)
         window = offset + limit
         calls: dict[str, tuple] = {}  # shard -> (role, kwargs)
         for n in hit_shards:
@@ -257,10 +278,13 @@ class ShardedArchive:
         args = {n: (text,) for n in calls}
         results = self._fanout_search(calls, args, weights, chosen_interval, window, common)
         ok, missing = self._answers(results)
+        if text.strip() and not any(rs[0].total for role, rs in ok.values() if role == "hits"):
+            common["relaxed"] = True  # no shard holds enough of the words: any of them, in every shard
+            ok, missing = self._answers(self._fanout_search(calls, args, weights, chosen_interval, window, common))
 
         # merge
         hits: list[tuple[Any, int, int, Hit]] = []
-        total, warnings = 0, []
+        total, warnings, did_you_mean, undated, uncategorised = 0, [], None, 0, 0
         cats: list[list[CategoryCount]] = []
         dates: list[list[DateBucket]] = []
         order = {n: i for i, n in enumerate(self.names)}
@@ -271,21 +295,25 @@ class ShardedArchive:
                     warnings.append(w)
             if role == "hits":
                 total += first.total
+                did_you_mean = did_you_mean or first.did_you_mean
                 for r in rs:
                     for rank, h in enumerate(r.hits):
                         hits.append((_sort_key(h, sort), order[n], len(hits), h))
             if first.facets is not None:
                 if role in ("hits", "categories"):
                     cats.append(first.facets.categories)
+                    uncategorised += first.facets.uncategorised
                 if role in ("hits", "dates"):
                     dates.append(first.facets.dates)
+                    undated += first.facets.undated
         hits.sort(key=lambda x: (x[0], x[1], x[2]))
         page_hits = [h for *_, h in hits[offset:offset + limit]]
         facet_result = None
         if facets:
             got_interval, buckets = merge_dates(dates, interval)
             facet_result = Facets(categories=merge_categories(cats, FACET_CATEGORIES),
-                                  date_interval=got_interval, dates=buckets)
+                                  date_interval=got_interval, dates=buckets, undated=undated,
+                                  uncategorised=uncategorised)
         if missing:
             warnings.append(f"shards {', '.join(missing)} did not answer: their articles are missing from "
                             "this result")
@@ -295,7 +323,7 @@ class ShardedArchive:
         self.last_shards = info
         return ShardedSearchResult(query=q or "", total=total, page=page, limit=limit, sort=sort, hits=page_hits,
                                    facets=facet_result, took_ms=round((time.perf_counter() - started) * 1000, 2),
-                                   warnings=warnings, shards=info)
+                                   warnings=warnings, did_you_mean=did_you_mean, shards=info)
 
     def _fanout_search(self, calls: dict[str, tuple], args: dict[str, tuple], weights: dict[str, TableWeights],
                        interval: str, window: int, common: dict[str, Any]) -> dict[str, Any]:
@@ -343,7 +371,7 @@ class ShardedArchive:
         started = time.perf_counter()
         for name, value in (("limit", limit), ("titles", titles)):
             if not isinstance(value, int) or not 0 <= value <= MAX_SUGGESTIONS:
-                raise QueryError(f"{name}: {value!r} is out of range (0 to {MAX_SUGGESTIONS})")
+                raise QueryError(name, f"{value!r} is out of range (0 to {MAX_SUGGESTIONS})")
         out = Suggestions(query=q)
         if q.strip():
             out.completions = self._completions(q, limit) if limit else []
@@ -377,7 +405,7 @@ class ShardedArchive:
                 since: str | date | datetime | None = None):
         """Archive.related over every shard, with archive-wide document frequencies."""
         if not 1 <= k <= MAX_LIMIT:
-            raise QueryError(f"k: {k!r} is out of range (1 to {MAX_LIMIT})")
+            raise QueryError("k", f"{k!r} is out of range (1 to {MAX_LIMIT})")
         return self.related_model().related(article_id, k, same_category, since)
 
     def related_all(self, k: int = 10, progress: Callable[[int], None] | None = None, runner: Any = None):
@@ -394,7 +422,9 @@ class ShardedArchive:
         _, year_buckets = merge_dates([[DateBucket(y, c) for y, c in years.items()]], "year")
         return {"index": str(self.path), "articles": sum(st["articles"] for st in ok.values()),
                 "segments": sum(st["segments"] for st in ok.values()),
-                "categories": plain(self.categories()), "years": plain(year_buckets),
+                "categories": plain(self.categories()),
+                "uncategorised": sum(st.get("uncategorised", 0) for st in ok.values()), "years": plain(year_buckets),
+                "undated": sum(st.get("undated", 0) for st in ok.values()),
                 "shard_by": self.manifest.shard_by, "shard_size": self.manifest.shard_size,
                 "shards": [{"name": s.name, "period": s.period, "articles": s.articles, "date_min": s.date_min,
                             "date_max": s.date_max} for s in self.manifest.shards], "missing": missing}

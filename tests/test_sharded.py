@@ -264,9 +264,13 @@ def test_cli_and_http_work_on_a_sharded_archive(sharded_corpus):
 
 
 def test_bad_shard_options(tmp_path, corpus_index):
-    proc = newssearch("index", REUTERS, "--index", corpus_index, "--shards", "4", check=False)
+    src = tmp_path / "a.jsonl"
+    src.write_text(json.dumps({"id": "x", "title": "t", "body": "grain", "date": "2020-01-15"}) + "\n")
+    proc = newssearch("index", src, "--index", corpus_index, "--shards", "4", check=False)
     assert proc.returncode != 0 and "single (unsharded) index" in proc.stderr
     index = tmp_path / "idx"
-    build(REUTERS, index, "--shard-by", "year")
-    proc = newssearch("index", REUTERS, "--index", index, "--shard-by", "month", check=False)
+    build(src, index, "--shard-by", "year")
+    proc = newssearch("index", src, "--index", index, "--shard-by", "month", check=False)
     assert proc.returncode != 0 and "sharded by year" in proc.stderr
+    proc = newssearch("index", src, "--index", index, "--shards", "0", check=False)
+    assert proc.returncode == 2 and "--shards" in proc.stderr
