@@ -174,6 +174,9 @@ class Upserter:
         self.index = open_index(index_dir, create=True)
         self.writer = open_writer(self.index, index_dir)
         try:
+            # A commit killed midway can leave files no commit refers to (a delete bitset, say), and the next
+            # commit of the same operations would find their names taken: clear them first.
+            self.writer.garbage_collect_files()
             self.known = indexed_fingerprints(self.index)
             self.terms = TermWriter(index_dir)
         except BaseException:

@@ -42,7 +42,9 @@ import multiprocessing as mp
 
 from .article import Article, Problem
 from .build import BATCH_SIZE, IndexReport, Upserter, _parse
-from .schema import IndexError_, id_hash, open_index
+from newssearch.errors import IndexUnusable
+
+from .schema import id_hash, open_index
 from .sources import Part, find_files, split_parts
 
 MANIFEST = "shards.json"
@@ -53,7 +55,7 @@ ALL = "all"  # the one period when shard_by is "none"
 DEFAULT_SHARD_SIZE = 1_000_000  # articles per shard before a period is split by id hash
 
 
-class ShardedIndexError(IndexError_):
+class ShardedIndexError(IndexUnusable):
     """A sharded archive directory is not in a state this run can use (named in the message)."""
 
 
@@ -103,9 +105,9 @@ def load_manifest(index_dir: str | Path) -> Manifest:
     try:
         d = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ShardedIndexError(f"{path}: cannot read the shard manifest ({exc})") from None
+        raise ShardedIndexError(path, f"{path}: cannot read the shard manifest ({exc})") from None
     if d.get("format") != FORMAT:
-        raise ShardedIndexError(f"{path}: manifest format {d.get('format')!r}, this newssearch reads {FORMAT!r}")
+        raise ShardedIndexError(path, f"{path}: manifest format {d.get('format')!r}, this newssearch reads {FORMAT!r}")
     return Manifest.from_dict(d)
 
 
@@ -377,7 +379,7 @@ class _BuildLock:
             self.fh.close()
             from .schema import IndexBusy
 
-            raise IndexBusy(f"{index_dir}: another process is writing to this sharded archive "
+            raise IndexBusy(index_dir, f"{index_dir}: another process is writing to this sharded archive "
                             "(one `newssearch index` at a time); try again when it has finished") from None
 
     def release(self) -> None:
@@ -399,7 +401,7 @@ def build_sharded(paths: Iterable[str | Path], index_dir: str | Path, *, shard_b
     started = time.perf_counter()
     root = Path(index_dir).absolute()
     if (root / "newssearch.json").exists():
-        raise ShardedIndexError(f"{root} is a single (unsharded) index; shard into a new directory")
+        raise ShardedIndexError(root, f"{root} is a single (unsharded) index; shard into a new directory")
     runner = runner or LocalRunner()
     lock = _BuildLock(root)
     try:
@@ -416,10 +418,10 @@ def _build(paths, root: Path, shard_by, shards, shard_size, runner, batch_size, 
     manifest = load_manifest(root) if is_sharded(root) else None
     if manifest is None:
         if shard_by is not None and shard_by not in SHARD_BY:
-            raise ShardedIndexError(f"shard-by: {shard_by!r} is not one of {', '.join(SHARD_BY)}")
+            raise ShardedIndexError(root, f"shard-by: {shard_by!r} is not one of {', '.join(SHARD_BY)}")
         manifest = Manifest(shard_by=shard_by or "month", shard_size=shard_size or 0)
     elif shard_by and shard_by != manifest.shard_by:
-        raise ShardedIndexError(f"{root} is sharded by {manifest.shard_by}, not {shard_by}: "
+        raise ShardedIndexError(root, f"{root} is sharded by {manifest.shard_by}, not {shard_by}: "
                                 "shard into a new directory to change it")
     run = uuid.uuid4().hex[:12]
     writer = {"host": socket.gethostname(), "pid": os.getpid(), "run": run, "via": runner.via}

@@ -178,7 +178,9 @@ class ShardedRelated:
                 since: str | date | datetime | None = None) -> list["RelatedHit"]:
         where = self.where.get(article_id)
         if where is None:
-            raise KeyError(f"no article with id {article_id!r}")
+            from newssearch.errors import ArticleNotFound
+
+            raise ArticleNotFound(article_id)
         home, row = where
         q = int(self.offsets[home] + row)
         filters = Filters(date_from=date_bound(since, upper=False, name="since"))
