@@ -160,7 +160,8 @@ class QueryBuilder:
                     (nots if sign == "-" else musts).append(clause)
                     if sign != "-" and fieldname in ("", "body", "title"):
                         highlight.append(phrase if phrase is not None else value)
-                        loose += [_Word(t, [t]) for t in analyse(phrase if phrase is not None else value)]
+                    if sign != "-" and not fieldname:  # a field restriction is never relaxed
+                        loose += [_Word(t, [t]) for t in analyse(phrase)]
                 continue
             terms = analyse(value)[:MAX_PHRASE_WORDS]
             if not terms:
