@@ -186,7 +186,8 @@ class QueryBuilder:
         plain = list(words.values())
         query = self._combine(searcher, plain, musts, nots)
         # When what is required matches nothing, any of the words will do.
-        relaxed = self._combine(searcher, self._merge(plain, loose), [], nots) if musts else None
+        fallback = self._merge(plain, loose) if musts else []
+        relaxed = self._combine(searcher, fallback, [], nots) if fallback else None
         return TextQuery(query, relaxed, warnings, " ".join(highlight), did_you_mean)
 
     @staticmethod
