@@ -3,13 +3,24 @@ from __future__ import annotations
 
 import errno
 import gzip
+import io
 import os
+import stat
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from .article import Article, Problem
+
+# Bounds on what one input file may take (README, "Reliability and bounds"). Each one hit is a problem
+# naming the file (and line); the rest of the archive is indexed.
+MiB = 1024 * 1024
+BLOCK = MiB  # the unit files are read and decompressed in
+MAX_RECORD_BYTES = 16 * MiB  # one JSON line, CSV row or HTML/text page
+MAX_FILE_BYTES = 64 * MiB  # a JSON document or SGML file, which are parsed whole (after decompression)
+MAX_GZIP_RATIO = 100  # text gzips 3-10x; beyond 100x (past the first GZIP_RATIO_FROM bytes) it is a bomb
+GZIP_RATIO_FROM = 16 * MiB
 
 # Format by extension (after any .gz). Files with other extensions are not articles (READMEs, scripts).
 FORMATS = {
@@ -29,33 +40,63 @@ def detect_format(path: str | Path) -> str | None:
     return FORMATS.get(os.path.splitext(name)[1])
 
 
-def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
+def find_files(paths: Iterable[str | Path], follow_symlinks: bool = False) -> tuple[list[Path], list[Problem]]:
     """Every file of a known format under the given paths, sorted, each once.
 
-    Directories are walked recursively without following directory symlinks (no loops);
-    a missing or unreadable path is a Problem, not an exception.
+    Directories are walked recursively. A symlink met in the walk is followed only when it stays inside the
+    given paths (a link out of the tree, say to /etc/passwd, is a Problem and is not read), and directory
+    links are not walked (no loops), unless `follow_symlinks`. Paths given by name are read whatever they
+    are. Only regular files are read (a FIFO or device never is). A missing or unreadable path is a
+    Problem, not an exception.
     """
     found: dict[str, Path] = {}
     problems: list[Problem] = []
-    for raw in paths:
-        p = Path(raw)
+    given = [Path(raw) for raw in paths]
+    roots = [_real(p) for p in given if p.exists()]
+    for p in given:
         if not p.exists():
             problems.append(Problem(str(p), "no such file or directory"))
         elif p.is_dir():
-            def onerror(err: OSError) -> None:
-                problems.append(Problem(str(err.filename or p), f"cannot read directory: {err.strerror}"))
-            for root, dirs, files in os.walk(p, onerror=onerror):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    f = Path(root, name)
-                    if detect_format(f) and not name.startswith("."):
-                        _add(found, problems, f)
+            _walk(p, roots, follow_symlinks, found, problems)
         elif detect_format(p):
             _add(found, problems, p)
         else:
             problems.append(Problem(str(p), "unknown format (expected .jsonl .json .csv .html .txt .sgm, "
                                             "optionally .gz)"))
     return sorted(found.values()), problems
+
+
+def _real(p: Path) -> str:
+    return os.path.realpath(p)
+
+
+def _inside(target: str, roots: list[str]) -> bool:
+    return any(target == r or target.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def _walk(top: Path, roots: list[str], follow: bool, found: dict[str, Path], problems: list[Problem]) -> None:
+    def onerror(err: OSError) -> None:
+        problems.append(Problem(str(err.filename or top), f"cannot read directory: {err.strerror}"))
+
+    walked: set[str] = set()  # real paths of the directories walked: followed links never loop
+    for root, dirs, files in os.walk(top, onerror=onerror, followlinks=follow):
+        real_root = _real(Path(root))
+        if real_root in walked:
+            dirs[:] = []
+            continue
+        walked.add(real_root)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            f = Path(root, name)
+            if name.startswith(".") or not detect_format(f):
+                continue
+            if f.is_symlink() and not follow:
+                target = _real(f)
+                if os.path.exists(target) and not _inside(target, roots):
+                    problems.append(Problem(str(f), "symlink to a file outside the given paths: not followed "
+                                                    "(--follow-symlinks follows it)"))
+                    continue
+            _add(found, problems, f)
 
 
 PART_BYTES = 4 * 1024 * 1024  # JSON Lines files larger than this are read and parsed in parts of about this size
@@ -95,14 +136,17 @@ def split_parts(path: Path, part_bytes: int = PART_BYTES) -> list[Part]:
         parts, start, line = [], 0, 1
         while start < size:
             fh.seek(start)
-            chunk = fh.read(part_bytes)
-            end = start + len(chunk)
-            if end < size:
-                tail = fh.readline()  # finish the line the chunk cut
-                chunk += tail
-                end += len(tail)
+            newlines = fh.read(part_bytes).count(b"\n")
+            end = min(start + part_bytes, size)
+            if end < size:  # finish the line the chunk cut, a block at a time (a line may be huge)
+                while block := fh.read(BLOCK):
+                    cut = block.find(b"\n")
+                    if cut >= 0:
+                        end, newlines = end + cut + 1, newlines + 1
+                        break
+                    end += len(block)
             parts.append(Part(path, start, end, line))
-            line += chunk.count(b"\n")
+            line += newlines
             start = end
     return parts
 
@@ -116,19 +160,115 @@ def _add(found: dict[str, Path], problems: list[Problem], f: Path) -> None:
         problems.append(Problem(str(f), "symlink loop" if loop else "broken symlink or unreadable path "
                                 f"({getattr(exc, 'strerror', None) or exc})"))
         return
+    try:
+        regular = stat.S_ISREG(os.stat(key).st_mode)
+    except OSError as exc:
+        problems.append(Problem(str(f), f"cannot read it ({exc.strerror})"))
+        return
+    if not regular:  # a FIFO would block the run, a device never end
+        problems.append(Problem(str(f), "not a regular file"))
+        return
     found.setdefault(key, f)
 
 
-def read_bytes(path: Path) -> bytes:
-    """The file's bytes, gunzipped when it is gzip. Raises OSError/ValueError with a readable message."""
-    with open(path, "rb") as fh:
-        data = fh.read()
-    if data[:2] == b"\x1f\x8b":
+class TooLarge(ValueError):
+    """An input over one of the bounds below: reported as a problem naming the file (and line)."""
+
+
+class _Gunzip(io.RawIOBase):
+    """A gzip stream decompressed as it is read, a block at a time, that refuses to inflate more than
+    MAX_GZIP_RATIO times what it has read (a bomb)."""
+
+    def __init__(self, raw: io.BufferedReader):
+        self._raw = raw
+        self._gz = gzip.GzipFile(fileobj=raw, mode="rb")
+        self._out = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
         try:
-            return gzip.decompress(data)
+            n = self._gz.readinto(buffer)
         except (EOFError, OSError, zlib.error) as exc:
             raise ValueError(f"corrupt or truncated gzip ({exc})") from None
+        self._out += n
+        if self._out > GZIP_RATIO_FROM and self._out > MAX_GZIP_RATIO * max(1, self._raw.tell()):
+            raise TooLarge(f"gzip inflates over {MAX_GZIP_RATIO}x its size (a decompression bomb?): "
+                           f"not read past {self._out // MiB} MB")
+        return n
+
+    def close(self) -> None:
+        self._gz.close()
+        self._raw.close()
+        super().close()
+
+
+def open_input(path: str | Path) -> io.BufferedReader:
+    """The file as a binary stream, gunzipped as it is read when it is gzip (whatever its name)."""
+    fh = open(path, "rb")
+    if fh.peek(2)[:2] != b"\x1f\x8b":
+        return fh
+    return io.BufferedReader(_Gunzip(fh), BLOCK)
+
+
+def read_limited(stream: io.BufferedIOBase, limit: int, what: str) -> bytes:
+    """All of the stream, or TooLarge when it holds more than `limit` bytes (never more read)."""
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"{what} over the {limit // MiB} MB limit for files read whole: not read "
+                       "(JSON Lines and CSV are streamed: export those)")
     return data
+
+
+def read_bytes(path: str | Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The file's bytes, gunzipped when it is gzip, at most `limit` of them. Raises OSError/ValueError
+    (TooLarge over the limit) with a readable message."""
+    with open_input(path) as stream:
+        return read_limited(stream, limit, "file is")
+
+
+def bounded_lines(stream: io.BufferedIOBase, end: int | None = None,
+                  limit: int = MAX_RECORD_BYTES) -> Iterator[bytes | None]:
+    """The stream's lines (with their b"\\n"), up to offset `end`; None in place of a line over `limit`
+    bytes, which is skipped a block at a time and never held whole."""
+    while end is None or stream.tell() < end:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit and not line.endswith(b"\n"):
+            while (rest := stream.readline(BLOCK)) and not rest.endswith(b"\n"):
+                pass
+            yield None
+        else:
+            yield line
+
+
+def read_jsonl_stream(stream: io.BufferedIOBase, source: str, first_line: int = 1,
+                      end: int | None = None) -> Iterator[Article | Problem]:
+    """JSON Lines read a batch of lines at a time; a line over MAX_RECORD_BYTES is a problem on its line."""
+    from .records import read_jsonl
+
+    batch: list[bytes] = []
+    size, start, text = 0, first_line, False
+    for lineno, line in enumerate(bounded_lines(stream, end), start=first_line):
+        if line is None:
+            text = True
+            yield from read_jsonl(b"".join(batch), source, first_line=start)
+            batch, size, start = [], 0, lineno + 1
+            yield Problem(f"{source}:{lineno}", f"line over the {MAX_RECORD_BYTES // MiB} MB record limit: "
+                                                "skipped")
+            continue
+        batch.append(line)
+        size += len(line)
+        text = text or bool(line.strip())
+        if size >= BLOCK:
+            yield from read_jsonl(b"".join(batch), source, first_line=start)
+            batch, size, start = [], 0, lineno + 1
+    if batch:
+        yield from read_jsonl(b"".join(batch), source, first_line=start)
+    if not text and first_line == 1 and end is None:
+        yield Problem(source, "empty file")
 
 
 def decode_text(data: bytes) -> str:
@@ -144,39 +284,55 @@ def read_part(part: Part) -> Iterator[Article | Problem]:
     if part.end is None:
         yield from read_file(part.path)
         return
-    from .records import read_jsonl
-
     try:
         with open(part.path, "rb") as fh:
             fh.seek(part.start)
-            data = fh.read(part.end - part.start)
+            yield from read_jsonl_stream(fh, str(part.path), part.first_line, part.end)
     except OSError as exc:
         yield Problem(str(part.path), exc.strerror or str(exc))
-        return
-    yield from read_jsonl(data, str(part.path), first_line=part.first_line)
+
+
+# Formats read whole (one document) and the most bytes each may hold after decompression; JSON Lines
+# and CSV are streamed a line at a time instead.
+WHOLE_FILE_LIMITS = {"json": MAX_FILE_BYTES, "reuters": MAX_FILE_BYTES,
+                     "html": MAX_RECORD_BYTES, "pagedump": MAX_RECORD_BYTES}
 
 
 def read_file(path: str | Path) -> Iterator[Article | Problem]:
     """Articles (and problems) from one file, dispatched on its format. Never raises for bad content."""
-    from .extract import read_html
-    from .pagedump import read_pagedump
-    from .records import read_csv, read_json, read_jsonl
-    from .reuters import read_sgml
-
     path = Path(path)
     source = str(path)
-    fmt = detect_format(path)
     try:
-        data = read_bytes(path)
+        with open_input(path) as stream:
+            yield from _read_stream(stream, detect_format(path), source)
+    except TooLarge as exc:
+        yield Problem(source, str(exc))
     except (OSError, ValueError) as exc:
         yield Problem(source, getattr(exc, "strerror", None) or str(exc))
-        return
-    if not data.strip():
+
+
+def _read_stream(stream: io.BufferedReader, fmt: str | None, source: str) -> Iterator[Article | Problem]:
+    from .extract import read_html
+    from .pagedump import read_pagedump
+    from .records import read_csv, read_json
+    from .reuters import read_sgml
+
+    if not stream.peek(1):
         yield Problem(source, "empty file")
         return
-    readers = {"jsonl": read_jsonl, "json": read_json, "csv": read_csv, "html": read_html,
-               "pagedump": read_pagedump, "reuters": read_sgml}
+    if fmt in ("jsonl", "csv"):
+        reader = read_jsonl_stream if fmt == "jsonl" else read_csv
+        items = reader(stream, source)
+    else:
+        data = read_limited(stream, WHOLE_FILE_LIMITS[fmt], "file is")
+        if not data.strip():
+            yield Problem(source, "empty file")
+            return
+        readers = {"json": read_json, "html": read_html, "pagedump": read_pagedump, "reuters": read_sgml}
+        items = readers[fmt](data, source)
     try:
-        yield from readers[fmt](data, source)
+        yield from items
+    except (OSError, ValueError):  # the stream's own errors (corrupt gzip, a bomb): read_file reports them
+        raise
     except Exception as exc:  # a reader bug must not abort a whole archive run
         yield Problem(source, f"{type(exc).__name__}: {exc}")
