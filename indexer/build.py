@@ -1,9 +1,11 @@
 """Index an archive: parse files in parallel, write through one Tantivy writer, commit in batches, upsert."""
 from __future__ import annotations
 
+import errno
 import multiprocessing as mp
 import multiprocessing.pool
 import os
+import shutil
 import threading
 import time
 from collections import Counter, deque
@@ -15,11 +17,35 @@ import tantivy
 
 from .article import Article, Problem
 from .faults import failpoint
-from .schema import IndexBusy, id_hash, open_index
+from .schema import IndexBusy, IndexError_, id_hash, open_index
 from .sources import Part, find_files, read_part, split_parts
 from .terms import TermWriter, compact, indexed_fingerprints, term_counts
 
 WRITER_HEAP = 256 * 1024 * 1024
+LOW_DISK_BYTES = 64 * 1024 * 1024  # a write that fails with less free than this failed for want of space
+
+
+class DiskFull(IndexError_):
+    """Writing the index failed because its disk is full; what was committed before is intact."""
+
+
+def _disk_full(exc: BaseException, index_dir: str | Path) -> DiskFull | None:
+    """A DiskFull for `exc` when the disk holding the index is (nearly) full: Tantivy reports a failed
+    write as 'an index writer was killed', without the errno, so the free space decides."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        free = 0
+    elif isinstance(exc, (OSError, ValueError)):
+        try:
+            free = shutil.disk_usage(index_dir).free
+        except OSError:
+            return None
+        if free >= LOW_DISK_BYTES:
+            return None
+    else:
+        return None
+    return DiskFull(f"{index_dir}: the disk is full ({free // 1024 // 1024} MB free); free some space and "
+                    "run the same command again: what was committed is kept, and unchanged articles are "
+                    "skipped")
 BATCH_SIZE = 5000  # articles per commit: a crash costs at most one batch of work
 
 
@@ -226,11 +252,14 @@ def _write(parts: list[Part], pool: multiprocessing.pool.Pool | None, workers: i
         failpoint("merge", during=True)
         writer.wait_merging_threads()
         compact(index_dir, known)
-    except BaseException:
+    except BaseException as exc:
         try:
             writer.rollback()  # keep the last commit intact; only the unfinished batch is lost
         except Exception:
             pass
+        full = _disk_full(exc, index_dir)
+        if full is not None:
+            raise full from exc
         raise
     index.reload()
     report.total = index.searcher().num_docs

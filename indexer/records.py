@@ -199,13 +199,17 @@ class RecordTooLarge(ValueError):
 def read_csv(data: bytes | BinaryIO, source: str) -> Iterator[Article | Problem]:
     """CSV/TSV rows (from bytes or a binary stream, read a line at a time) -> Articles."""
     lines = _CsvLines(io.BytesIO(data) if isinstance(data, bytes) else data)
-    try:
-        sample = []
-        while sum(map(len, sample)) < 8192 and (line := next(lines, None)) is not None:
+    sample: list[str] = []  # the first lines, to tell commas from tabs
+    while sum(map(len, sample)) < 8192:
+        try:
+            if (line := next(lines, None)) is None:
+                break
             sample.append(line)
-    except ValueError as exc:
-        yield Problem(source, str(exc))
-        return
+        except RecordTooLarge as exc:
+            yield Problem(f"{source}:{len(sample) + 1}", str(exc))
+        except ValueError as exc:
+            yield Problem(source, str(exc))
+            return
     if not "".join(sample).strip():
         yield Problem(source, "empty file")
         return
