@@ -208,3 +208,37 @@ def test_searches_answer_while_an_index_run_commits(archive, tmp_path):
     reader.reload()
     assert seen and seen == sorted(seen) and seen[0] >= start  # never goes back, never fails
     assert len(reader) > start and len(set(seen)) > 2  # and commits were seen as they landed
+
+
+@pytest.fixture(scope="module")
+def busy_archive(tmp_path_factory) -> Path:
+    """A small export first, then two gzipped ones of about 12 MB (a gzip file is one part, parsed by one
+    process): when the first is done, both parser processes are busy for seconds."""
+    import gzip
+
+    root = tmp_path_factory.mktemp("busy")
+    shutil.copy(CORPUS / "cms" / "reuters-1987-04-export.json", root / "a-first.json")
+    records = [json.loads(line) for f in sorted((CORPUS / "reuters").glob("*.jsonl"))
+               for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for n in range(2):
+        lines = [json.dumps({**records[i % len(records)], "id": f"busy-{n}-{i}"}) for i in range(12_000)]
+        (root / f"b-export-{n}.jsonl.gz").write_bytes(gzip.compress("\n".join(lines).encode(), 1))
+    return root
+
+
+def test_rerun_right_after_a_kill_gets_the_writer(busy_archive, tmp_path):
+    """`kill -9` of an index run while its parser processes are busy, then an index run at once: the
+    parsers were started before the writer (by the fork server, not forked from the writer's process), so
+    they never hold its lock, and they exit with the run. Forked after the writer, they outlived it holding
+    the lock, and the re-run failed with "another process is writing to this index"."""
+    index = tmp_path / "index"
+    env = {**os.environ, "NEWSSEARCH_FAILPOINTS": "file:1"}
+    for attempt in range(2):
+        # Not run_killed: waiting for its output pipes to close would wait for orphans holding them too.
+        proc = subprocess.Popen([_exe(), "index", str(busy_archive), "--index", str(index), "--batch-size", "10"],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert proc.wait(timeout=300) == -signal.SIGKILL
+        # At once, a small input (the writer's lock is the index's, whatever is read into it).
+        again = newssearch("index", CORPUS / "cms", "--index", index, check=False)
+        assert again.returncode == 0, f"re-run {attempt + 1} after the kill: {again.stderr}"
+    assert check_consistent(index) >= 200
