@@ -24,6 +24,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from newssearch import __version__
+from newssearch.cli.apimodels import Article as ApiArticle
+from newssearch.cli.apimodels import (CategoryCount, Health, RelatedAnswer, SearchAnswer, SuggestAnswer,
+                                      answers)
 from newssearch.cli.httpguard import HEAD_TIMEOUT_S, PAGE_CSP, GuardedHttpToolsProtocol, GuardMiddleware
 from newssearch.indexer.article import safe_url
 from newssearch.query.archive import MAX_LIMIT, SORTS, Archive
@@ -239,12 +242,12 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 
 def _add_search_routes(app: FastAPI, live: LiveArchive) -> None:
-    @app.get("/health", summary="Liveness and what is served")
+    @app.get("/health", summary="Liveness and what is served", responses=answers(Health))
     def health() -> Response:
         archive = live.get()
         return _json({"status": "ok", "articles": len(archive), "version": __version__})
 
-    @app.get("/search", summary="Ranked search with facets")
+    @app.get("/search", summary="Ranked search with facets", responses=answers(SearchAnswer, 400))
     def search(
         request: Request,
         q: Annotated[str, Query(description="Words (all must match), \"phrases\", -exclude, OR, "
@@ -255,8 +258,8 @@ def _add_search_routes(app: FastAPI, live: LiveArchive) -> None:
         site: str | None = None,
         author: str | None = None,
         sort: Annotated[str, Query(description=" | ".join(SORTS))] = "relevance",
-        page: int = 1,
-        limit: Annotated[int, Query(description=f"1 to {MAX_LIMIT}")] = 10,
+        page: Annotated[int, Query(ge=1)] = 1,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
         interval: Annotated[str | None, Query(description="month | year (default: from the span)")] = None,
         facets: bool = True,
         prefix: Annotated[bool, Query(description="search-as-you-type: the last word is a prefix")] = False,
@@ -276,10 +279,11 @@ def _add_search_routes(app: FastAPI, live: LiveArchive) -> None:
         except QueryError as exc:
             raise _query_error(exc) from None
 
-    @app.get("/suggest", summary="Search-as-you-type: completions and headlines")
+    @app.get("/suggest", summary="Search-as-you-type: completions and headlines",
+             responses=answers(SuggestAnswer, 400))
     def suggest(request: Request, q: str = "",
-                limit: Annotated[int, Query(description=f"completions, 0 to {MAX_SUGGESTIONS}")] = 8,
-                titles: Annotated[int, Query(description=f"headlines, 0 to {MAX_SUGGESTIONS}")] = 5,
+                limit: Annotated[int, Query(description="completions", ge=0, le=MAX_SUGGESTIONS)] = 8,
+                titles: Annotated[int, Query(description="headlines", ge=0, le=MAX_SUGGESTIONS)] = 5,
                 ) -> Response:
         def compute(archive: Archive) -> dict:
             answer = plain(archive.suggest(q, limit=limit, titles=titles))
@@ -291,15 +295,17 @@ def _add_search_routes(app: FastAPI, live: LiveArchive) -> None:
         except QueryError as exc:
             raise _query_error(exc) from None
 
-    @app.get("/categories", summary="Every category with its article count")
+    @app.get("/categories", summary="Every category with its article count",
+             responses=answers(list[CategoryCount]))
     def categories() -> Response:
         return _json([plain(c) for c in live.get().categories()])
 
 
 def _add_article_routes(app: FastAPI, live: LiveArchive) -> None:
     # Ids are often URLs: the id is the rest of the path, percent-encoded by the client.
-    @app.get("/articles/{article_id:path}/related", summary="Related posts of an article")
-    def related(article_id: str, k: Annotated[int, Query(description=f"1 to {MAX_LIMIT}")] = 10,
+    @app.get("/articles/{article_id:path}/related", summary="Related posts of an article",
+             responses=answers(RelatedAnswer, 400, 404))
+    def related(article_id: str, k: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
                 same_category: bool = False, since: str | None = None) -> Response:
         archive = live.get()
         try:
@@ -312,7 +318,7 @@ def _add_article_routes(app: FastAPI, live: LiveArchive) -> None:
             raise _query_error(exc) from None
         return _json({"id": article_id, "related": [_public(plain(h)) for h in hits]})
 
-    @app.get("/articles/{article_id:path}", summary="One article")
+    @app.get("/articles/{article_id:path}", summary="One article", responses=answers(ApiArticle, 404))
     def article(article_id: str) -> Response:
         found = live.get().article(article_id)
         if found is None:
