@@ -161,7 +161,8 @@ def query_cmd(text: str, index_dir: str, categories: tuple[str, ...], date_from:
         meta = [hit.date[:10] if hit.date else "undated", ", ".join(hit.categories) or "uncategorised"]
         meta += [x for x in (hit.site, ", ".join(hit.authors)) if x]
         click.echo("     " + click.style(printable(" · ".join(meta)), dim=True))
-        click.echo("     " + click.style(printable(f"id: {hit.id}" + (f"  url: {hit.url}" if hit.url and hit.url != hit.id else "")),
+        where = f"id: {hit.id}" + (f"  url: {hit.url}" if hit.url and hit.url != hit.id else "")
+        click.echo("     " + click.style(printable(where),
                                          dim=True))
         click.echo("     " + _highlight(hit.snippet) + "\n")
     if result.facets:

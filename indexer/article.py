@@ -16,7 +16,8 @@ _UNSAFE_URL = re.compile(r'[\x00-\x20\x7f-\x9f\\<>"]')  # whitespace, controls a
 
 def safe_url(url: str | None) -> str | None:
     """The URL if it is an absolute http(s) one a page may link to, else None: javascript:, data:, vbscript:
-    or relative links, and URLs with spaces, controls, quotes or angle brackets, are never stored nor turned into links."""
+    or relative links, and URLs with spaces, controls, quotes or angle brackets, are never stored nor
+    turned into links."""
     url = (url or "").strip()
     if not url or len(url) > MAX_URL_CHARS or _UNSAFE_URL.search(url):
         return None

@@ -214,7 +214,8 @@ def read_csv(data: bytes | BinaryIO, source: str) -> Iterator[Article | Problem]
         yield Problem(source, "empty file")
         return
     text = "".join(sample)
-    delimiter = "\t" if source.lower().removesuffix(".gz").endswith(".tsv") or text.count("\t") > text.count(",") else ","
+    tsv = source.lower().removesuffix(".gz").endswith(".tsv")
+    delimiter = "\t" if tsv or text.count("\t") > text.count(",") else ","
     reader = csv.reader(itertools.chain(sample, lines), delimiter=delimiter)
     try:
         header = next(reader)

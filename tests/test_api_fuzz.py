@@ -32,7 +32,8 @@ POSITIVE, NEGATIVE = schemathesis.GenerationMode.POSITIVE, schemathesis.Generati
 
 # Invalid requests (negative) only for routes whose parameters can be wrong: the others take none, or any text.
 @pytest.mark.parametrize("route,mode", [(r, POSITIVE) for r in ROUTES]
-                         + [(r, NEGATIVE) for r in ROUTES if r not in ("/health", "/categories", "/articles/{article_id}")])
+                         + [(r, NEGATIVE) for r in ROUTES
+                            if r not in ("/health", "/categories", "/articles/{article_id}")])
 def test_every_answer_is_documented_and_none_is_a_server_error(api_schema, route, mode):
     operation = api_schema[route]["GET"]
 

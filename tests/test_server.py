@@ -224,7 +224,8 @@ def test_requests_beyond_the_pool_wait_their_turn(corpus_index, server):
     requests worked on at once, each one's time would include the others' and the sum exceed it)."""
     srv = Server(corpus_index, "--workers", "1", "--threads", "1", "--cache-size", "0")
     try:
-        paths = ["/search?" + urlencode({"q": q, "interval": "month"}) for q in ("", "oil", "coffee prices", "bank rates")] * 8
+        queries = ("", "oil", "coffee prices", "bank rates")
+        paths = ["/search?" + urlencode({"q": q, "interval": "month"}) for q in queries] * 8
         srv.get(paths[0])  # warm
         started = time.perf_counter()
         with ThreadPoolExecutor(16) as pool:
