@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 _SPACE = re.compile(r"\s+")
-MAX_BODY_CHARS = 1_000_000  # stored and searched; a longer body is cut at a word (snippets scan the body)
+MAX_BODY_CHARS = 500_000  # stored and searched; a longer body is cut at a word (snippets scan the body)
 MAX_TITLE_CHARS = 1_000
 MAX_URL_CHARS = 4_096
 _UNSAFE_URL = re.compile(r'[\x00-\x20\x7f-\x9f\\<>"]')  # whitespace, controls and what breaks out of markup
