@@ -11,8 +11,7 @@ from urllib.parse import unquote_to_bytes
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-MAX_HEAD_BYTES = 64 * 1024  # request line and headers; browsers send 1-8 KB, a 10,000-character query fits
-HEAD_TIMEOUT_S = 10.0  # to send the request line and headers, from connecting or from a request's first byte
+from newssearch.limits import HEAD_TIMEOUT_S, MAX_HEAD_BYTES
 
 # The page loads only its own script, style and API; inline script, plugins, <base> and framing are refused.
 PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -29,8 +29,8 @@ from newssearch.cli.apimodels import (CategoryCount, Health, RelatedAnswer, Sear
                                       answers)
 from newssearch.cli.httpguard import HEAD_TIMEOUT_S, PAGE_CSP, GuardedHttpToolsProtocol, GuardMiddleware
 from newssearch.indexer.article import safe_url
+from newssearch.errors import ArticleNotFound, IndexBusy, IndexUnusable, NewssearchError, QueryError
 from newssearch.query.archive import MAX_LIMIT, SORTS, Archive
-from newssearch.query.parse import QueryError
 from newssearch.query.plain import plain
 from newssearch.query.suggest import MAX_SUGGESTIONS
 
@@ -46,12 +46,6 @@ CACHE_SIZE = 4096  # answers kept per worker: a few KB each
 # (anyio's default) share a core among all of them, so every request, a slow one most, takes several times
 # its own time: bench/serve.py's no-cache p99 at 200k was 57 ms with --threads 40, 43 ms with 2.
 THREADS = 2
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, parameter: str | None = None):
-        super().__init__(message)
-        self.status, self.message, self.parameter = status, message, parameter
 
 
 class ResponseCache:
@@ -123,10 +117,16 @@ class LiveArchive:
         return self.archive
 
 
-def _query_error(exc: QueryError) -> ApiError:
-    # QueryError messages start with the parameter's name ("limit: 0 is out of range …").
-    name, sep, _ = str(exc).partition(":")
-    return ApiError(400, str(exc), name if sep and " " not in name else None)
+# The library's errors (newssearch.errors) as HTTP answers: the one place they are mapped, most specific first.
+HTTP_STATUS: tuple[tuple[type[NewssearchError], int], ...] = (
+    (QueryError, 400), (ArticleNotFound, 404), (IndexBusy, 503), (IndexUnusable, 503))
+
+
+def _library_error(_: Request, exc: NewssearchError) -> JSONResponse:
+    status = next((code for cls, code in HTTP_STATUS if isinstance(exc, cls)), 500)
+    parameter = exc.parameter if isinstance(exc, QueryError) else "article_id" if isinstance(
+        exc, ArticleNotFound) else None
+    return _error(status, str(exc), parameter)
 
 
 def _dumps(data: Any) -> bytes:
@@ -219,9 +219,7 @@ def _lifespan(threads: int):
 def _add_error_handlers(app: FastAPI) -> None:
     """Every error answers as JSON: {"error", "status", "parameter"?}, never a traceback."""
 
-    @app.exception_handler(ApiError)
-    def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return _error(exc.status, exc.message, exc.parameter)
+    app.add_exception_handler(NewssearchError, _library_error)
 
     @app.exception_handler(RequestValidationError)
     def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -250,8 +248,9 @@ def _add_search_routes(app: FastAPI, live: LiveArchive) -> None:
     @app.get("/search", summary="Ranked search with facets", responses=answers(SearchAnswer, 400))
     def search(
         request: Request,
-        q: Annotated[str, Query(description="Words (all must match), \"phrases\", -exclude, OR, "
-                                            "title:/author:/site:/category:")] = "",
+        q: Annotated[str, Query(description="A question or keywords (misspellings corrected); +word and "
+                                            "\"phrases\" must match, -exclude, AND/OR/NOT, "
+                                            "title:/body:/author:/site:/category:")] = "",
         category: Annotated[list[str], Query(description="Category path or leaf name; repeat for any of")] = [],
         from_: Annotated[str | None, Query(alias="from", description="YYYY, YYYY-MM, YYYY-MM-DD or ISO 8601")] = None,
         to: Annotated[str | None, Query(description="Inclusive: 1987-03 means through March")] = None,
@@ -263,21 +262,19 @@ def _add_search_routes(app: FastAPI, live: LiveArchive) -> None:
         interval: Annotated[str | None, Query(description="month | year (default: from the span)")] = None,
         facets: bool = True,
         prefix: Annotated[bool, Query(description="search-as-you-type: the last word is a prefix")] = False,
+        recency: Annotated[str | None, Query(description="half-life (30d, 2w, 6m, 1y): rank relevant-and-recent")] = None,
     ) -> Response:
         if interval not in (None, "month", "year"):
-            raise ApiError(400, f"interval: {interval!r} is not one of month, year", "interval")
+            raise QueryError("interval", f"{interval!r} is not one of month, year")
 
         def compute(archive: Archive) -> dict:
             answer = archive.search(q, categories=category, date_from=from_, date_to=to, site=site,
                                     author=author, sort=sort, page=page, limit=limit, facets=facets,
-                                    interval=interval, prefix=prefix).to_dict()
+                                    interval=interval, prefix=prefix, recency=recency).to_dict()
             answer["hits"] = [_public(h) for h in answer["hits"]]
             return answer
 
-        try:
-            return _cached(live, request, compute)
-        except QueryError as exc:
-            raise _query_error(exc) from None
+        return _cached(live, request, compute)
 
     @app.get("/suggest", summary="Search-as-you-type: completions and headlines",
              responses=answers(SuggestAnswer, 400))
@@ -290,10 +287,7 @@ def _add_search_routes(app: FastAPI, live: LiveArchive) -> None:
             answer["titles"] = [_public(t) for t in answer["titles"]]
             return answer
 
-        try:
-            return _cached(live, request, compute)
-        except QueryError as exc:
-            raise _query_error(exc) from None
+        return _cached(live, request, compute)
 
     @app.get("/categories", summary="Every category with its article count",
              responses=answers(list[CategoryCount]))
@@ -310,19 +304,17 @@ def _add_article_routes(app: FastAPI, live: LiveArchive) -> None:
         archive = live.get()
         try:
             hits = archive.related(article_id, k=k, same_category=same_category, since=since)
-        except KeyError:
+        except ArticleNotFound:
             if archive.article(article_id + "/related") is not None:
                 return article(article_id + "/related")  # an id that itself ends in /related
-            raise ApiError(404, f"no article with id {article_id!r}", "article_id") from None
-        except QueryError as exc:
-            raise _query_error(exc) from None
+            raise
         return _json({"id": article_id, "related": [_public(plain(h)) for h in hits]})
 
     @app.get("/articles/{article_id:path}", summary="One article", responses=answers(ApiArticle, 404))
     def article(article_id: str) -> Response:
         found = live.get().article(article_id)
         if found is None:
-            raise ApiError(404, f"no article with id {article_id!r}", "article_id")
+            raise ArticleNotFound(article_id)
         return _json(_public(found.to_dict()))
 
 

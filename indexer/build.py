@@ -15,18 +15,18 @@ from pathlib import Path
 
 import tantivy
 
+from newssearch.errors import DiskFull
+from newssearch.limits import BATCH_SIZE
+
 from .article import Article, Problem
 from .faults import failpoint
-from .schema import IndexBusy, IndexError_, id_hash, open_index
-from .sources import Part, find_files, read_part, split_parts
+from .schema import IndexBusy, id_hash, open_index
+from .dispatch import read_part
+from .sources import Part, find_files, split_parts
 from .terms import TermWriter, compact, indexed_fingerprints, term_counts
 
 WRITER_HEAP = 256 * 1024 * 1024
 LOW_DISK_BYTES = 64 * 1024 * 1024  # a write that fails with less free than this failed for want of space
-
-
-class DiskFull(IndexError_):
-    """Writing the index failed because its disk is full; what was committed before is intact."""
 
 
 def _disk_full(exc: BaseException, index_dir: str | Path) -> DiskFull | None:
@@ -43,10 +43,9 @@ def _disk_full(exc: BaseException, index_dir: str | Path) -> DiskFull | None:
             return None
     else:
         return None
-    return DiskFull(f"{index_dir}: the disk is full ({free // 1024 // 1024} MB free); free some space and "
-                    "run the same command again: what was committed is kept, and unchanged articles are "
-                    "skipped")
-BATCH_SIZE = 5000  # articles per commit: a crash costs at most one batch of work
+    return DiskFull(index_dir, f"{index_dir}: the disk is full ({free // 1024 // 1024} MB free); free some "
+                    "space and run the same command again: what was committed is kept, and unchanged "
+                    "articles are skipped")
 
 
 @dataclass
@@ -77,6 +76,11 @@ class IndexReport:
                 + f"; index holds {self.total} articles ({self.seconds:.1f} s)")
 
 
+def indexed_title(a: Article) -> str:
+    """The title as ranking sees it: none when it was made up from the body."""
+    return "" if a.title_from_body else a.title
+
+
 def article_document(a: Article) -> tantivy.Document:
     doc = tantivy.Document()
     doc.add_text("id", a.id)
@@ -84,7 +88,11 @@ def article_document(a: Article) -> tantivy.Document:
     doc.add_integer("fingerprint", a.fingerprint())
     if a.url:
         doc.add_text("url", a.url)
-    doc.add_text("title", a.title)
+    doc.add_text("shown_title" if a.title_from_body else "title", a.title)
+    if not a.title_from_body:
+        # The body field is searched as headline + text (one BM25 field, as a single-field engine scores an
+        # article); the title field adds a small boost on top. The stored body is its last value.
+        doc.add_text("body", a.title)
     doc.add_text("body", a.body)
     doc.add_text("words", a.title)
     doc.add_text("words", a.body)
@@ -102,6 +110,7 @@ def article_document(a: Article) -> tantivy.Document:
         doc.add_text("site", a.site)
     if a.date:
         doc.add_date("date", a.date)
+        doc.add_integer("published", int(a.date.timestamp()))
     doc.add_text("source", a.source)
     return doc
 
@@ -111,7 +120,7 @@ Parsed = tuple[Article, Counter] | Problem
 
 def _parse(part: Part) -> tuple[Part, list[Parsed]]:
     """Read one file (or part of one) and tokenise its articles (in the worker: both are CPU-bound)."""
-    return part, [item if isinstance(item, Problem) else (item, term_counts(item.title, item.body))
+    return part, [item if isinstance(item, Problem) else (item, term_counts(indexed_title(item), item.body))
                   for item in read_part(part)]
 
 
@@ -165,7 +174,7 @@ def open_writer(index: tantivy.Index, index_dir: str | Path) -> tantivy.IndexWri
         return index.writer(WRITER_HEAP, min(2, os.cpu_count() or 1))
     except ValueError as exc:
         if "Lock" in str(exc):
-            raise IndexBusy(f"{index_dir}: another process is writing to this index "
+            raise IndexBusy(index_dir, f"{index_dir}: another process is writing to this index "
                             "(one `newssearch index` at a time); try again when it has finished") from None
         raise
 

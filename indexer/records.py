@@ -11,7 +11,7 @@ from typing import Any, BinaryIO
 
 from .article import Article, Problem, make_article
 from .dates import parse_date
-from .sources import MAX_RECORD_BYTES, MiB, bounded_lines, decode_text
+from .formats import MAX_RECORD_BYTES, MiB, bounded_lines, decode_text, extension
 
 # Our field -> the names exports use for it, in order of preference (compared case- and punctuation-blind).
 FIELD_NAMES: dict[str, tuple[str, ...]] = {
@@ -214,8 +214,7 @@ def read_csv(data: bytes | BinaryIO, source: str) -> Iterator[Article | Problem]
         yield Problem(source, "empty file")
         return
     text = "".join(sample)
-    tsv = source.lower().removesuffix(".gz").endswith(".tsv")
-    delimiter = "\t" if tsv or text.count("\t") > text.count(",") else ","
+    delimiter = "\t" if extension(source) == ".tsv" or text.count("\t") > text.count(",") else ","
     reader = csv.reader(itertools.chain(sample, lines), delimiter=delimiter)
     try:
         header = next(reader)

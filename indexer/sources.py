@@ -1,4 +1,5 @@
-"""Find the files of an archive, open them (plain or gzip) and hand each to the reader for its format."""
+"""Find the files of an archive and open them (plain, or gzip decompressed as it is read, within bounds);
+dispatch.py hands each to its reader."""
 from __future__ import annotations
 
 import errno
@@ -7,37 +8,14 @@ import io
 import os
 import stat
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .article import Article, Problem
+from newssearch.limits import GZIP_RATIO_FROM, MAX_FILE_BYTES, MAX_GZIP_RATIO, MiB
 
-# Bounds on what one input file may take (README, "Reliability and bounds"). Each one hit is a problem
-# naming the file (and line); the rest of the archive is indexed.
-MiB = 1024 * 1024
-BLOCK = MiB  # the unit files are read and decompressed in
-MAX_RECORD_BYTES = 16 * MiB  # one JSON line, CSV row or HTML/text page
-MAX_FILE_BYTES = 64 * MiB  # a JSON document or SGML file, which are parsed whole (after decompression)
-MAX_GZIP_RATIO = 100  # text gzips 3-10x; beyond 100x (past the first GZIP_RATIO_FROM bytes) it is a bomb
-GZIP_RATIO_FROM = 16 * MiB
-
-# Format by extension (after any .gz). Files with other extensions are not articles (READMEs, scripts).
-FORMATS = {
-    ".jsonl": "jsonl", ".ndjson": "jsonl",
-    ".json": "json",
-    ".csv": "csv", ".tsv": "csv",
-    ".html": "html", ".htm": "html", ".xhtml": "html",
-    ".txt": "pagedump",
-    ".sgm": "reuters", ".sgml": "reuters",
-}
-
-
-def detect_format(path: str | Path) -> str | None:
-    name = str(path).lower()
-    if name.endswith(".gz"):
-        name = name[:-3]
-    return FORMATS.get(os.path.splitext(name)[1])
+from .article import Problem
+from .formats import BLOCK, BY_NAME, TooLarge, decide_format, known_extensions
 
 
 def find_files(paths: Iterable[str | Path], follow_symlinks: bool = False) -> tuple[list[Path], list[Problem]]:
@@ -58,11 +36,10 @@ def find_files(paths: Iterable[str | Path], follow_symlinks: bool = False) -> tu
             problems.append(Problem(str(p), "no such file or directory"))
         elif p.is_dir():
             _walk(p, roots, follow_symlinks, found, problems)
-        elif detect_format(p):
+        elif decide_format(p):
             _add(found, problems, p)
         else:
-            problems.append(Problem(str(p), "unknown format (expected .jsonl .json .csv .html .txt .sgm, "
-                                            "optionally .gz)"))
+            problems.append(Problem(str(p), f"unknown format (expected {known_extensions()}, optionally .gz)"))
     return sorted(found.values()), problems
 
 
@@ -88,7 +65,7 @@ def _walk(top: Path, roots: list[str], follow: bool, found: dict[str, Path], pro
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             f = Path(root, name)
-            if name.startswith(".") or not detect_format(f):
+            if name.startswith(".") or not decide_format(f):
                 continue
             if f.is_symlink() and not follow:
                 target = _real(f)
@@ -128,7 +105,7 @@ def split_parts(path: Path, part_bytes: int = PART_BYTES) -> list[Part]:
         size = path.stat().st_size
     except OSError:
         return [Part(path)]
-    if detect_format(path) != "jsonl" or size <= part_bytes or str(path).lower().endswith(".gz"):
+    if decide_format(path) is not BY_NAME["jsonl"] or size <= part_bytes or str(path).lower().endswith(".gz"):
         return [Part(path)]
     with open(path, "rb") as fh:
         if fh.read(2) == b"\x1f\x8b":  # gzip whatever its name: one stream, one part
@@ -169,10 +146,6 @@ def _add(found: dict[str, Path], problems: list[Problem], f: Path) -> None:
         problems.append(Problem(str(f), "not a regular file"))
         return
     found.setdefault(key, f)
-
-
-class TooLarge(ValueError):
-    """An input over one of the bounds below: reported as a problem naming the file (and line)."""
 
 
 class _Gunzip(io.RawIOBase):
@@ -226,113 +199,3 @@ def read_bytes(path: str | Path, limit: int = MAX_FILE_BYTES) -> bytes:
     (TooLarge over the limit) with a readable message."""
     with open_input(path) as stream:
         return read_limited(stream, limit, "file is")
-
-
-def bounded_lines(stream: io.BufferedIOBase, end: int | None = None,
-                  limit: int = MAX_RECORD_BYTES) -> Iterator[bytes | None]:
-    """The stream's lines (with their b"\\n"), up to offset `end`; None in place of a line over `limit`
-    bytes, which is skipped a block at a time and never held whole."""
-    while end is None or stream.tell() < end:
-        line = stream.readline(limit + 1)
-        if not line:
-            return
-        if len(line) > limit and not line.endswith(b"\n"):
-            while (rest := stream.readline(BLOCK)) and not rest.endswith(b"\n"):
-                pass
-            yield None
-        else:
-            yield line
-
-
-def read_jsonl_stream(stream: io.BufferedIOBase, source: str, first_line: int = 1,
-                      end: int | None = None) -> Iterator[Article | Problem]:
-    """JSON Lines read a batch of lines at a time; a line over MAX_RECORD_BYTES is a problem on its line."""
-    from .records import read_jsonl
-
-    batch: list[bytes] = []
-    size, start, text = 0, first_line, False
-    for lineno, line in enumerate(bounded_lines(stream, end), start=first_line):
-        if line is None:
-            text = True
-            yield from read_jsonl(b"".join(batch), source, first_line=start)
-            batch, size, start = [], 0, lineno + 1
-            yield Problem(f"{source}:{lineno}", f"line over the {MAX_RECORD_BYTES // MiB} MB record limit: "
-                                                "skipped")
-            continue
-        batch.append(line)
-        size += len(line)
-        text = text or bool(line.strip())
-        if size >= BLOCK:
-            yield from read_jsonl(b"".join(batch), source, first_line=start)
-            batch, size, start = [], 0, lineno + 1
-    if batch:
-        yield from read_jsonl(b"".join(batch), source, first_line=start)
-    if not text and first_line == 1 and end is None:
-        yield Problem(source, "empty file")
-
-
-def decode_text(data: bytes) -> str:
-    """UTF-8 (with or without BOM). Raises ValueError naming the byte offset otherwise."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"not valid UTF-8 at byte {exc.start}") from None
-
-
-def read_part(part: Part) -> Iterator[Article | Problem]:
-    """Articles (and problems) from one part of a large JSON Lines file, or from a whole file."""
-    if part.end is None:
-        yield from read_file(part.path)
-        return
-    try:
-        with open(part.path, "rb") as fh:
-            fh.seek(part.start)
-            yield from read_jsonl_stream(fh, str(part.path), part.first_line, part.end)
-    except OSError as exc:
-        yield Problem(str(part.path), exc.strerror or str(exc))
-
-
-# Formats read whole (one document) and the most bytes each may hold after decompression; JSON Lines
-# and CSV are streamed a line at a time instead.
-WHOLE_FILE_LIMITS = {"json": MAX_FILE_BYTES, "reuters": MAX_FILE_BYTES,
-                     "html": MAX_RECORD_BYTES, "pagedump": MAX_RECORD_BYTES}
-
-
-def read_file(path: str | Path) -> Iterator[Article | Problem]:
-    """Articles (and problems) from one file, dispatched on its format. Never raises for bad content."""
-    path = Path(path)
-    source = str(path)
-    try:
-        with open_input(path) as stream:
-            yield from _read_stream(stream, detect_format(path), source)
-    except TooLarge as exc:
-        yield Problem(source, str(exc))
-    except (OSError, ValueError) as exc:
-        yield Problem(source, getattr(exc, "strerror", None) or str(exc))
-
-
-def _read_stream(stream: io.BufferedReader, fmt: str | None, source: str) -> Iterator[Article | Problem]:
-    from .extract import read_html
-    from .pagedump import read_pagedump
-    from .records import read_csv, read_json
-    from .reuters import read_sgml
-
-    if not stream.peek(1):
-        yield Problem(source, "empty file")
-        return
-    if fmt in ("jsonl", "csv"):
-        reader = read_jsonl_stream if fmt == "jsonl" else read_csv
-        items = reader(stream, source)
-    else:
-        data = read_limited(stream, WHOLE_FILE_LIMITS[fmt], "file is")
-        if not data.strip():
-            yield Problem(source, "empty file")
-            return
-        readers = {"json": read_json, "html": read_html, "pagedump": read_pagedump, "reuters": read_sgml}
-        items = readers[fmt](data, source)
-    try:
-        yield from items
-    except (OSError, ValueError):  # the stream's own errors (corrupt gzip, a bomb): read_file reports them
-        raise
-    except Exception as exc:  # a reader bug must not abort a whole archive run
-        yield Problem(source, f"{type(exc).__name__}: {exc}")

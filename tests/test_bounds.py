@@ -18,8 +18,8 @@ import pytest
 from conftest import newssearch
 
 from newssearch import Archive, build_index
-from newssearch.indexer.article import MAX_BODY_CHARS
-from newssearch.indexer.sources import MAX_RECORD_BYTES, MiB, find_files
+from newssearch.indexer.sources import find_files
+from newssearch.limits import MAX_BODY_CHARS, MAX_RECORD_BYTES, MiB
 
 GOOD = {"id": "good", "title": "Harbour strike ends",
         "body": "Dock workers returned to the harbour on Friday after a week-long strike."}
