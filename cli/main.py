@@ -144,12 +144,16 @@ def _highlight(snippet_html: str) -> str:
               help="The date histogram's step [default: month when the matches fall within three calendar "
                    "years, else year].")
 @click.option("--no-facets", is_flag=True, help="Skip category and date counts.")
+@click.option("--recency", metavar="HALF_LIFE", default=None,
+              help="Rank relevant-and-recent: scores halve per HALF_LIFE of age (30d, 2w, 6m, 1y).")
 @json_option
 def query_cmd(text: str, index_dir: str, categories: tuple[str, ...], date_from: str | None,
               date_to: str | None, site: str | None, author: str | None, sort: str, limit: int, page: int,
-              interval: str | None, no_facets: bool, as_json: bool) -> None:
-    """Search the index. TEXT takes words (all must match), "exact phrases", -exclude, OR,
-    and field:value for title, body, author, site and category. An empty TEXT lists everything.
+              interval: str | None, no_facets: bool, recency: str | None, as_json: bool) -> None:
+    """Search the index. TEXT is read as a search box reads it: a question or keywords (articles with
+    more of the words, rarer ones and closer together rank first; misspelt words are corrected);
+    +word and "exact phrases" must match, -word must not; AND/OR/NOT formulas; field:value for title,
+    body, author, site and category. An empty TEXT lists everything.
 
     Options go before `--`; everything after it is TEXT, so a query that starts with '-' follows it:
     newssearch query -n 5 -- '-sport'
@@ -158,14 +162,16 @@ def query_cmd(text: str, index_dir: str, categories: tuple[str, ...], date_from:
     try:
         result = archive.search(text, categories=list(categories), date_from=date_from, date_to=date_to,
                                 site=site, author=author, sort=sort, limit=limit, page=page,
-                                facets=not no_facets, interval=interval)
+                                facets=not no_facets, interval=interval, recency=recency)
     except QueryError as exc:
         raise _bad_parameter(exc) from None
     if as_json:
         _print_json(result.to_dict())
         return
     for w in result.warnings:
-        click.echo(f"note: query read leniently ({w})", err=True)
+        click.echo(f"note: {w}", err=True)
+    if result.did_you_mean:
+        click.echo("Did you mean: " + click.style(result.did_you_mean, bold=True) + "?")
     shown = f"{(page - 1) * limit + 1}–{(page - 1) * limit + len(result.hits)}" if result.hits else "none"
     click.echo(f"{result.total:,} results ({result.took_ms:.1f} ms) · showing {shown} · page {page} of "
                f"{result.pages} · sorted by {sort}\n")

@@ -209,8 +209,9 @@ def create_app(index_dir: str | Path, cors_origins: list[str] | None = None,
     @app.get("/search", summary="Ranked search with facets")
     def search(
         request: Request,
-        q: Annotated[str, Query(description="Words (all must match), \"phrases\", -exclude, OR, "
-                                            "title:/author:/site:/category:")] = "",
+        q: Annotated[str, Query(description="A question or keywords (misspellings corrected); +word and "
+                                            "\"phrases\" must match, -exclude, AND/OR/NOT, "
+                                            "title:/body:/author:/site:/category:")] = "",
         category: Annotated[list[str], Query(description="Category path or leaf name; repeat for any of")] = [],
         from_: Annotated[str | None, Query(alias="from", description="YYYY, YYYY-MM, YYYY-MM-DD or ISO 8601")] = None,
         to: Annotated[str | None, Query(description="Inclusive: 1987-03 means through March")] = None,
@@ -222,12 +223,13 @@ def create_app(index_dir: str | Path, cors_origins: list[str] | None = None,
         interval: Annotated[str | None, Query(description="month | year (default: from the span)")] = None,
         facets: bool = True,
         prefix: Annotated[bool, Query(description="search-as-you-type: the last word is a prefix")] = False,
+        recency: Annotated[str | None, Query(description="half-life (30d, 2w, 6m, 1y): rank relevant-and-recent")] = None,
     ) -> Response:
         if interval not in (None, "month", "year"):
             raise QueryError("interval", f"{interval!r} is not one of month, year")
         return _cached(live, request, lambda archive: archive.search(
             q, categories=category, date_from=from_, date_to=to, site=site, author=author, sort=sort,
-            page=page, limit=limit, facets=facets, interval=interval, prefix=prefix).to_dict())
+            page=page, limit=limit, facets=facets, interval=interval, prefix=prefix, recency=recency).to_dict())
 
     @app.get("/suggest", summary="Search-as-you-type: completions and headlines")
     def suggest(request: Request, q: str = "",

@@ -14,7 +14,7 @@ import tantivy
 
 from newssearch.errors import IndexBusy, IndexNotFound, IndexUnusable
 
-SCHEMA_VERSION = 2  # 2: the `words` field (search-as-you-type)
+SCHEMA_VERSION = 3  # 2: the `words` field (search-as-you-type); 3: `shown_title`, `published`
 TEXT_ANALYZER = "news"  # words, lowercased, accents folded, English stemming
 KEYWORD_ANALYZER = "keyword"  # the whole value, lowercased: exact but case-blind filters
 WORDS_ANALYZER = "words"  # words as written, lowercased: completions show real words, not stems
@@ -53,6 +53,8 @@ def build_schema() -> tantivy.Schema:
     sb.add_integer_field("fingerprint", stored=False, indexed=False, fast=True)
     sb.add_text_field("url", stored=True, tokenizer_name="raw")
     sb.add_text_field("title", stored=True, tokenizer_name=TEXT_ANALYZER)
+    # A title made up from the body's first words: shown, not searched (the body already holds it).
+    sb.add_text_field("shown_title", stored=True, tokenizer_name="raw", index_option="basic")
     sb.add_text_field("body", stored=True, tokenizer_name=TEXT_ANALYZER)
     # Title and body words unstemmed, documents only (no positions): the dictionary search-as-you-type
     # completes from, with document frequencies.
@@ -65,6 +67,8 @@ def build_schema() -> tantivy.Schema:
     sb.add_text_field("author", stored=True, tokenizer_name=KEYWORD_ANALYZER)
     sb.add_text_field("site", stored=True, tokenizer_name=KEYWORD_ANALYZER)
     sb.add_date_field("date", stored=True, indexed=True, fast=True)
+    # The date as epoch seconds: dates cannot be read from fast fields in Python, and recency ranking needs them.
+    sb.add_integer_field("published", stored=False, indexed=False, fast=True)
     sb.add_text_field("source", stored=True, tokenizer_name="raw", index_option="basic")
     return sb.build()
 

@@ -18,6 +18,8 @@ from newssearch.limits import MAX_LIMIT, SORTS
 from .facets import CategoryCount, DateBucket, DateFacet, category_counts, date_histogram, missing_counts
 from .facets import facets as facet_counts
 from .parse import Filters, combine, date_bound, parse_text, split_category_terms
+from .recency import half_life_seconds, rerank_by_recency
+from .textquery import QueryBuilder
 from .plain import plain
 from .snippets import QueryTerms
 from .suggest import MAX_SUGGESTIONS, Suggestions, TitleSuggestion, complete, expand_prefix
@@ -76,6 +78,7 @@ class SearchResult:
     facets: Facets | None
     took_ms: float
     warnings: list[str] = field(default_factory=list)
+    did_you_mean: str | None = None  # the query with words the archive does not hold corrected
 
     @property
     def pages(self) -> int:
@@ -90,7 +93,8 @@ class SearchResult:
 def _stored_article(doc: dict[str, list]) -> Article:
     dates = doc.get("date") or []
     return Article(
-        id=doc["id"][0], title=(doc.get("title") or [""])[0], body=(doc.get("body") or [""])[0],
+        id=doc["id"][0], title=(doc.get("title") or doc.get("shown_title") or [""])[0],
+        title_from_body=not doc.get("title"), body=(doc.get("body") or [""])[-1],
         url=(doc.get("url") or [None])[0], date=dates[0] if dates else None,
         categories=list(doc.get("categories") or []), authors=list(doc.get("author") or []),
         site=(doc.get("site") or [None])[0], source=(doc.get("source") or [""])[0],
@@ -111,6 +115,7 @@ class Archive:
         self._categories: dict[str, list[str]] | None = None
         self._dates = DateFacet()
         self._related: tuple[tuple, RelatedModel] | None = None
+        self.queries = QueryBuilder(index)
 
     @classmethod
     def open(cls, path: str | Path) -> "Archive":
@@ -155,10 +160,16 @@ class Archive:
                date_from: str | date | datetime | None = None, date_to: str | date | datetime | None = None,
                site: str | None = None, author: str | None = None, sort: str = "relevance",
                limit: int = 10, page: int = 1, facets: bool = True, interval: str | None = None,
-               snippet_chars: int = SNIPPET_CHARS, prefix: bool = False) -> SearchResult:
+               snippet_chars: int = SNIPPET_CHARS, prefix: bool = False,
+               recency: str | float | None = None) -> SearchResult:
         """Ranked (BM25, title boosted) or date-sorted hits for `q`, with facets for the same query.
 
-        `q` takes words (all must match), "phrases", -exclusions, OR, title:/author:/site:/category:.
+        `q` is read as a search box reads it (query/textquery.py): plain words rank articles by how many of
+        them they hold, how rare and how close together (stopwords aside; one or two words must all match);
+        misspelt words find their corrections; +word, "phrases", -exclusions, AND/OR/NOT formulas and
+        title:/body:/author:/site:/category: constrain.
+        `recency` ("30d", "2w", "6m", "1y", or days) ranks relevant-and-recent: scores decay by half per
+        half-life of age (among the best RECENCY_WINDOW matches).
         `date_to` is inclusive of the period given ("1987-03" is through the end of March).
         `prefix=True` (search-as-you-type) reads the last word as a prefix: "oil pr" finds "oil prices".
         Raises QueryError (a ValueError) for bad parameters, naming the parameter.
@@ -185,18 +196,17 @@ class Archive:
         )
         if filters.date_from and filters.date_to and filters.date_from >= filters.date_to:
             raise QueryError("from", "the start date is after the end date (to)")
-        text_query, warnings = parse_text(self.index, text)
-        query = combine(self.schema, text_query, filters)
-
-        try:
-            if sort == "relevance":
-                res = searcher.search(query, limit=limit, offset=offset)
-            else:
-                order = tantivy.Order.Desc if sort == "newest" else tantivy.Order.Asc
-                res = searcher.search(query, limit=limit, offset=offset, order_by_field="date", order=order)
-        except ValueError as exc:  # a query the parser accepted but Tantivy cannot run
-            raise QueryError("q", f"this query cannot be run ({exc})") from None
-        terms = QueryTerms.of(text)
+        half_life = half_life_seconds(recency) if recency not in (None, "") else None
+        parsed = self.queries.build(text, searcher)
+        text_query, warnings = parsed.query, parsed.warnings
+        res = self._run(searcher, combine(self.schema, text_query, filters), sort, limit, offset, half_life)
+        if res.count == 0 and parsed.relaxed is not None:
+            # Nothing holds enough of the words: any of them will do (a query never comes back empty
+            # while articles hold some of its words).
+            text_query = parsed.relaxed
+            res = self._run(searcher, combine(self.schema, text_query, filters), sort, limit, offset, half_life)
+            warnings = warnings + ["no article holds all the words; showing articles with some of them"]
+        terms = QueryTerms.of(parsed.highlight)
         hits = [self._hit(searcher, addr, score if sort == "relevance" else None, terms, snippet_chars)
                 for score, addr in res.hits]
 
@@ -212,7 +222,19 @@ class Archive:
                                   undated=got.undated, uncategorised=got.uncategorised)
         return SearchResult(query=q or "", total=res.count, page=page, limit=limit, sort=sort, hits=hits,
                             facets=facet_result, took_ms=round((time.perf_counter() - started) * 1000, 2),
-                            warnings=warnings)
+                            warnings=warnings, did_you_mean=parsed.did_you_mean)
+
+    def _run(self, searcher: tantivy.Searcher, query: tantivy.Query, sort: str, limit: int, offset: int,
+             half_life: float | None) -> tantivy.SearchResult:
+        try:
+            if sort != "relevance":
+                order = tantivy.Order.Desc if sort == "newest" else tantivy.Order.Asc
+                return searcher.search(query, limit=limit, offset=offset, order_by_field="date", order=order)
+            if half_life is not None:
+                return rerank_by_recency(searcher, query, limit, offset, half_life)
+            return searcher.search(query, limit=limit, offset=offset)
+        except ValueError as exc:  # a query the parser accepted but Tantivy cannot run
+            raise QueryError("q", f"this query cannot be run ({exc})") from None
 
     def _hit(self, searcher: tantivy.Searcher, addr: tantivy.DocAddress, score: float | None,
              terms: QueryTerms, chars: int) -> Hit:

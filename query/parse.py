@@ -15,8 +15,9 @@ import tantivy
 from newssearch.errors import QueryError  # defined there with the other errors; still importable from here
 from newssearch.indexer.schema import DEFAULT_FIELDS, TITLE_BOOST
 
-MAX_QUERY_CHARS = 2000
-MAX_QUERY_TERMS = 256
+MAX_QUERY_CHARS = 4000  # a long question pasted whole still fits; a page of text does not
+MAX_QUERY_TERMS = 512
+MAX_SLOP = 10  # "a phrase"~N: more would make a phrase of common words scan every position of every article
 
 
 @dataclass
@@ -46,23 +47,30 @@ def check_query_size(text: str) -> None:
         raise QueryError("q", f"query has {len(text.split())} terms; the limit is {MAX_QUERY_TERMS}")
 
 
-def parse_text(index: tantivy.Index, text: str) -> tuple[tantivy.Query, list[str]]:
-    """The user's query text -> (query, warnings). Never raises on syntax: falls back to a lenient parse.
+_SLOP = re.compile(r'"\s*~\s*(\d+)')
+
+
+def parse_text(index: tantivy.Index, text: str, title_boost: float = TITLE_BOOST) -> tuple[tantivy.Query, list[str]]:
+    """A boolean formula -> (query, warnings), by Tantivy's parser. Never raises on syntax: a lenient parse.
 
     Words are ANDed; "phrases", -exclude, OR, AND, (groups) and field:term (title, body, author, site)
-    work as users expect. An empty text matches every article.
+    work as users expect. An empty text matches every article. Phrase slop is capped at MAX_SLOP.
     """
     text = text.strip()
     check_query_size(text)
+    warnings = []
+    if any(int(s) > MAX_SLOP for s in _SLOP.findall(text)):
+        warnings.append(f"q: phrase slop reduced to ~{MAX_SLOP}")
+        text = _SLOP.sub(lambda m: f'"~{min(int(m.group(1)), MAX_SLOP)}', text)
     text = "".join(ch if ch.isprintable() else " " for ch in text)
     # `field:*` is the parser's "field exists" query, which needs a fast field: every article has a title
     # and body, so it adds nothing but an error.
     text = _EXISTS.sub(" ", text).strip()
     if not text:
         return tantivy.Query.all_query(), []
-    query, errors = index.parse_query_lenient(text, DEFAULT_FIELDS, field_boosts={"title": TITLE_BOOST},
+    query, errors = index.parse_query_lenient(text, DEFAULT_FIELDS, field_boosts={"title": title_boost},
                                               conjunction_by_default=True)
-    return query, [str(e) for e in errors]
+    return query, warnings + [str(e) for e in errors]
 
 
 def date_bound(value: str | date | datetime | None, upper: bool, name: str) -> datetime | None:
