@@ -283,8 +283,8 @@ def write_shard(job: ShardJob) -> ShardResult:
             failpoint_once("shard-write")
         up.delete_hashes(job.delete)
         up.finish()
-    except BaseException:
-        up.abort()
+    except BaseException as exc:
+        up.abort(exc)
         raise
     lo, hi = date_span(up.index)
     return ShardResult(shard_dir=job.shard_dir, report=report.to_dict(), articles=report.total,
@@ -389,8 +389,8 @@ class _BuildLock:
 
 def build_sharded(paths: Iterable[str | Path], index_dir: str | Path, *, shard_by: str | None = None,
                   shards: int | None = None, shard_size: int | None = None, runner: Any = None,
-                  batch_size: int = BATCH_SIZE,
-                  progress: Callable[[int, int, int], None] | None = None) -> IndexReport:
+                  batch_size: int = BATCH_SIZE, progress: Callable[[int, int, int], None] | None = None,
+                  follow_symlinks: bool = False) -> IndexReport:
     """Read the archive at `paths` into the sharded archive at `index_dir` (created if needed).
 
     `shard_by` (year, month or none) and the size cap (`shard_size` articles, or the cap that makes at
@@ -405,7 +405,7 @@ def build_sharded(paths: Iterable[str | Path], index_dir: str | Path, *, shard_b
     runner = runner or LocalRunner()
     lock = _BuildLock(root)
     try:
-        report = _build(paths, root, shard_by, shards, shard_size, runner, batch_size, progress)
+        report = _build(paths, root, shard_by, shards, shard_size, runner, batch_size, progress, follow_symlinks)
     finally:
         lock.release()
     report.seconds = time.perf_counter() - started
@@ -413,7 +413,8 @@ def build_sharded(paths: Iterable[str | Path], index_dir: str | Path, *, shard_b
     return report
 
 
-def _build(paths, root: Path, shard_by, shards, shard_size, runner, batch_size, progress) -> IndexReport:
+def _build(paths, root: Path, shard_by, shards, shard_size, runner, batch_size, progress,
+           follow_symlinks: bool = False) -> IndexReport:
     report = IndexReport(index=str(root))
     manifest = load_manifest(root) if is_sharded(root) else None
     if manifest is None:
@@ -428,7 +429,7 @@ def _build(paths, root: Path, shard_by, shards, shard_size, runner, batch_size, 
     _finish_moves(root, manifest, runner)  # a killed run's moves first
 
     # 1. parse every part into per-period staging files
-    files, problems = find_files(paths)
+    files, problems = find_files(paths, follow_symlinks)
     report.problems.extend(problems)
     report.failed += len(problems)
     report.files = len(files)

@@ -221,8 +221,8 @@ class Archive:
             warnings = warnings + [RELAXED_WARNING]
         res = self._run(searcher, combine(self.schema, text_query, filters), sort, limit, offset, half_life)
         if res.count == 0 and parsed.relaxed is not None and relaxed is None:
-            # Nothing holds enough of the words: any of them will do (a query never comes back empty
-            # while articles hold some of its words).
+            # Nothing holds the required phrases or +words: any of the words will do (a query never comes
+            # back empty while articles hold some of its words).
             text_query = parsed.relaxed
             res = self._run(searcher, combine(self.schema, text_query, filters), sort, limit, offset, half_life)
             warnings = warnings + [RELAXED_WARNING]

@@ -44,6 +44,9 @@ def open_page(browser, server, request):
         pg = context.new_page()
         errors: list[str] = []
         pg.on("pageerror", lambda e: errors.append(str(e)))
+        # The page runs under the server's Content-Security-Policy: anything it blocks is an error here.
+        pg.on("console", lambda m: errors.append(m.text)
+              if m.type == "error" and "Content Security Policy" in m.text else None)
         pg.goto(url)
         opened.append((context, pg, errors))
         return pg
