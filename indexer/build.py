@@ -4,7 +4,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +15,7 @@ from .article import Article, Problem
 from .faults import failpoint
 from .schema import IndexBusy, id_hash, open_index
 from .sources import Part, find_files, read_part, split_parts
-from .terms import TermWriter, compact, indexed_fingerprints, term_counts
+from .terms import TermRows, TermWriter, compact, indexed_fingerprints, term_rows
 
 WRITER_HEAP = 256 * 1024 * 1024
 BATCH_SIZE = 5000  # articles per commit: a crash costs at most one batch of work
@@ -49,11 +49,12 @@ class IndexReport:
                 + f"; index holds {self.total} articles ({self.seconds:.1f} s)")
 
 
-def article_document(a: Article) -> tantivy.Document:
+def article_document(a: Article, hash_: int | None = None, fingerprint: int | None = None) -> tantivy.Document:
+    """The Tantivy document of an article (`hash_`, `fingerprint`: its id_hash and fingerprint if known)."""
     doc = tantivy.Document()
     doc.add_text("id", a.id)
-    doc.add_integer("id_hash", id_hash(a.id))
-    doc.add_integer("fingerprint", a.fingerprint())
+    doc.add_integer("id_hash", id_hash(a.id) if hash_ is None else hash_)
+    doc.add_integer("fingerprint", a.fingerprint() if fingerprint is None else fingerprint)
     if a.url:
         doc.add_text("url", a.url)
     doc.add_text("title", a.title)
@@ -78,16 +79,19 @@ def article_document(a: Article) -> tantivy.Document:
     return doc
 
 
-Parsed = tuple[Article, Counter] | Problem
+Parsed = tuple[Article, int, int] | Problem  # (article, id_hash, fingerprint)
 
 
-def _parse(part: Part) -> tuple[Part, list[Parsed]]:
-    """Read one file (or part of one) and tokenise its articles (in the worker: both are CPU-bound)."""
-    return part, [item if isinstance(item, Problem) else (item, term_counts(item.title, item.body))
-                  for item in read_part(part)]
+def _parse(part: Part) -> tuple[Part, list[Parsed], TermRows]:
+    """Read one file (or part of one), hash and tokenise its articles (in the worker: all CPU-bound).
+    The term rows hold one row per article, in order."""
+    items = list(read_part(part))
+    articles = [a for a in items if not isinstance(a, Problem)]
+    rows = term_rows([(a.title, a.body) for a in articles])
+    return part, [a if isinstance(a, Problem) else (a, id_hash(a.id), a.fingerprint()) for a in items], rows
 
 
-def parse_files(files: list[Part], workers: int) -> Iterator[tuple[Part, list[Parsed]]]:
+def parse_files(files: list[Part], workers: int) -> Iterator[tuple[Part, list[Parsed], TermRows]]:
     """Parse files in worker processes (HTML extraction is CPU-bound), yielding results in file order."""
     if workers <= 1 or len(files) <= 1:
         yield from map(_parse, files)
@@ -141,16 +145,17 @@ def build_index(paths: Iterable[str | Path], index_dir: str | Path, *, workers: 
         pending = 0
         seen: set[int] = set()
         workers = workers or os.cpu_count() or 1
-        for part, items in parse_files(parts, workers):
+        for part, items, rows in parse_files(parts, workers):
             failpoint("file")
+            row = -1
             for parsed in items:
                 if isinstance(parsed, Problem):
                     report.problems.append(parsed)
                     report.failed += 1
                     continue
-                item, counts = parsed
+                item, h, fp = parsed
+                row += 1
                 report.articles += 1
-                h, fp = id_hash(item.id), item.fingerprint()
                 old = known.get(h)
                 if h in seen:  # met earlier in this run: the later version wins
                     report.duplicates += 1
@@ -167,9 +172,9 @@ def build_index(paths: Iterable[str | Path], index_dir: str | Path, *, workers: 
                     else:
                         writer.delete_documents_by_term("id", item.id)
                         report.updated += 1
-                writer.add_document(article_document(item))
+                writer.add_document(article_document(item, h, fp))
                 failpoint("add")
-                terms.add(item.id, h, fp, counts)
+                terms.add(item.id, h, fp, rows, row)
                 known[h] = fp
                 pending += 1
                 if pending >= batch_size:
