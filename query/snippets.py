@@ -88,16 +88,25 @@ class QueryTerms:
 
 def _best_window(matches: list[tuple[int, int, str]], chars: int, length: int) -> tuple[int, int]:
     """The `chars`-wide window, opening a little before a match, with the most distinct terms (then the most
-    matches; the earliest on ties)."""
+    matches; the earliest on ties). One pass: the window's term counts are kept as it slides."""
     best, best_key = (0, 0), (-1, -1)
-    j = 0
-    for i, (m_start, _, _) in enumerate(matches):
+    counts: dict[str, int] = {}  # stem -> matches of it in matches[i..j]
+    j = -1
+    for i, (m_start, _, stem) in enumerate(matches):
+        if i and j >= i - 1:  # match i-1 leaves the window
+            gone = matches[i - 1][2]
+            counts[gone] -= 1
+            if not counts[gone]:
+                del counts[gone]
+        if j < i:
+            j = i
+            counts[stem] = counts.get(stem, 0) + 1
         start = max(0, m_start - LEAD_CHARS)
         end = min(length, start + chars)
-        j = max(j, i)
         while j + 1 < len(matches) and matches[j + 1][1] <= end:
             j += 1
-        key = (len({s for _, _, s in matches[i:j + 1]}), j + 1 - i)
+            counts[matches[j][2]] = counts.get(matches[j][2], 0) + 1
+        key = (len(counts), j + 1 - i)
         if key > best_key:
             best, best_key = (start, end), key
     start, end = best

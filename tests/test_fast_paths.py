@@ -1,4 +1,5 @@
-"""The fast indexing paths give what the plain ones gave: term rows, their vocabulary, normalised text, fields."""
+"""The fast paths give what the plain ones gave: term rows and their vocabulary, normalised text, export
+fields (indexing); the snippet window (search)."""
 from __future__ import annotations
 
 import json
@@ -14,6 +15,7 @@ from newssearch.indexer.article import normalise_space
 from newssearch.indexer.records import _LOOKUP, FIELD_NAMES, map_fields
 from newssearch.indexer.schema import open_index
 from newssearch.indexer.terms import indexed_fingerprints, load_terms, term_counts, term_rows
+from newssearch.query.snippets import LEAD_CHARS, _best_window
 
 from conftest import CORPUS
 
@@ -135,3 +137,31 @@ def plain_map_fields(record: dict) -> dict:
                        st.sampled_from([None, "", [], {}, "v", "w", 0, ["a"], {"rendered": "r"}]), max_size=8))
 def test_map_fields_is_the_field_by_field_result(record):
     assert map_fields(record) == plain_map_fields(record)
+
+
+def plain_best_window(matches: list[tuple[int, int, str]], chars: int, length: int) -> tuple[int, int]:
+    """The version that counted each window's terms afresh (a set per match)."""
+    best, best_key = (0, 0), (-1, -1)
+    j = 0
+    for i, (m_start, _, _) in enumerate(matches):
+        start = max(0, m_start - LEAD_CHARS)
+        end = min(length, start + chars)
+        j = max(j, i)
+        while j + 1 < len(matches) and matches[j + 1][1] <= end:
+            j += 1
+        key = (len({s for _, _, s in matches[i:j + 1]}), j + 1 - i)
+        if key > best_key:
+            best, best_key = (start, end), key
+    start, end = best
+    if end - start < chars and start > 0:
+        start = max(0, end - chars)
+    return start, end
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3000), st.integers(1, 60), st.sampled_from("abcde")), min_size=1, max_size=40),
+       st.sampled_from([20, 60, 200, 400]))
+def test_best_window_is_the_plain_result(raw, chars):
+    length = 3100
+    matches = [(start, min(length, start + n), stem) for start, n, stem in sorted(raw)]
+    assert _best_window(matches, chars, length) == plain_best_window(matches, chars, length)
