@@ -3,6 +3,7 @@
     python bench/index_speed.py                          # Reuters (19,043 records) and 200,000 synthetic
     python bench/index_speed.py --sizes reuters --repeat 3
     python bench/index_speed.py --pages 400              # also HTML pages and page dumps (wcxb-dev, w3m)
+    python bench/index_speed.py --sizes "" --pages 400   # only the pages
 
 Records: Reuters-21578 as a JSON Lines export (id, title, body, date, categories, author, site), and the
 synthetic set of bench/corpora.py (word-bigram models of Reuters + BBC). Each contender runs as a fresh
@@ -245,7 +246,7 @@ def main() -> None:
     peers = ["tantivy"] + ([] if args.no_bm25s else ["bm25s"])
     print(f"{os.cpu_count()} cores; load average before: {os.getloadavg()[0]:.1f}")
     results = {}
-    for size in args.sizes.split(","):
+    for size in filter(None, args.sizes.split(",")):
         if size == "reuters":
             src = work / "reuters.jsonl"
             if not src.exists():
