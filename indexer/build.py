@@ -11,14 +11,16 @@ from pathlib import Path
 
 import tantivy
 
+from newssearch.limits import BATCH_SIZE
+
 from .article import Article, Problem
 from .faults import failpoint
 from .schema import IndexBusy, id_hash, open_index
-from .sources import Part, find_files, read_part, split_parts
+from .dispatch import read_part
+from .sources import Part, find_files, split_parts
 from .terms import TermRows, TermWriter, compact, indexed_fingerprints, term_rows
 
 WRITER_HEAP = 256 * 1024 * 1024
-BATCH_SIZE = 5000  # articles per commit: a crash costs at most one batch of work
 
 
 @dataclass
@@ -49,6 +51,11 @@ class IndexReport:
                 + f"; index holds {self.total} articles ({self.seconds:.1f} s)")
 
 
+def indexed_title(a: Article) -> str:
+    """The title as ranking sees it: none when it was made up from the body."""
+    return "" if a.title_from_body else a.title
+
+
 def article_document(a: Article, hash_: int | None = None, fingerprint: int | None = None) -> tantivy.Document:
     """The Tantivy document of an article (`hash_`, `fingerprint`: its id_hash and fingerprint if known)."""
     doc = tantivy.Document()
@@ -57,7 +64,11 @@ def article_document(a: Article, hash_: int | None = None, fingerprint: int | No
     doc.add_integer("fingerprint", a.fingerprint() if fingerprint is None else fingerprint)
     if a.url:
         doc.add_text("url", a.url)
-    doc.add_text("title", a.title)
+    doc.add_text("shown_title" if a.title_from_body else "title", a.title)
+    if not a.title_from_body:
+        # The body field is searched as headline + text (one BM25 field, as a single-field engine scores an
+        # article); the title field adds a small boost on top. The stored body is its last value.
+        doc.add_text("body", a.title)
     doc.add_text("body", a.body)
     doc.add_text("words", a.title)
     doc.add_text("words", a.body)
@@ -75,6 +86,7 @@ def article_document(a: Article, hash_: int | None = None, fingerprint: int | No
         doc.add_text("site", a.site)
     if a.date:
         doc.add_date("date", a.date)
+        doc.add_integer("published", int(a.date.timestamp()))
     doc.add_text("source", a.source)
     return doc
 
@@ -87,7 +99,7 @@ def _parse(part: Part) -> tuple[Part, list[Parsed], TermRows]:
     The term rows hold one row per article, in order."""
     items = list(read_part(part))
     articles = [a for a in items if not isinstance(a, Problem)]
-    rows = term_rows([(a.title, a.body) for a in articles])
+    rows = term_rows([(indexed_title(a), a.body) for a in articles])
     return part, [a if isinstance(a, Problem) else (a, id_hash(a.id), a.fingerprint()) for a in items], rows
 
 
@@ -114,7 +126,7 @@ def open_writer(index: tantivy.Index, index_dir: str | Path) -> tantivy.IndexWri
         return index.writer(WRITER_HEAP, min(2, os.cpu_count() or 1))
     except ValueError as exc:
         if "Lock" in str(exc):
-            raise IndexBusy(f"{index_dir}: another process is writing to this index "
+            raise IndexBusy(index_dir, f"{index_dir}: another process is writing to this index "
                             "(one `newssearch index` at a time); try again when it has finished") from None
         raise
 
