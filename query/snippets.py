@@ -47,6 +47,12 @@ def _pattern(prefixes: tuple[str, ...]) -> re.Pattern:
     return re.compile(r"\b(?:" + "|".join(map(re.escape, prefixes)) + r")\w*", re.IGNORECASE)
 
 
+@lru_cache(maxsize=4096)
+def _exact(pattern: re.Pattern) -> re.Pattern:
+    """The case-blind pattern as a case-sensitive one, for case-folded text (the prefixes are stems: folded)."""
+    return re.compile(pattern.pattern)
+
+
 @dataclass(frozen=True)
 class QueryTerms:
     """The body terms of a query, as stems, and a pattern for the words that may be forms of them."""
@@ -64,18 +70,25 @@ class QueryTerms:
         prefixes = sorted({s[:-1] if len(s) > 3 else s for s in stems}, key=lambda p: (-len(p), p))
         return cls(frozenset(stems), _pattern(tuple(prefixes)))
 
-    def snippet(self, body: str, chars: int) -> str:
-        """HTML: about `chars` characters of `body` around its best matches, escaped, matches in <b>…</b>;
-        "" when the body has none of the terms."""
+    def matches(self, body: str) -> list[tuple[int, int, str]]:
+        """(start, end, stem) of the words of `body` that are forms of the terms, the first MAX_MATCHES."""
         if self.pattern is None:
-            return ""
+            return []
         matches: list[tuple[int, int, str]] = []
-        for m in self.pattern.finditer(body):
-            stem = _analyse(m.group())
+        folded = body.casefold()  # a case-blind pattern scans ~1.7x slower than an exact one on folded text
+        scan = _exact(self.pattern).finditer(folded) if len(folded) == len(body) else self.pattern.finditer(body)
+        for m in scan:
+            stem = _analyse(body[m.start():m.end()])
             if stem in self.stems:
                 matches.append((m.start(), m.end(), stem))
                 if len(matches) >= MAX_MATCHES:
                     break
+        return matches
+
+    def snippet(self, body: str, chars: int) -> str:
+        """HTML: about `chars` characters of `body` around its best matches, escaped, matches in <b>…</b>;
+        "" when the body has none of the terms."""
+        matches = self.matches(body)
         if not matches:
             return ""
         start, end = _best_window(matches, chars, len(body))

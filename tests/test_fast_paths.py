@@ -16,7 +16,7 @@ from newssearch.indexer.build import indexed_title
 from newssearch.indexer.records import _LOOKUP, FIELD_NAMES, map_fields
 from newssearch.indexer.schema import open_index
 from newssearch.indexer.terms import indexed_fingerprints, load_terms, term_counts, term_rows
-from newssearch.query.snippets import LEAD_CHARS, _best_window
+from newssearch.query.snippets import LEAD_CHARS, MAX_MATCHES, QueryTerms, _analyse, _best_window
 
 from conftest import CORPUS
 
@@ -166,3 +166,20 @@ def test_best_window_is_the_plain_result(raw, chars):
     length = 3100
     matches = [(start, min(length, start + n), stem) for start, n, stem in sorted(raw)]
     assert _best_window(matches, chars, length) == plain_best_window(matches, chars, length)
+
+
+def test_snippet_matches_from_case_folded_scans_equal_case_blind_ones():
+    posts = json.loads((CORPUS / "cms" / "reuters-1987-04-export.json").read_text(encoding="utf-8"))["posts"]
+    bodies = [re.sub(r"<[^>]+>", " ", p["content"]["rendered"]) for p in posts]
+    bodies += ["Straße STRASSE İstanbul OIL Oil oil", "Some KELVIN Ωmega café CAFÉ ΣΊΣΥΦΟΣ σίσυφος"]
+    queries = ["oil prices", "bank rates cut", "trade deficit japan", "strasse istanbul", "some kelvin cafe",
+               "why did the company say it would sell shares", "OPEC output", "σίσυφος"]
+    found = 0
+    for q in queries:
+        terms = QueryTerms.of(q)
+        for body in bodies:
+            blind = [(m.start(), m.end(), _analyse(m.group())) for m in terms.pattern.finditer(body)]
+            blind = [m for m in blind if m[2] in terms.stems][:MAX_MATCHES]
+            assert terms.matches(body) == blind
+            found += bool(blind)
+    assert found > 50
