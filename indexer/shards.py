@@ -31,7 +31,7 @@ import socket
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
@@ -40,12 +40,15 @@ from typing import Any
 
 import multiprocessing as mp
 
-from .article import Article, Problem
-from .build import BATCH_SIZE, IndexReport, Upserter, _parse
+import numpy as np
+
 from newssearch.errors import IndexUnusable
 
+from .article import Article, Problem
+from .build import BATCH_SIZE, IndexReport, Upserter, _parse
 from .schema import id_hash, open_index
 from .sources import Part, find_files, split_parts
+from .terms import TermRows
 
 MANIFEST = "shards.json"
 FORMAT = "newssearch-shards/1"
@@ -216,7 +219,7 @@ def parse_to_staging(part: Part, number: int, staging: str | Path, shard_by: str
     """Read and tokenise one part; write its articles, grouped by period, to staging files (atomically,
     so a retried task rewrites the same files and nothing is doubled)."""
     staging = Path(staging)
-    _, items = _parse(part)
+    _, items, rows = _parse(part)
     failpoint_once("shard-parse")
     by_period: dict[str, list[str]] = defaultdict(list)
     hashes: dict[str, list[int]] = defaultdict(list)
@@ -225,11 +228,13 @@ def parse_to_staging(part: Part, number: int, staging: str | Path, shard_by: str
         if isinstance(item, Problem):
             problems.append(item)
             continue
-        article, counts = item
+        article, h, _ = item
+        a, b = rows.indptr[n], rows.indptr[n + 1]
+        counts = {rows.vocab[t]: float(c) for t, c in zip(rows.indices[a:b].tolist(), rows.data[a:b].tolist())}
         n += 1
         p = period_of(article.date, shard_by)
         by_period[p].append(json.dumps({"a": article.to_dict(), "c": counts}, ensure_ascii=False))
-        hashes[p].append(id_hash(article.id))
+        hashes[p].append(h)
     for p, lines in by_period.items():
         path = staging_file(staging, p, number)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -239,15 +244,26 @@ def parse_to_staging(part: Part, number: int, staging: str | Path, shard_by: str
     return PartResult(number=number, size=part.size, articles=n, periods=dict(hashes), problems=problems)
 
 
-def read_staging(path: Path) -> Iterator[tuple[Article, Counter]]:
+def read_staging(path: Path, keep: Callable[[int], bool]) -> tuple[list[tuple[Article, int, int]], TermRows]:
+    """The articles of a staging file whose id hash `keep` accepts, as the writer takes them: (article,
+    id_hash, fingerprint) and their term rows (each row's terms in the order they were counted)."""
+    items, vocab, indptr, indices, data = [], {}, [0], [], []
     with open(path, encoding="utf-8") as fh:
         for line in fh:
             d = json.loads(line)
             a = d["a"]
+            h = id_hash(a["id"])
+            if not keep(h):
+                continue
             date = datetime.fromisoformat(a["date"].replace("Z", "+00:00")) if a["date"] else None
-            yield Article(id=a["id"], title=a["title"], body=a["body"], url=a["url"], date=date,
-                          categories=a["categories"], authors=a["authors"], site=a["site"],
-                          source=a["source"]), Counter(d["c"])
+            article = Article(**{**a, "date": date})
+            items.append((article, h, article.fingerprint()))
+            for term, count in d["c"].items():
+                indices.append(vocab.setdefault(term, len(vocab)))
+                data.append(count)
+            indptr.append(len(indices))
+    return items, TermRows(vocab=list(vocab), indptr=np.asarray(indptr, dtype=np.int64),
+                           indices=np.asarray(indices, dtype=np.int32), data=np.asarray(data, dtype=np.float32))
 
 
 # --- writing one shard -----------------------------------------------------------------------------------
@@ -278,8 +294,7 @@ def write_shard(job: ShardJob) -> ShardResult:
     up = Upserter(job.shard_dir, report, job.batch_size)
     try:
         for f in job.files:
-            up.add_all(item for item in read_staging(Path(f))
-                       if bucket_of(h := id_hash(item[0].id), job.buckets) == job.bucket and h not in job.skip)
+            up.add_all(*read_staging(Path(f), lambda h: bucket_of(h, job.buckets) == job.bucket and h not in job.skip))
             failpoint_once("shard-write")
         up.delete_hashes(job.delete)
         up.finish()
