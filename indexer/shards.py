@@ -22,6 +22,7 @@ neither loses nor doubles an article); delete the articles that moved out of the
 from __future__ import annotations
 
 import fcntl
+import multiprocessing as mp
 import json
 import math
 import os
@@ -38,14 +39,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import multiprocessing as mp
 
 import numpy as np
 
 from newssearch.errors import IndexUnusable
 
 from .article import Article, Problem
-from .build import BATCH_SIZE, IndexReport, Upserter, _parse
+from .build import BATCH_SIZE, IndexReport, Upserter, _die_with_parent, _parse
 from .schema import id_hash, open_index
 from .sources import Part, find_files, split_parts
 from .terms import TermRows
@@ -371,8 +371,11 @@ class LocalRunner:
                 if done:
                     done(results[i])
             return results
-        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-        with ProcessPoolExecutor(min(self.workers, len(args)), mp_context=ctx) as pool:
+        # Started by a fork server, as build_index's parsers are (no inherited locks or threads), in an
+        # executor that fails the build if a worker dies (a plain Pool would wait for it forever).
+        methods = mp.get_all_start_methods()
+        ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
+        with ProcessPoolExecutor(min(self.workers, len(args)), mp_context=ctx, initializer=_die_with_parent) as pool:
             futures = {pool.submit(fn, *a): i for i, a in enumerate(args)}
             for fut in as_completed(futures):
                 results[futures[fut]] = fut.result()
