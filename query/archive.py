@@ -138,7 +138,7 @@ class Archive:
         """Open an index directory written by `newssearch index` (raises IndexNotFound if there is none).
         A sharded archive's directory opens as a ShardedArchive, which has the same methods."""
         if (Path(path) / "shards.json").is_file():  # indexer/shards.py's manifest
-            from .sharded import ShardedArchive
+            from . import ShardedArchive  # the package's lazy name: query/sharded.py builds on this module
 
             return ShardedArchive.open(path)  # type: ignore[return-value]
         return cls(open_index(path), Path(path))
