@@ -30,6 +30,8 @@ class Facets(_Shape):
     categories: list[CategoryCount]
     date_interval: str
     dates: list[DateBucket]
+    undated: int  # matches with no date, outside the histogram
+    uncategorised: int
 
 
 class Hit(_Shape):
@@ -53,6 +55,7 @@ class SearchAnswer(_Shape):
     hits: list[Hit]
     facets: Facets | None
     warnings: list[str]
+    did_you_mean: str | None
     pages: int
     took_ms: float
     cached: bool = False  # present, and true, when answered from the cache
@@ -93,6 +96,7 @@ class Article(_Shape):
     categories: list[str]
     authors: list[str]
     site: str | None
+    title_from_body: bool  # no title was given: it was made from the body's start
 
 
 class RelatedHit(_Shape):

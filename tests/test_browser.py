@@ -39,12 +39,14 @@ def open_page(browser, server, request):
     opened = []
     failed_before = request.session.testsfailed
 
-    def open_(url: str = "/", device: dict = DESKTOP):
-        context = browser.new_context(**device, base_url=server.base)
+    def open_(url: str = "/", device: dict = DESKTOP, enforce_csp: bool = False):
+        # Playwright's string waits (wait_for_function) are evaluated in the page, which its CSP forbids:
+        # the tests bypass it, except the one that checks the page works under it.
+        context = browser.new_context(**device, base_url=server.base, bypass_csp=not enforce_csp)
         pg = context.new_page()
         errors: list[str] = []
         pg.on("pageerror", lambda e: errors.append(str(e)))
-        # The page runs under the server's Content-Security-Policy: anything it blocks is an error here.
+        # Where the page runs under the server's Content-Security-Policy, anything it blocks is an error.
         pg.on("console", lambda m: errors.append(m.text)
               if m.type == "error" and "Content Security Policy" in m.text else None)
         pg.goto(url)
@@ -232,3 +234,20 @@ def test_article_view_keeps_the_facets_without_a_focus_box(page):
     page.locator("#category-facet label").first.click()  # a facet from the article: filtered results
     settled(page, "new URLSearchParams(location.search).getAll('category').length === 1")
     assert not page.locator("#results").is_hidden() and page.locator("#article").is_hidden()
+
+
+def test_the_page_works_under_its_content_security_policy(open_page):
+    """As a reader's browser enforces it (the others bypass it): completions, results with highlights, the
+    stylesheet's layout, a facet and an article with its related posts, and not one violation (checked by
+    open_page). Waits are locator waits only: a string evaluated in the page would be refused."""
+    pg = open_page("/", enforce_csp=True)
+    pg.locator("#q").press_sequentially("oil pr", delay=40)
+    pg.locator("#suggestions li[role=option]").first.wait_for()
+    pg.press("#q", "Enter")
+    pg.locator("#hits .snippet b").first.wait_for()
+    filters, results = pg.locator("#filters").bounding_box(), pg.locator("#results").bounding_box()
+    assert filters["x"] + filters["width"] <= results["x"]  # the stylesheet's two columns
+    pg.locator("#category-facet label").first.click()
+    pg.locator("#category-facet input:checked").wait_for()
+    pg.locator("#hits li h3 a").first.click()
+    pg.locator("#related li.related-item a").first.wait_for()
