@@ -30,8 +30,8 @@ class Facets(_Shape):
     categories: list[CategoryCount]
     date_interval: str
     dates: list[DateBucket]
-    undated: int  # matches with no date, outside the histogram
-    uncategorised: int
+    undated: int  # matches with no date: in no bucket of `dates`
+    uncategorised: int  # matches with no category
 
 
 class Hit(_Shape):
@@ -55,7 +55,7 @@ class SearchAnswer(_Shape):
     hits: list[Hit]
     facets: Facets | None
     warnings: list[str]
-    did_you_mean: str | None
+    did_you_mean: str | None  # the query with words the archive does not hold corrected
     pages: int
     took_ms: float
     cached: bool = False  # present, and true, when answered from the cache
@@ -96,7 +96,7 @@ class Article(_Shape):
     categories: list[str]
     authors: list[str]
     site: str | None
-    title_from_body: bool  # no title was given: it was made from the body's start
+    title_from_body: bool  # the title was made up from the body's first words (shown, not searched)
 
 
 class RelatedHit(_Shape):

@@ -316,8 +316,8 @@ def related_cmd(article_id: str | None, index_dir: str, k: int, same_category: b
 
 
 def _say_compiling() -> None:
-    click.echo("compiling the related-posts kernel: the first use after installing takes about 10 s; "
-               "later runs load it from numba's cache", err=True)
+    click.echo("compiling the related-posts kernel, once after installing (seconds to a minute, by the "
+               "machine); later runs load it from numba's cache…", err=True)
 
 
 def _write_all_related(archive: Archive, k: int, out: str) -> None:

@@ -33,11 +33,21 @@ def _cut(text: str, limit: int, mark: str = " …") -> str:
     return text[: cut if cut > 0 else limit].rstrip() + mark
 
 
+_UNUSUAL_SPACE = re.compile(r"\s(?:\s+|(?<! ))")  # every whitespace run but a single space
+
+
+def _space_run(m: re.Match[str]) -> str:
+    return "\n\n" if m.group().count("\n") >= 2 else " "
+
+
 def normalise_space(text: str) -> str:
-    """Collapse runs of whitespace inside lines, keep paragraph breaks (blank lines)."""
-    paragraphs = re.split(r"\n\s*\n", text.replace("\r\n", "\n").replace("\r", "\n"))
-    cleaned = (_SPACE.sub(" ", p).strip() for p in paragraphs)
-    return "\n\n".join(p for p in cleaned if p)
+    """Collapse runs of whitespace inside lines, keep paragraph breaks (blank lines).
+
+    One pass: a run of whitespace holding two line breaks is a paragraph break, any other run a space;
+    single spaces (most of them) are not touched."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _UNUSUAL_SPACE.sub(_space_run, text).strip()
 
 
 def category_path(value: str) -> str:
@@ -65,12 +75,10 @@ class Article:
 
     def fingerprint(self) -> int:
         """A 63-bit hash of the content (not of where it came from): unchanged articles are skipped."""
-        h = hashlib.blake2b(digest_size=8)
-        for part in (self.title, self.body, self.url or "", self.date.isoformat() if self.date else "",
-                     "\x1f".join(self.categories), "\x1f".join(self.authors), self.site or ""):
-            h.update(part.encode("utf-8", "surrogatepass"))
-            h.update(b"\x1e")
-        return int.from_bytes(h.digest(), "big") >> 1  # fits tantivy's i64/u64 fast fields
+        parts = (self.title, self.body, self.url or "", self.date.isoformat() if self.date else "",
+                 "\x1f".join(self.categories), "\x1f".join(self.authors), self.site or "", "")
+        data = "\x1e".join(parts).encode("utf-8", "surrogatepass")  # each part ends with \x1e, as ever
+        return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big") >> 1  # fits i64/u64 fields
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

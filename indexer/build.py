@@ -8,7 +8,7 @@ import os
 import shutil
 import threading
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +23,7 @@ from .faults import failpoint
 from .schema import IndexBusy, id_hash, open_index
 from .dispatch import read_part
 from .sources import Part, find_files, split_parts
-from .terms import TermWriter, compact, indexed_fingerprints, term_counts
+from .terms import TermRows, TermWriter, compact, indexed_fingerprints, term_rows
 
 WRITER_HEAP = 256 * 1024 * 1024
 LOW_DISK_BYTES = 64 * 1024 * 1024  # a write that fails with less free than this failed for want of space
@@ -81,11 +81,12 @@ def indexed_title(a: Article) -> str:
     return "" if a.title_from_body else a.title
 
 
-def article_document(a: Article) -> tantivy.Document:
+def article_document(a: Article, hash_: int | None = None, fingerprint: int | None = None) -> tantivy.Document:
+    """The Tantivy document of an article (`hash_`, `fingerprint`: its id_hash and fingerprint if known)."""
     doc = tantivy.Document()
     doc.add_text("id", a.id)
-    doc.add_integer("id_hash", id_hash(a.id))
-    doc.add_integer("fingerprint", a.fingerprint())
+    doc.add_integer("id_hash", id_hash(a.id) if hash_ is None else hash_)
+    doc.add_integer("fingerprint", a.fingerprint() if fingerprint is None else fingerprint)
     if a.url:
         doc.add_text("url", a.url)
     doc.add_text("shown_title" if a.title_from_body else "title", a.title)
@@ -115,13 +116,16 @@ def article_document(a: Article) -> tantivy.Document:
     return doc
 
 
-Parsed = tuple[Article, Counter] | Problem
+Parsed = tuple[Article, int, int] | Problem  # (article, id_hash, fingerprint)
 
 
-def _parse(part: Part) -> tuple[Part, list[Parsed]]:
-    """Read one file (or part of one) and tokenise its articles (in the worker: both are CPU-bound)."""
-    return part, [item if isinstance(item, Problem) else (item, term_counts(indexed_title(item), item.body))
-                  for item in read_part(part)]
+def _parse(part: Part) -> tuple[Part, list[Parsed], TermRows]:
+    """Read one file (or part of one), hash and tokenise its articles (in the worker: all CPU-bound).
+    The term rows hold one row per article, in order."""
+    items = list(read_part(part))
+    articles = [a for a in items if not isinstance(a, Problem)]
+    rows = term_rows([(indexed_title(a), a.body) for a in articles])
+    return part, [a if isinstance(a, Problem) else (a, id_hash(a.id), a.fingerprint()) for a in items], rows
 
 
 def _die_with_parent() -> None:
@@ -152,7 +156,7 @@ def start_pool(workers: int) -> multiprocessing.pool.Pool:
 
 
 def parse_files(files: list[Part], pool: multiprocessing.pool.Pool | None, workers: int
-                ) -> Iterator[tuple[Part, list[Parsed]]]:
+                ) -> Iterator[tuple[Part, list[Parsed], TermRows]]:
     """Parse files in the pool's processes (HTML extraction is CPU-bound), yielding results in file order;
     in this process when there is no pool."""
     if pool is None:
@@ -219,16 +223,17 @@ def _write(parts: list[Part], pool: multiprocessing.pool.Pool | None, workers: i
         total_bytes, done_bytes = sum(p.size for p in parts), 0
         pending = 0
         seen: set[int] = set()
-        for part, items in parse_files(parts, pool, workers):
+        for part, items, rows in parse_files(parts, pool, workers):
             failpoint("file")
+            row = -1
             for parsed in items:
                 if isinstance(parsed, Problem):
                     report.problems.append(parsed)
                     report.failed += 1
                     continue
-                item, counts = parsed
+                item, h, fp = parsed
+                row += 1
                 report.articles += 1
-                h, fp = id_hash(item.id), item.fingerprint()
                 old = known.get(h)
                 if h in seen:  # met earlier in this run: the later version wins
                     report.duplicates += 1
@@ -245,9 +250,9 @@ def _write(parts: list[Part], pool: multiprocessing.pool.Pool | None, workers: i
                     else:
                         writer.delete_documents_by_term("id", item.id)
                         report.updated += 1
-                writer.add_document(article_document(item))
+                writer.add_document(article_document(item, h, fp))
                 failpoint("add")
-                terms.add(item.id, h, fp, counts)
+                terms.add(item.id, h, fp, rows, row)
                 known[h] = fp
                 pending += 1
                 if pending >= batch_size:

@@ -31,26 +31,46 @@ _LIST_SPLIT = re.compile(r"\s*[;|,]\s*")
 _AUTHOR_SPLIT = re.compile(r"\s*(?:;|\||,\s*and\s+|\s+and\s+|,|&)\s*")
 
 
+_NOT_KEY = re.compile(r"[^a-z0-9]")
+_KEYS: dict[str, str] = {}  # an export repeats its field names on every record: worked out once each
+
+
 def _key(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower())
+    key = _KEYS.get(name)
+    if key is None:
+        key = _NOT_KEY.sub("", name.lower())
+        if len(_KEYS) < 10_000:  # bounded: hostile input may name a new field on every record
+            _KEYS[name] = key
+    return key
 
 
 _LOOKUP = {field: tuple(_key(n) for n in names) for field, names in FIELD_NAMES.items()}
+_RANK: dict[str, tuple[str, int]] = {}  # key -> its field and how preferred it is there
+for _field, _keys in _LOOKUP.items():
+    for _rank, _k in enumerate(_keys):
+        _RANK.setdefault(_k, (_field, _rank))
 
 
 def map_fields(record: Mapping[str, Any]) -> dict[str, Any]:
-    """Pick our fields out of a record whatever the export called them."""
-    by_key: dict[str, Any] = {}
-    for k, v in record.items():
-        if isinstance(k, str):
-            by_key.setdefault(_key(k), v)
+    """Pick our fields out of a record whatever the export called them: for each field, the most preferred
+    name with a value (of keys that read the same, the first)."""
     out: dict[str, Any] = {}
-    for field, keys in _LOOKUP.items():
-        for k in keys:
-            v = by_key.get(k)
-            if v not in (None, "", [], {}):
-                out[field] = v
-                break
+    best: dict[str, int] = {}
+    seen: set[str] = set()
+    for k, v in record.items():
+        if not isinstance(k, str):
+            continue
+        key = _key(k)
+        if key in seen:
+            continue
+        seen.add(key)
+        fr = _RANK.get(key)
+        if fr is None or v in (None, "", [], {}):
+            continue
+        field, rank = fr
+        if rank < best.get(field, len(_LOOKUP[field])):
+            best[field] = rank
+            out[field] = v
     return out
 
 
