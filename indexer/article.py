@@ -7,7 +7,30 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from newssearch.limits import MAX_BODY_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS
+
 _SPACE = re.compile(r"\s+")
+_UNSAFE_URL = re.compile(r'[\x00-\x20\x7f-\x9f\\<>"]')  # whitespace, controls and what breaks out of markup
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if it is an absolute http(s) one a page may link to, else None: javascript:, data:, vbscript:
+    or relative links, and URLs with spaces, controls, quotes or angle brackets, are never stored nor
+    turned into links."""
+    url = (url or "").strip()
+    if not url or len(url) > MAX_URL_CHARS or _UNSAFE_URL.search(url):
+        return None
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in ("http", "https") or not rest or rest[0] in "/?#":
+        return None
+    return url
+
+
+def _cut(text: str, limit: int, mark: str = " …") -> str:
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", limit // 2, limit)
+    return text[: cut if cut > 0 else limit].rstrip() + mark
 
 
 _UNUSUAL_SPACE = re.compile(r"\s(?:\s+|(?<! ))")  # every whitespace run but a single space
@@ -79,14 +102,14 @@ def make_article(*, title: str | None, body: str | None, source: str, id: str | 
     taken from the start of the body (exports such as the BBC set run the headline into the text).
     Raises ValueError when there is no body text at all.
     """
-    body = normalise_space(body or "")
-    title = _SPACE.sub(" ", title or "").strip()
+    body = _cut(normalise_space(body or ""), MAX_BODY_CHARS)
+    title = _cut(_SPACE.sub(" ", title or "").strip(), MAX_TITLE_CHARS, "…")
     if not body:
         raise ValueError("no article text")
     title_from_body = not title
     if title_from_body:
         title = derive_title(body)
-    url = (url or "").strip() or None
+    url = safe_url(url)
     if date is not None:
         date = date.astimezone(timezone.utc) if date.tzinfo else date.replace(tzinfo=timezone.utc)
     cats = _unique(category_path(c) for c in (categories or []))
