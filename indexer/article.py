@@ -36,6 +36,9 @@ class Article:
     authors: list[str] = field(default_factory=list)
     site: str | None = None
     source: str = ""  # where it came from: "file" or "file:line"
+    # The calendar day of `date` as the page states it, in its own time zone ("2025-06-02"): a page's
+    # 23:30 -05:00 is the next day in UTC. For display; `date` (the instant) is what filters use.
+    local_date: str | None = None
 
     def fingerprint(self) -> int:
         """A 63-bit hash of the content (not of where it came from): unchanged articles are skipped."""
