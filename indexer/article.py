@@ -39,6 +39,9 @@ class Article:
     # The calendar day of `date` as the page states it, in its own time zone ("2025-06-02"): a page's
     # 23:30 -05:00 is the next day in UTC. For display; `date` (the instant) is what filters use.
     local_date: str | None = None
+    # A headline made up from the body's first sentence is shown, never indexed as a title: it would count
+    # the lead a second (boosted) time and let short "titles" of common words win.
+    title_from_body: bool = False
 
     def fingerprint(self) -> int:
         """A 63-bit hash of the content (not of where it came from): unchanged articles are skipped."""
@@ -75,7 +78,8 @@ def make_article(*, title: str | None, body: str | None, source: str, id: str | 
     title = _SPACE.sub(" ", title or "").strip()
     if not body:
         raise ValueError("no article text")
-    if not title:
+    title_from_body = not title
+    if title_from_body:
         title = derive_title(body)
     url = (url or "").strip() or None
     if date is not None:
@@ -84,7 +88,7 @@ def make_article(*, title: str | None, body: str | None, source: str, id: str | 
     auths = _unique(_SPACE.sub(" ", a).strip() for a in (authors or []))
     article_id = " ".join((id or "").split()) or url or content_id(title, body)
     return Article(id=article_id, title=title, body=body, url=url, date=date, categories=cats,
-                   authors=auths, site=(site or "").strip() or None, source=source)
+                   authors=auths, site=(site or "").strip() or None, source=source, title_from_body=title_from_body)
 
 
 def derive_title(body: str, max_words: int = 12) -> str:
