@@ -11,13 +11,14 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from lxml.etree import XPath
 from lxml.html import HtmlElement
 
 MAX_JSON_LD_OBJECTS = 2000  # objects read per JSON-LD block: a bound on hostile pages
 _CDATA = re.compile(r"^\s*<!\[CDATA\[|\]\]>\s*$")
 _ARTICLE_TYPES = re.compile(r"Article|Posting|Report|NewsArticle|WebPage|CreativeWork|Blog", re.I)
 # <title> separators between a headline and the site's name.
-_TITLE_SEPARATOR = re.compile(r"\s+(?:[|\-–—·•»/\\]|::)\s+|\s+(?=\[[^\]]+\]$)")
+_TITLE_SEPARATOR = re.compile(r"\s+(?:[|\-–—·•»/\\_]|::)\s+|\s+(?=\[[^\]]+\]$)")
 
 
 @dataclass
@@ -173,26 +174,54 @@ def _ld_title(ld: dict, title_tag: str | None, sites: list[str]) -> str | None:
 
 def byline_authors(tree: HtmlElement) -> list[str]:
     """Authors from the page's visible byline where its metadata names none: elements marked as the
-    author (rel="author", itemprop="author", an "author" or "byline" class), their name part if marked."""
-    out: list[str] = []
-    for el in tree.xpath(_BYLINE_XPATH):
-        named = el.xpath('.//*[@itemprop="name"]')
-        text = _clean((named[0] if named else el).text_content()) if len(out) < MAX_AUTHORS else None
-        name = author_name(text) if text else None
-        if name and name.casefold() not in (n.casefold() for n in out) and len(name.split()) <= 5:
-            out.append(name)
-        if out and el.tag != "a":
-            break
-    return out
+    author (rel="author", itemprop="author", an author-name or byline class), else the first element of an
+    "author" class whose text is a name; their itemprop="name" part if they mark one."""
+    marked, named_like = [], []
+    for el in _BYLINE_XPATH(tree):  # one pass over the tree; the rest is on the few elements it finds
+        if el.tag not in _BYLINE_TAGS or _outside_article(el):
+            continue
+        cls = el.get("class") or ""
+        if ("author" in (el.get("rel") or "").split() or "author" in (el.get("itemprop") or "").split()
+                or el.get("id") == "author" or cls == "author" or _AUTHOR_CLASS.search(cls)):
+            marked.append(el)
+        else:
+            named_like.append(el)
+    for found in (marked, named_like):
+        out: list[str] = []
+        for el in found:
+            named = el.xpath('.//*[@itemprop="name"]')
+            text = _clean((named[0] if named else el).text_content())
+            name = author_name(text) if text else None
+            if name and len(name.split()) <= MAX_BYLINE_WORDS and name.casefold() not in (n.casefold() for n in out):
+                out.append(name)
+            if len(out) >= MAX_AUTHORS or out and el.tag != "a":
+                break
+        if out:
+            return out
+    return []
+
+
+def _outside_article(el: HtmlElement) -> bool:
+    """In an aside, a menu or the comments, or in the page's footer (an article's own <footer> often holds
+    its byline)."""
+    ancestors = list(el.iterancestors())
+    for i, a in enumerate(ancestors):
+        if a.tag in ("aside", "nav") or "comment" in (a.get("class") or ""):
+            return True
+        if a.tag == "footer" and not any(b.tag in ("article", "main") for b in ancestors[i + 1:]):
+            return True
+    return False
 
 
 MAX_AUTHORS = 5
-_BYLINE_XPATH = (
-    '(//a[contains(concat(" ", normalize-space(@rel), " "), " author ")]'
-    '|//*[contains(concat(" ", normalize-space(@itemprop), " "), " author ")]'
-    '|//*[self::a or self::span or self::div or self::p][contains(@class, "author-name") or '
-    'contains(@class, "byline") or @class="author" or contains(@class, "author__name")])'
-    '[not(ancestor::*[self::footer or self::aside or self::nav or contains(@class, "comment")])]')
+MAX_BYLINE_WORDS = 5
+_BYLINE_TAGS = frozenset({"a", "span", "div", "p", "address", "strong"})
+_AUTHOR_CLASS = re.compile(r"author-?name|author__name|authorname|byline", re.I)
+_BYLINE_XPATH = XPath('//*[@rel="author" or contains(@itemprop, "author") or @id="author" or '
+                      'contains(@class, "author") or contains(@class, "Author") or contains(@class, "byline") or '
+                      'contains(@class, "posted-by") or contains(@class, "submitted-by") or contains(@class, "writer")]')
+
+
 _TOKEN = re.compile(r"\w+")
 MAX_HEADLINE_WORDS = 40
 
@@ -216,7 +245,10 @@ def visible_headline(headings: list[str], stated: list[str], sites: list[str]) -
     """The headline the page shows: the <h1> that the page's metadata titles (JSON-LD, OpenGraph, <title>)
     agree with, in its visible wording (metadata often rewords it for search engines or adds the site's
     name); None when none agrees (then the metadata's title, without the site's name, stands)."""
+    # The site's name: what the page calls itself, and the parts after the first of a separated title
+    # ("Headline | Site"): a logo in an <h1> matches those words, not the headline's.
     site_keys = {s.casefold() for s in sites}
+    site_keys.update(p.strip(" :[]").casefold() for t in stated if t for p in _TITLE_SEPARATOR.split(t)[1:])
     headings = [h for h in headings if h.casefold() not in site_keys]
     if not headings:
         return None
@@ -237,6 +269,16 @@ def visible_headline(headings: list[str], stated: list[str], sites: list[str]) -
     return best if best_score >= 0.5 else None
 
 
+def _marked_published(tree: HtmlElement) -> str | None:
+    """A date the page's markup marks as the publication date: itemprop="datePublished" on any element
+    (its content= or datetime=, else its text), or a <time pubdate>. Never a modified date."""
+    for el in tree.xpath('//*[@itemprop="datePublished"]|//time[@pubdate]'):
+        value = _clean(el.get("content") or el.get("datetime") or el.text_content())
+        if value:
+            return value
+    return None
+
+
 def page_meta(tree: HtmlElement) -> PageMeta:
     meta = _meta_tags(tree)
     ld, ids = _json_ld(tree)
@@ -252,15 +294,13 @@ def page_meta(tree: HtmlElement) -> PageMeta:
                              sites)
     title = shown or (title and _strip_site(title, sites))
     published = (_clean(ld.get("datePublished")) or meta.get("article:published_time")
-                 or meta.get("og:published_time") or meta.get("parsely-pub-date") or meta.get("datepublished")
-                 or meta.get("dc:date:issued") or meta.get("dcterms:created") or meta.get("dc:date"))
-    if not published:
-        for t in tree.iter("time"):
-            if t.get("itemprop") == "datePublished" or t.get("pubdate") is not None:
-                published = _clean(t.get("datetime"))
-                break
+                 or meta.get("og:published_time") or meta.get("og:article:published_time")
+                 or meta.get("parsely-pub-date") or meta.get("datepublished") or meta.get("publish-date")
+                 or meta.get("publishdate") or meta.get("pubdate") or meta.get("sailthru:date")
+                 or meta.get("dc:date:issued") or meta.get("dcterms:created") or meta.get("dc:date")
+                 or _marked_published(tree) or _clean(ld.get("dateCreated")))
     # A site's own name as author stays: that is how many company blogs sign (and how readers cite them).
-    authors = (_names(ld.get("author"), ids) or _names([a for a in (
+    authors = (_names(ld.get("author"), ids) or _names(ld.get("creator"), ids) or _names([a for a in (
         meta.get("author"), meta.get("article:author"), meta.get("parsely-author"), meta.get("dc:creator"))
         if a][:1]) or byline_authors(tree))
     section = _first(ld.get("articleSection")) or meta.get("article:section") or meta.get("parsely-section")
