@@ -113,10 +113,11 @@ _NOT_A_NAME = re.compile(r"^(?:https?:|www\.)|@\S+\.|^\W*$|^(?:admin|administrat
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
           r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
 # What bylines run on into after the name: a date or its label, a reading time.
-_AFTER_NAME = re.compile(rf"\s*(?:[|•·]|\b(?:(?:last )?updated|published|posted|on)\b|\b{_MONTH}\s+\d"
+_AFTER_NAME = re.compile(rf"\s*(?:[|•·]|\b(?:(?:last )?updated|published|posted|on|reviewed|fact[- ]checked|edited)\b|\b{_MONTH}\s+\d"
                          r"|\b(?:january|february|march|july|september|october|november|december)$"
                          r"|\d{1,4}[/.-]\d|\d+ min).*$", re.I)
 MAX_NAME_WORDS = 8
+_NAME_PARTICLES = {"and", "de", "van", "von", "der", "da", "di", "la", "le", "du", "del", "bin", "al", "&"}
 
 
 def author_name(text: str) -> str | None:
@@ -126,6 +127,9 @@ def author_name(text: str) -> str | None:
     text = _AFTER_NAME.sub("", text).strip(" |,:;-–—·•")
     if not text or _NOT_A_NAME.search(text) or len(text.split()) > MAX_NAME_WORDS:
         return None
+    words = [w for w in text.split() if w.lower() not in _NAME_PARTICLES]
+    if sum(w[:1].islower() for w in words) * 2 > len(words) and " " in text:
+        return None  # a phrase in a sentence ("by humans, not robots"), not a name
     return text
 
 
