@@ -71,7 +71,9 @@ def choose_body(tree: HtmlElement, extracted: str) -> str:
     """trafilatura's text, or the main region's when trafilatura kept under REGION_SHARE of it (a listing or
     a collection whose items it dropped as links). Paragraphs are separated by newlines."""
     region = main_region(tree)
-    if region is None:
+    # The region's visible text is at most its whole text: where trafilatura's is long enough beside that,
+    # the walk that reads only the visible text is not needed (most pages).
+    if region is None or len(extracted) >= REGION_SHARE * len(region.text_content()):
         return extracted
     text = block_text(region)
     if len(extracted) < REGION_SHARE * len(text):
