@@ -28,6 +28,15 @@ index_option = click.option("--index", "index_dir", default=lambda: os.environ.g
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
 
 
+# Control characters (a newline, ESC starting a terminal escape) and bidi overrides in file names or in
+# indexed text are shown escaped: printed raw, they forge lines ("error: ...") or clear the screen.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: Any) -> str:
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
+
+
 def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
@@ -72,10 +81,12 @@ def cli() -> None:
               help="Parser processes [default: one per core].")
 @click.option("--batch-size", type=click.IntRange(1), default=BATCH_SIZE, show_default=True, metavar="N",
               help="Articles per commit: a crash loses at most this much work.")
+@click.option("--follow-symlinks", is_flag=True,
+              help="Follow symlinks met in directories wherever they point [default: only inside PATHS].")
 @json_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def index_cmd(paths: tuple[str, ...], index_dir: str, workers: int | None, batch_size: int, as_json: bool,
-              quiet: bool) -> None:
+def index_cmd(paths: tuple[str, ...], index_dir: str, workers: int | None, batch_size: int,
+              follow_symlinks: bool, as_json: bool, quiet: bool) -> None:
     """Read the articles under PATHS into the index (created if needed).
 
     PATHS are files or directories, searched recursively: JSON Lines (.jsonl), JSON (.json), CSV (.csv,
@@ -99,7 +110,8 @@ def index_cmd(paths: tuple[str, ...], index_dir: str, workers: int | None, batch
     from newssearch.indexer.build import build_index
 
     try:
-        report = build_index(paths, index_dir, workers=workers, batch_size=batch_size, progress=progress)
+        report = build_index(paths, index_dir, workers=workers, batch_size=batch_size, progress=progress,
+                             follow_symlinks=follow_symlinks)
     except IndexUnusable as exc:
         raise click.ClickException(str(exc)) from None
     finally:
@@ -109,7 +121,7 @@ def index_cmd(paths: tuple[str, ...], index_dir: str, workers: int | None, batch
         _print_json(report.to_dict())
     else:
         for p in report.problems[:MAX_PROBLEM_LINES]:
-            click.echo(f"error: {p}", err=True)
+            click.echo(f"error: {printable(p)}", err=True)
         if len(report.problems) > MAX_PROBLEM_LINES:
             click.echo(f"… and {len(report.problems) - MAX_PROBLEM_LINES} more problems (--json lists all)",
                        err=True)
@@ -121,8 +133,8 @@ def _highlight(snippet_html: str) -> str:
     import html
 
     parts = re.split(r"(<b>.*?</b>)", snippet_html)
-    return "".join(click.style(html.unescape(p[3:-4]), bold=True, fg="yellow") if p.startswith("<b>")
-                   else html.unescape(p) for p in parts)
+    return "".join(click.style(printable(html.unescape(p[3:-4])), bold=True, fg="yellow") if p.startswith("<b>")
+                   else printable(html.unescape(p)) for p in parts)
 
 
 @cli.command("query")
@@ -176,11 +188,12 @@ def query_cmd(text: str, index_dir: str, categories: tuple[str, ...], date_from:
     click.echo(f"{result.total:,} results ({result.took_ms:.1f} ms) · showing {shown} · page {page} of "
                f"{result.pages} · sorted by {sort}\n")
     for i, hit in enumerate(result.hits, start=(page - 1) * limit + 1):
-        click.echo(f"{i:>3}. " + click.style(hit.title, bold=True))
+        click.echo(f"{i:>3}. " + click.style(printable(hit.title), bold=True))
         meta = [hit.date[:10] if hit.date else "undated", ", ".join(hit.categories) or "uncategorised"]
         meta += [x for x in (hit.site, ", ".join(hit.authors)) if x]
-        click.echo("     " + click.style(" · ".join(meta), dim=True))
-        click.echo("     " + click.style(f"id: {hit.id}" + (f"  url: {hit.url}" if hit.url and hit.url != hit.id else ""),
+        click.echo("     " + click.style(printable(" · ".join(meta)), dim=True))
+        where = f"id: {hit.id}" + (f"  url: {hit.url}" if hit.url and hit.url != hit.id else "")
+        click.echo("     " + click.style(printable(where),
                                          dim=True))
         click.echo("     " + _highlight(hit.snippet) + "\n")
     if result.facets:
@@ -242,7 +255,7 @@ def extract_cmd(files: tuple[str, ...], kind: str | None, url: str | None, as_js
             template = template_for(f) if fmt.name == "pagedump" else frozenset()
             article = extract(data, url=url, kind=fmt.name, source=f, template=template)
         except (OSError, ValueError) as exc:
-            click.echo(f"error: {f}: {exc}", err=True)
+            click.echo(f"error: {printable(f)}: {printable(exc)}", err=True)
             failed = True
             continue
         if as_json:
@@ -253,8 +266,9 @@ def extract_cmd(files: tuple[str, ...], kind: str | None, url: str | None, as_js
             d["date"] += f" ({d['local_date']} on the page)"  # the page's own day, a different one in UTC
         for key in ("title", "date", "authors", "categories", "site", "url", "id"):
             value = ", ".join(d[key]) if isinstance(d[key], list) else d[key]
-            click.echo(f"{key:>10}: {value if value else '—'}")
-        click.echo(f"{'body':>10}: {len(article.body.split())} words\n\n{article.body}\n")
+            click.echo(f"{key:>10}: {printable(value) if value else '—'}")
+        body = "\n".join(map(printable, article.body.split("\n")))
+        click.echo(f"{'body':>10}: {len(article.body.split())} words\n\n{body}\n")
     if as_json:
         _print_json(out)
     sys.exit(1 if failed else 0)
@@ -299,13 +313,13 @@ def related_cmd(article_id: str | None, index_dir: str, k: int, same_category: b
         return
     for i, h in enumerate(hits, 1):
         meta = " · ".join([h.date[:10] if h.date else "undated", ", ".join(h.categories) or "uncategorised"])
-        click.echo(f"{i:>3}. {click.style(h.title, bold=True)}  {click.style(f'{h.score:.2f}', dim=True)}")
-        click.echo("     " + click.style(f"{meta} · id: {h.id}", dim=True))
+        click.echo(f"{i:>3}. {click.style(printable(h.title), bold=True)}  {click.style(f'{h.score:.2f}', dim=True)}")
+        click.echo("     " + click.style(printable(f"{meta} · id: {h.id}"), dim=True))
 
 
 def _say_compiling() -> None:
-    click.echo("compiling the related-posts kernel: the first use after installing takes about 10 s; "
-               "later runs load it from numba's cache", err=True)
+    click.echo("compiling the related-posts kernel, once after installing (seconds to a minute, by the "
+               "machine); later runs load it from numba's cache…", err=True)
 
 
 def _write_all_related(archive: Archive, k: int, out: str) -> None:
@@ -345,8 +359,10 @@ def _write_all_related(archive: Archive, k: int, out: str) -> None:
               help="Answers to /search and /suggest each worker keeps until the index changes (0: none).")
 @click.option("--threads", type=click.IntRange(1, 1000), default=2, show_default=True, metavar="N",
               help="Requests each worker works on at once; the rest wait in line.")
+@click.option("--header-timeout", type=click.FloatRange(0.1, 3600), default=10.0, show_default=True,
+              help="Seconds a client has to send a request's line and headers (slow clients are cut off).")
 def serve_cmd(index_dir: str, host: str, port: int, cors_origins: tuple[str, ...], workers: int,
-              cache_size: int, threads: int) -> None:
+              cache_size: int, threads: int, header_timeout: float) -> None:
     """Serve the search page and the JSON API (read-only) over HTTP.
 
     \b
@@ -361,7 +377,7 @@ def serve_cmd(index_dir: str, host: str, port: int, cors_origins: tuple[str, ...
     _open(index_dir)  # a clear message now rather than a failing server
     click.echo(f"newssearch serving {index_dir} on http://{host}:{port}/ (Ctrl-C stops)", err=True)
     serve(index_dir, host=host, port=port, cors_origins=list(cors_origins), workers=workers,
-          cache_size=cache_size, threads=threads)
+          cache_size=cache_size, threads=threads, header_timeout_s=header_timeout)
 
 
 @cli.command("stats")

@@ -201,11 +201,12 @@ class Archive:
         text_query, warnings = parsed.query, parsed.warnings
         res = self._run(searcher, combine(self.schema, text_query, filters), sort, limit, offset, half_life)
         if res.count == 0 and parsed.relaxed is not None:
-            # Nothing holds enough of the words: any of them will do (a query never comes back empty
-            # while articles hold some of its words).
+            # Nothing holds the required phrases or +words: any of the words will do (a query never comes
+            # back empty while articles hold some of its words).
             text_query = parsed.relaxed
             res = self._run(searcher, combine(self.schema, text_query, filters), sort, limit, offset, half_life)
-            warnings = warnings + ["no article holds all the words; showing articles with some of them"]
+            warnings = warnings + ["nothing matches the required words or phrases; showing articles with some "
+                                   "of the words"]
         terms = QueryTerms.of(parsed.highlight)
         hits = [self._hit(searcher, addr, score if sort == "relevance" else None, terms, snippet_chars)
                 for score, addr in res.hits]

@@ -2,11 +2,13 @@
 
 A query of plain words is a question or a few keywords, not a boolean formula:
 - Stopwords are left out ("what are the effects of …"), unless the query is nothing but stopwords.
-- Each remaining word is a clause over title and body. One or two words must all match (as a keyword search
-  would); of three or four, all but one; of five or more, any (a long question is answered by the articles that
-  share its rarest words, which BM25 ranks first). When nothing has every required word, the query is read
-  again with any word matching, so a query never comes back empty while articles hold some of its words
-  (Elasticsearch's `minimum_should_match`, Typesense's `drop_tokens_threshold`).
+- Each remaining word is a clause over title and body, and an article holding any of them matches, so a query
+  never comes back empty while articles hold some of its words. BM25 ranks articles with more of the words
+  and rarer ones first.
+- Articles holding enough of the words (all of one or two, all but one of three or four) score a bonus worth
+  one occurrence of the rarest word, so a keyword query lists the articles with every word first, as an
+  AND would, and the rest after them (Meilisearch's "words" rule, Elasticsearch's `minimum_should_match`
+  as a boost rather than a filter). Long questions get no bonus: their rarest words decide.
 - Words next to each other in the query score extra when they are near each other in an article.
 - A word the archive does not hold, of 5 letters or more, also matches its closest archive words
   (query/typos.py), at a lower weight, so exact matches rank first; phrases and field terms never do.
@@ -17,6 +19,7 @@ parentheses is read as a boolean formula by Tantivy's own parser (every word req
 """
 from __future__ import annotations
 
+import math
 import re
 import threading
 from dataclasses import dataclass, field
@@ -58,8 +61,8 @@ def analyse(text: str) -> list[str]:
     return analyzer.analyze(text)
 
 
-def required_words(n: int) -> int:
-    """How many of n plain words an article must hold (before falling back to any)."""
+def enough_words(n: int) -> int:
+    """How many of n plain words earn an article the coordination bonus (1: no bonus)."""
     return n if n <= 2 else n - 1 if n <= 4 else 1
 
 
@@ -68,7 +71,7 @@ class TextQuery:
     """The parsed query: what to run, what to fall back to when it finds nothing, and what to show."""
 
     query: tantivy.Query
-    relaxed: tantivy.Query | None = None  # any plain word matching, where `query` asked for more
+    relaxed: tantivy.Query | None = None  # any word matching, for when required phrases/terms match nothing
     warnings: list[str] = field(default_factory=list)
     highlight: str = ""  # words whose forms are highlighted in snippets (the corrections included)
     did_you_mean: str | None = None  # the query with its unknown words corrected
@@ -157,7 +160,8 @@ class QueryBuilder:
                     (nots if sign == "-" else musts).append(clause)
                     if sign != "-" and fieldname in ("", "body", "title"):
                         highlight.append(phrase if phrase is not None else value)
-                        loose += [_Word(t, [t]) for t in analyse(phrase if phrase is not None else value)]
+                    if sign != "-" and not fieldname:  # a field restriction is never relaxed
+                        loose += [_Word(t, [t]) for t in analyse(phrase)]
                 continue
             terms = analyse(value)[:MAX_PHRASE_WORDS]
             if not terms:
@@ -180,11 +184,10 @@ class QueryBuilder:
         did_you_mean = self._correct(searcher, text, words.values())
         highlight += [w.text for w in words.values()] + [" ".join(c) for w in words.values() for c in w.corrections]
         plain = list(words.values())
-        need = required_words(len(plain)) if not musts else 1
-        query = self._combine(plain, musts, nots, need)
-        relaxed = None
-        if musts or need > 1:  # what to run when nothing matches as asked: any of the words
-            relaxed = self._combine(self._merge(plain, loose), [], nots, 1)
+        query = self._combine(searcher, plain, musts, nots)
+        # When what is required matches nothing, any of the words will do.
+        fallback = self._merge(plain, loose) if musts else []
+        relaxed = self._combine(searcher, fallback, [], nots) if fallback else None
         return TextQuery(query, relaxed, warnings, " ".join(highlight), did_you_mean)
 
     @staticmethod
@@ -210,20 +213,31 @@ class QueryBuilder:
             text = re.sub(rf"(?<!\w){re.escape(typed)}(?!\w)", fix, text)
         return text
 
-    def _combine(self, words: list[_Word], musts: list[tantivy.Query], nots: list[tantivy.Query],
-                 need: int) -> tantivy.Query:
-        """Required and excluded clauses, and the plain words of which `need` must match (optional when
-        something else is required), with the proximity of neighbouring words as a bonus."""
+    def _combine(self, searcher: tantivy.Searcher, words: list[_Word], musts: list[tantivy.Query],
+                 nots: list[tantivy.Query]) -> tantivy.Query:
+        """Required and excluded clauses, and the plain words (any of them matching when nothing else is
+        required), with bonuses for holding enough of them and for neighbouring words close together."""
         clauses = [(tantivy.Occur.Must, q) for q in musts] + [(tantivy.Occur.MustNot, q) for q in nots]
         if words:
             plain = [(tantivy.Occur.Should, self._word(w)) for w in words]
             occur = tantivy.Occur.Should if musts else tantivy.Occur.Must
-            clauses.append((occur, plain[0][1] if len(plain) == 1 else
-                            tantivy.Query.boolean_query(plain, minimum_number_should_match=need)))
+            clauses.append((occur, plain[0][1] if len(plain) == 1 else tantivy.Query.boolean_query(plain)))
             clauses += [(tantivy.Occur.Should, q) for q in self._proximity(words)]
+            enough = enough_words(len(words))
+            if enough > 1:
+                most = tantivy.Query.boolean_query(plain, minimum_number_should_match=enough)
+                bonus = max(self._idf(searcher, w) for w in words)
+                clauses.append((tantivy.Occur.Should, tantivy.Query.const_score_query(most, bonus)))
         if not any(o == tantivy.Occur.Must for o, _ in clauses):
             clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))  # only exclusions
         return tantivy.Query.boolean_query(clauses)
+
+    @staticmethod
+    def _idf(searcher: tantivy.Searcher, w: _Word) -> float:
+        """BM25's idf of a word in the body (as Tantivy computes it); a phrase counts as its rarest term."""
+        n = max(1, searcher.num_docs)
+        df = min(searcher.doc_freq("body", t) for t in w.terms)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
     def _proximity(self, words: list[_Word]) -> list[tantivy.Query]:
         """Neighbouring query words found close together in the body."""
