@@ -262,6 +262,8 @@ def extract_cmd(files: tuple[str, ...], kind: str | None, url: str | None, as_js
             out.append(article.to_dict())
             continue
         d = article.to_dict()
+        if d["date"] and d["local_date"] and not d["date"].startswith(d["local_date"]):
+            d["date"] += f" ({d['local_date']} on the page)"  # the page's own day, a different one in UTC
         for key in ("title", "date", "authors", "categories", "site", "url", "id"):
             value = ", ".join(d[key]) if isinstance(d[key], list) else d[key]
             click.echo(f"{key:>10}: {printable(value) if value else '—'}")
