@@ -86,7 +86,9 @@ class LiveArchive:
 
     def __init__(self, index_dir: str | Path, cache_size: int = 0):
         self.cache = ResponseCache(cache_size)
-        self._meta = Path(index_dir) / "tantivy" / "meta.json"
+        # A sharded archive's manifest is rewritten when an `index` run has written its shards.
+        sharded = Path(index_dir) / "shards.json"
+        self._meta = sharded if sharded.exists() else Path(index_dir) / "tantivy" / "meta.json"
         # The stamp before the open: a commit landing between the two is then seen as a change. Read after,
         # it would be taken for the state opened, and this worker would serve the old index until the next.
         self._stamp = self._meta_stamp()

@@ -215,68 +215,110 @@ def build_index(paths: Iterable[str | Path], index_dir: str | Path, *, workers: 
 def _write(parts: list[Part], pool: multiprocessing.pool.Pool | None, workers: int, index_dir: str | Path,
            batch_size: int, progress: Callable[[int, int, int], None] | None, report: IndexReport) -> None:
     """Parse `parts` (in `pool`) and write them through one writer, committing every `batch_size`."""
-    index = open_index(index_dir, create=True)
-    writer = open_writer(index, index_dir)
+    upserter = Upserter(index_dir, report, batch_size)
     try:
-        known = indexed_fingerprints(index)
-        terms = TermWriter(index_dir)
         total_bytes, done_bytes = sum(p.size for p in parts), 0
-        pending = 0
-        seen: set[int] = set()
         for part, items, rows in parse_files(parts, pool, workers):
             failpoint("file")
-            row = -1
-            for parsed in items:
-                if isinstance(parsed, Problem):
-                    report.problems.append(parsed)
-                    report.failed += 1
-                    continue
-                item, h, fp = parsed
-                row += 1
-                report.articles += 1
-                old = known.get(h)
-                if h in seen:  # met earlier in this run: the later version wins
-                    report.duplicates += 1
-                    if old == fp:
-                        continue
-                    writer.delete_documents_by_term("id", item.id)
-                else:
-                    seen.add(h)
-                    if old == fp:
-                        report.unchanged += 1
-                        continue
-                    if old is None:
-                        report.added += 1
-                    else:
-                        writer.delete_documents_by_term("id", item.id)
-                        report.updated += 1
-                writer.add_document(article_document(item, h, fp))
-                failpoint("add")
-                terms.add(item.id, h, fp, rows, row)
-                known[h] = fp
-                pending += 1
-                if pending >= batch_size:
-                    _commit(writer, terms)
-                    pending = 0
+            upserter.add_all(items, rows)
             done_bytes += part.size
             if progress:
                 progress(done_bytes, total_bytes, report.articles)
-        if pending:
-            _commit(writer, terms)
-        failpoint("merge", during=True)
-        writer.wait_merging_threads()
-        compact(index_dir, known)
+        upserter.finish()
     except BaseException as exc:
+        upserter.abort(exc)
+        raise
+
+
+class Upserter:
+    """One index's writer: upserts parsed articles by id, commits every `batch_size`, counts into `report`.
+
+    build_index feeds it parsed files; a sharded build (indexer/shards.py) one per shard. `delete_hashes`
+    removes articles by id hash (an article that moved to another shard).
+    """
+
+    def __init__(self, index_dir: str | Path, report: IndexReport, batch_size: int = BATCH_SIZE):
+        self.index_dir, self.report, self.batch_size = index_dir, report, batch_size
+        self.index = open_index(index_dir, create=True)
+        self.writer = open_writer(self.index, index_dir)
         try:
-            writer.rollback()  # keep the last commit intact; only the unfinished batch is lost
+            # A commit killed midway can leave files no commit refers to (a delete bitset, say), and the next
+            # commit of the same operations would find their names taken: clear them first.
+            self.writer.garbage_collect_files()
+            self.known = indexed_fingerprints(self.index)
+            self.terms = TermWriter(index_dir)
+        except BaseException as exc:
+            self.abort(exc)
+            raise
+        self.pending = 0
+        self.seen: set[int] = set()
+
+    def add_all(self, items: Iterable[Parsed], rows: TermRows) -> None:
+        """Upsert parsed articles; `rows` holds their term rows, one per article (problems have none)."""
+        report, writer, known = self.report, self.writer, self.known
+        row = -1
+        for parsed in items:
+            if isinstance(parsed, Problem):
+                report.problems.append(parsed)
+                report.failed += 1
+                continue
+            item, h, fp = parsed
+            row += 1
+            report.articles += 1
+            old = known.get(h)
+            if h in self.seen:  # met earlier in this run: the later version wins
+                report.duplicates += 1
+                if old == fp:
+                    continue
+                writer.delete_documents_by_term("id", item.id)
+            else:
+                self.seen.add(h)
+                if old == fp:
+                    report.unchanged += 1
+                    continue
+                if old is None:
+                    report.added += 1
+                else:
+                    writer.delete_documents_by_term("id", item.id)
+                    report.updated += 1
+            writer.add_document(article_document(item, h, fp))
+            failpoint("add")
+            self.terms.add(item.id, h, fp, rows, row)
+            known[h] = fp
+            self.pending += 1
+            if self.pending >= self.batch_size:
+                _commit(writer, self.terms)
+                self.pending = 0
+
+    def delete_hashes(self, hashes: Iterable[int]) -> int:
+        """Delete the articles with these id hashes (those this index holds); committed with the next batch."""
+        n = 0
+        for h in hashes:
+            if self.known.pop(h, None) is not None:
+                self.writer.delete_documents_by_term("id_hash", h)
+                self.pending += 1
+                n += 1
+        return n
+
+    def finish(self) -> None:
+        if self.pending:
+            _commit(self.writer, self.terms)
+            self.pending = 0
+        failpoint("merge", during=True)
+        self.writer.wait_merging_threads()
+        compact(self.index_dir, self.known)
+        self.index.reload()
+        self.report.total = self.index.searcher().num_docs
+
+    def abort(self, exc: BaseException | None = None) -> None:
+        """Roll back the unfinished batch (the last commit stays intact); a full disk becomes DiskFull."""
+        try:
+            self.writer.rollback()
         except Exception:
             pass
-        full = _disk_full(exc, index_dir)
+        full = _disk_full(exc, self.index_dir) if exc is not None else None
         if full is not None:
             raise full from exc
-        raise
-    index.reload()
-    report.total = index.searcher().num_docs
 
 
 def _commit(writer: tantivy.IndexWriter, terms: TermWriter) -> None:
