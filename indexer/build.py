@@ -12,6 +12,8 @@ from pathlib import Path
 import tantivy
 
 from .article import Article, Problem
+from .copies import CopyGroups, Sketch, sketch
+from .copies import compact as compact_copies
 from .faults import failpoint
 from .schema import IndexBusy, id_hash, open_index
 from .sources import Part, find_files, read_part, split_parts
@@ -49,7 +51,7 @@ class IndexReport:
                 + f"; index holds {self.total} articles ({self.seconds:.1f} s)")
 
 
-def article_document(a: Article) -> tantivy.Document:
+def article_document(a: Article, group: int | None = None, copy: bool = False) -> tantivy.Document:
     doc = tantivy.Document()
     doc.add_text("id", a.id)
     doc.add_integer("id_hash", id_hash(a.id))
@@ -75,15 +77,18 @@ def article_document(a: Article) -> tantivy.Document:
     if a.date:
         doc.add_date("date", a.date)
     doc.add_text("source", a.source)
+    doc.add_integer("group", id_hash(a.id) if group is None else group)
+    doc.add_boolean("copy", copy)
     return doc
 
 
-Parsed = tuple[Article, Counter] | Problem
+Parsed = tuple[Article, Counter, Sketch] | Problem
 
 
 def _parse(part: Part) -> tuple[Part, list[Parsed]]:
     """Read one file (or part of one) and tokenise its articles (in the worker: both are CPU-bound)."""
-    return part, [item if isinstance(item, Problem) else (item, term_counts(item.title, item.body))
+    return part, [item if isinstance(item, Problem)
+                  else (item, term_counts(item.title, item.body), sketch(item.title, item.body))
                   for item in read_part(part)]
 
 
@@ -136,6 +141,7 @@ def build_index(paths: Iterable[str | Path], index_dir: str | Path, *, workers: 
     try:
         known = indexed_fingerprints(index)
         terms = TermWriter(index_dir)
+        groups = CopyGroups(index_dir, index, known)
         parts = [part for f in files for part in split_parts(f)]
         total_bytes, done_bytes = sum(p.size for p in parts), 0
         pending = 0
@@ -148,7 +154,7 @@ def build_index(paths: Iterable[str | Path], index_dir: str | Path, *, workers: 
                     report.problems.append(parsed)
                     report.failed += 1
                     continue
-                item, counts = parsed
+                item, counts, sk = parsed
                 report.articles += 1
                 h, fp = id_hash(item.id), item.fingerprint()
                 old = known.get(h)
@@ -167,22 +173,23 @@ def build_index(paths: Iterable[str | Path], index_dir: str | Path, *, workers: 
                     else:
                         writer.delete_documents_by_term("id", item.id)
                         report.updated += 1
-                writer.add_document(article_document(item))
+                writer.add_document(article_document(item, *groups.place(item.id, h, fp, sk)))
                 failpoint("add")
                 terms.add(item.id, h, fp, counts)
                 known[h] = fp
                 pending += 1
                 if pending >= batch_size:
-                    _commit(writer, terms)
+                    _commit(writer, terms, groups)
                     pending = 0
             done_bytes += part.size
             if progress:
                 progress(done_bytes, total_bytes, report.articles)
         if pending:
-            _commit(writer, terms)
+            _commit(writer, terms, groups)
         failpoint("merge", during=True)
         writer.wait_merging_threads()
         compact(index_dir, known)
+        compact_copies(index_dir, known)
     except BaseException:
         try:
             writer.rollback()  # keep the last commit intact; only the unfinished batch is lost
@@ -195,8 +202,9 @@ def build_index(paths: Iterable[str | Path], index_dir: str | Path, *, workers: 
     return report
 
 
-def _commit(writer: tantivy.IndexWriter, terms: TermWriter) -> None:
+def _commit(writer: tantivy.IndexWriter, terms: TermWriter, groups: CopyGroups) -> None:
     terms.flush()  # before the commit: the index never holds an article without its terms
+    groups.flush()
     failpoint("flushed")
     failpoint("commit", during=True)
     writer.commit()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import tantivy
 
-SCHEMA_VERSION = 2  # 2: the `words` field (search-as-you-type)
+SCHEMA_VERSION = 3  # 2: the `words` field (search-as-you-type); 3: `group`/`copy` (near-duplicate groups)
 TEXT_ANALYZER = "news"  # words, lowercased, accents folded, English stemming
 KEYWORD_ANALYZER = "keyword"  # the whole value, lowercased: exact but case-blind filters
 WORDS_ANALYZER = "words"  # words as written, lowercased: completions show real words, not stems
@@ -72,6 +72,10 @@ def build_schema() -> tantivy.Schema:
     sb.add_text_field("site", stored=True, tokenizer_name=KEYWORD_ANALYZER)
     sb.add_date_field("date", stored=True, indexed=True, fast=True)
     sb.add_text_field("source", stored=True, tokenizer_name="raw", index_option="basic")
+    # Near-duplicate groups (indexer/copies.py): copies of one story share `group`; `copy` marks the
+    # articles that joined an existing group (search folds groups and counts them: query/fold.py).
+    sb.add_integer_field("group", stored=True, indexed=True, fast=True)
+    sb.add_boolean_field("copy", stored=False, indexed=True, fast=True)
     return sb.build()
 
 
