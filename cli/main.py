@@ -122,10 +122,12 @@ def _highlight(snippet_html: str) -> str:
 @click.option("--interval", type=click.Choice(["month", "year"]), default=None,
               help="Date histogram interval [default: chosen from the span].")
 @click.option("--no-facets", is_flag=True, help="Skip category and date counts.")
+@click.option("--no-fold", is_flag=True, help="List every copy of a story (syndicated near-duplicates) "
+                                               "instead of one hit per story.")
 @json_option
 def query_cmd(text: str, index_dir: str, categories: tuple[str, ...], date_from: str | None,
               date_to: str | None, site: str | None, author: str | None, sort: str, limit: int, page: int,
-              interval: str | None, no_facets: bool, as_json: bool) -> None:
+              interval: str | None, no_facets: bool, no_fold: bool, as_json: bool) -> None:
     """Search the index. TEXT takes words (all must match), "exact phrases", -exclude, OR,
     and field:value for title, body, author, site and category. An empty TEXT lists everything.
     A query that starts with '-' goes after '--': newssearch query -- "-sport"""
@@ -133,7 +135,7 @@ def query_cmd(text: str, index_dir: str, categories: tuple[str, ...], date_from:
     try:
         result = archive.search(text, categories=list(categories), date_from=date_from, date_to=date_to,
                                 site=site, author=author, sort=sort, limit=limit, page=page,
-                                facets=not no_facets, interval=interval)
+                                facets=not no_facets, interval=interval, fold=not no_fold)
     except QueryError as exc:
         raise click.BadParameter(str(exc)) from None
     if as_json:
@@ -142,7 +144,8 @@ def query_cmd(text: str, index_dir: str, categories: tuple[str, ...], date_from:
     for w in result.warnings:
         click.echo(f"note: query read leniently ({w})", err=True)
     shown = f"{(page - 1) * limit + 1}–{(page - 1) * limit + len(result.hits)}" if result.hits else "none"
-    click.echo(f"{result.total:,} results ({result.took_ms:.1f} ms) · showing {shown} · page {page} of "
+    stories = f" ({result.articles:,} articles)" if result.folded and result.articles != result.total else ""
+    click.echo(f"{result.total:,} results{stories} ({result.took_ms:.1f} ms) · showing {shown} · page {page} of "
                f"{result.pages} · sorted by {sort}\n")
     for i, hit in enumerate(result.hits, start=(page - 1) * limit + 1):
         click.echo(f"{i:>3}. " + click.style(hit.title, bold=True))
@@ -151,7 +154,12 @@ def query_cmd(text: str, index_dir: str, categories: tuple[str, ...], date_from:
         click.echo("     " + click.style(" · ".join(meta), dim=True))
         click.echo("     " + click.style(f"id: {hit.id}" + (f"  url: {hit.url}" if hit.url and hit.url != hit.id else ""),
                                          dim=True))
-        click.echo("     " + _highlight(hit.snippet) + "\n")
+        click.echo("     " + _highlight(hit.snippet))
+        if hit.copies:
+            click.echo("     " + click.style(f"+{hit.copies} {'copy' if hit.copies == 1 else 'copies'}: "
+                                             + ", ".join(hit.copy_ids) + (" …" if hit.copies > len(hit.copy_ids)
+                                                                          else ""), dim=True))
+        click.echo()
     if result.facets:
         cats = result.facets.categories[:12]
         if cats:

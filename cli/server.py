@@ -224,13 +224,14 @@ def create_app(index_dir: str | Path, cors_origins: list[str] | None = None,
         interval: Annotated[str | None, Query(description="month | year (default: from the span)")] = None,
         facets: bool = True,
         prefix: Annotated[bool, Query(description="search-as-you-type: the last word is a prefix")] = False,
+        fold: Annotated[bool, Query(description="one hit per story, its near-duplicates as copies")] = True,
     ) -> Response:
         if interval not in (None, "month", "year"):
             raise ApiError(400, f"interval: {interval!r} is not one of month, year", "interval")
         try:
             return _cached(live, request, lambda archive: archive.search(
                 q, categories=category, date_from=from_, date_to=to, site=site, author=author, sort=sort,
-                page=page, limit=limit, facets=facets, interval=interval, prefix=prefix).to_dict())
+                page=page, limit=limit, facets=facets, interval=interval, prefix=prefix, fold=fold).to_dict())
         except QueryError as exc:
             raise _query_error(exc) from None
 

@@ -17,6 +17,7 @@ from newssearch.indexer.terms import chunk_files, indexed_fingerprints, load_ter
 
 from .facets import CategoryCount, DateBucket, DateFacet, category_counts, date_histogram
 from .facets import facets as facet_counts
+from .fold import fold as fold_hits
 from .parse import Filters, QueryError, combine, date_bound, parse_text, split_category_terms
 from .plain import plain
 from .related import RelatedModel, RelatedParams
@@ -42,6 +43,8 @@ class Hit:
     site: str | None
     snippet: str  # HTML: escaped text with matches in <b>…</b>
     source: str
+    copies: int = 0  # folded search: other matching articles of the same story (near-duplicates)
+    copy_ids: list[str] = field(default_factory=list)  # their ids, best first (at most fold.MAX_COPY_IDS)
 
 
 @dataclass
@@ -59,6 +62,7 @@ class Facets:
     categories: list[CategoryCount] = field(default_factory=list)
     date_interval: str = "month"
     dates: list[DateBucket] = field(default_factory=list)
+    counts: str = "articles"  # facet counts count articles, every copy included, folded or not
 
 
 @dataclass
@@ -72,6 +76,8 @@ class SearchResult:
     facets: Facets | None
     took_ms: float
     warnings: list[str] = field(default_factory=list)
+    folded: bool = False  # copies folded: `total` counts stories (groups), `articles` the matching articles
+    articles: int | None = None
 
     @property
     def pages(self) -> int:
@@ -151,12 +157,14 @@ class Archive:
                date_from: str | date | datetime | None = None, date_to: str | date | datetime | None = None,
                site: str | None = None, author: str | None = None, sort: str = "relevance",
                limit: int = 10, page: int = 1, facets: bool = True, interval: str | None = None,
-               snippet_chars: int = SNIPPET_CHARS, prefix: bool = False) -> SearchResult:
+               snippet_chars: int = SNIPPET_CHARS, prefix: bool = False, fold: bool = True) -> SearchResult:
         """Ranked (BM25, title boosted) or date-sorted hits for `q`, with facets for the same query.
 
         `q` takes words (all must match), "phrases", -exclusions, OR, title:/author:/site:/category:.
         `date_to` is inclusive of the period given ("1987-03" is through the end of March).
         `prefix=True` (search-as-you-type) reads the last word as a prefix: "oil pr" finds "oil prices".
+        `fold=True` shows each group of near-duplicates (syndicated copies) as its best hit, with `copies`
+        and `copy_ids`; `total` then counts groups. Facet counts always count articles.
         Raises QueryError (a ValueError) for bad parameters, naming the parameter.
         """
         started = time.perf_counter()
@@ -184,17 +192,24 @@ class Archive:
         text_query, warnings = parse_text(self.index, text)
         query = combine(self.schema, text_query, filters)
 
+        order = {} if sort == "relevance" else {
+            "order_by_field": "date", "order": tantivy.Order.Desc if sort == "newest" else tantivy.Order.Asc}
         try:
-            if sort == "relevance":
-                res = searcher.search(query, limit=limit, offset=offset)
+            if fold:
+                folded = fold_hits(searcher, self.schema, query, lambda n: searcher.search(query, limit=n, **order),
+                                   offset, limit)
+                res_hits, total = folded.hits, folded.total
             else:
-                order = tantivy.Order.Desc if sort == "newest" else tantivy.Order.Asc
-                res = searcher.search(query, limit=limit, offset=offset, order_by_field="date", order=order)
+                res = searcher.search(query, limit=limit, offset=offset, **order)
+                res_hits, total = res.hits, res.count
         except ValueError as exc:  # a query the parser accepted but Tantivy cannot run
             raise QueryError(f"q: this query cannot be run ({exc})") from None
         terms = QueryTerms.of(text)
         hits = [self._hit(searcher, addr, score if sort == "relevance" else None, terms, snippet_chars)
-                for score, addr in res.hits]
+                for score, addr in res_hits]
+        if fold:
+            for hit, n, addrs in zip(hits, folded.copies, folded.copy_addresses):
+                hit.copies, hit.copy_ids = n, [searcher.doc(a).to_dict()["id"][0] for a in addrs]
 
         facet_result = None
         if facets:
@@ -205,9 +220,9 @@ class Archive:
                 by_category = by_date
             cats, chosen, buckets = facet_counts(searcher, self._dates, by_category, by_date, interval)
             facet_result = Facets(categories=cats, date_interval=chosen, dates=buckets)
-        return SearchResult(query=q or "", total=res.count, page=page, limit=limit, sort=sort, hits=hits,
+        return SearchResult(query=q or "", total=total, page=page, limit=limit, sort=sort, hits=hits,
                             facets=facet_result, took_ms=round((time.perf_counter() - started) * 1000, 2),
-                            warnings=warnings)
+                            warnings=warnings, folded=fold, articles=folded.articles if fold else total)
 
     def _hit(self, searcher: tantivy.Searcher, addr: tantivy.DocAddress, score: float | None,
              terms: QueryTerms, chars: int) -> Hit:
