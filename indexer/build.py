@@ -11,7 +11,7 @@ from pathlib import Path
 
 import tantivy
 
-from .article import Article, Problem
+from .article import Article, Notice, Problem
 from .copies import CopyGroups, Sketch, sketch
 from .copies import compact as compact_copies
 from .faults import failpoint
@@ -38,10 +38,12 @@ class IndexReport:
     total: int = 0  # articles in the index afterwards
     seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)  # said about the input, not failures
 
     def to_dict(self) -> dict:
-        d = {k: v for k, v in self.__dict__.items() if k != "problems"}
+        d = {k: v for k, v in self.__dict__.items() if k not in ("problems", "notices")}
         d["problems"] = [{"source": p.source, "message": p.message} for p in self.problems]
+        d["notices"] = [{"source": p.source, "message": p.message} for p in self.notices]
         return d
 
     def summary(self) -> str:
@@ -82,12 +84,12 @@ def article_document(a: Article, group: int | None = None, copy: bool = False) -
     return doc
 
 
-Parsed = tuple[Article, Counter, Sketch] | Problem
+Parsed = tuple[Article, Counter, Sketch] | Problem | Notice
 
 
 def _parse(part: Part) -> tuple[Part, list[Parsed]]:
     """Read one file (or part of one) and tokenise its articles (in the worker: both are CPU-bound)."""
-    return part, [item if isinstance(item, Problem)
+    return part, [item if isinstance(item, (Problem, Notice))
                   else (item, term_counts(item.title, item.body), sketch(item.title, item.body))
                   for item in read_part(part)]
 
@@ -150,6 +152,9 @@ def build_index(paths: Iterable[str | Path], index_dir: str | Path, *, workers: 
         for part, items in parse_files(parts, workers):
             failpoint("file")
             for parsed in items:
+                if isinstance(parsed, Notice):
+                    report.notices.append(parsed)
+                    continue
                 if isinstance(parsed, Problem):
                     report.problems.append(parsed)
                     report.failed += 1

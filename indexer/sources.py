@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .article import Article, Problem
+from .article import Article, Notice, Problem
 
 # Format by extension (after any .gz). Files with other extensions are not articles (READMEs, scripts).
 FORMATS = {
@@ -19,6 +19,8 @@ FORMATS = {
     ".html": "html", ".htm": "html", ".xhtml": "html",
     ".txt": "pagedump",
     ".sgm": "reuters", ".sgml": "reuters",
+    ".warc": "warc",
+    ".xml": "xml", ".rss": "xml", ".atom": "xml",  # a WordPress export or a feed, told by content
 }
 
 
@@ -53,8 +55,8 @@ def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
         elif detect_format(p):
             _add(found, problems, p)
         else:
-            problems.append(Problem(str(p), "unknown format (expected .jsonl .json .csv .html .txt .sgm, "
-                                            "optionally .gz)"))
+            problems.append(Problem(str(p), "unknown format (expected .jsonl .json .csv .html .txt .sgm "
+                                            ".warc .xml .rss .atom, optionally .gz)"))
     return sorted(found.values()), problems
 
 
@@ -87,6 +89,10 @@ def split_parts(path: Path, part_bytes: int = PART_BYTES) -> list[Part]:
         size = path.stat().st_size
     except OSError:
         return [Part(path)]
+    if detect_format(path) == "warc":  # record-aligned ranges, read in parallel (indexer/warc.py)
+        from .warc import warc_parts
+
+        return [Part(path, start, end) for start, end in warc_parts(path)]
     if detect_format(path) != "jsonl" or size <= part_bytes or str(path).lower().endswith(".gz"):
         return [Part(path)]
     with open(path, "rb") as fh:
@@ -141,6 +147,11 @@ def decode_text(data: bytes) -> str:
 
 def read_part(part: Part) -> Iterator[Article | Problem]:
     """Articles (and problems) from one part of a large JSON Lines file, or from a whole file."""
+    if detect_format(part.path) == "warc":
+        from .warc import read_warc
+
+        yield from read_warc(part.path, part.start, part.end)
+        return
     if part.end is None:
         yield from read_file(part.path)
         return
@@ -156,6 +167,20 @@ def read_part(part: Part) -> Iterator[Article | Problem]:
     yield from read_jsonl(data, str(part.path), first_line=part.first_line)
 
 
+def read_xml(data: bytes, source: str) -> Iterator[Article | Problem | Notice]:
+    """A WordPress export or an RSS/Atom feed, told by its content; other XML is skipped with a notice."""
+    from .feeds import is_feed, read_feed
+    from .wxr import is_wxr, read_wxr
+
+    head = data[:4096]
+    if is_wxr(head):
+        yield from read_wxr(data, source)
+    elif is_feed(head):
+        yield from read_feed(data, source)
+    else:
+        yield Notice(source, "XML that is neither a WordPress export nor an RSS/Atom feed: skipped")
+
+
 def read_file(path: str | Path) -> Iterator[Article | Problem]:
     """Articles (and problems) from one file, dispatched on its format. Never raises for bad content."""
     from .extract import read_html
@@ -166,6 +191,11 @@ def read_file(path: str | Path) -> Iterator[Article | Problem]:
     path = Path(path)
     source = str(path)
     fmt = detect_format(path)
+    if fmt == "warc":  # streamed, never read whole
+        from .warc import read_warc
+
+        yield from read_warc(path)
+        return
     try:
         data = read_bytes(path)
     except (OSError, ValueError) as exc:
@@ -175,7 +205,7 @@ def read_file(path: str | Path) -> Iterator[Article | Problem]:
         yield Problem(source, "empty file")
         return
     readers = {"jsonl": read_jsonl, "json": read_json, "csv": read_csv, "html": read_html,
-               "pagedump": read_pagedump, "reuters": read_sgml}
+               "pagedump": read_pagedump, "reuters": read_sgml, "xml": read_xml}
     try:
         yield from readers[fmt](data, source)
     except Exception as exc:  # a reader bug must not abort a whole archive run

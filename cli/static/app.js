@@ -79,8 +79,10 @@ function formatDate(iso, interval) {
 
 function renderResults(r) {
   const first = (r.page - 1) * r.limit + 1;
+  const matched = r.articles ?? r.total; // articles; with copies folded, the list shows r.total stories
   $("status").textContent = r.total
-    ? `${r.total.toLocaleString()} result${r.total === 1 ? "" : "s"}` +
+    ? `${matched.toLocaleString()} result${matched === 1 ? "" : "s"}` +
+      (matched !== r.total ? ` in ${r.total.toLocaleString()} stories` : "") +
       (r.hits.length ? ` · ${first}–${first + r.hits.length - 1}` : "") + ` · ${r.took_ms} ms`
     : r.query ? `No articles match “${r.query}”.` : "No articles.";
   $("hits").replaceChildren(...r.hits.map((h) => {
@@ -89,8 +91,10 @@ function renderResults(r) {
     const snippet = el("p", { className: "snippet" });
     snippet.innerHTML = h.snippet; // server-escaped text with <b> highlights
     const meta = [formatDate(h.date), h.categories.join(", "), h.site, h.authors.join(", ")].filter(Boolean);
+    const copies = h.copies ? [el("p", { className: "meta", textContent:
+      `+${h.copies} ${h.copies === 1 ? "copy" : "copies"} of this story elsewhere` })] : [];
     return el("li", { className: "hit" }, el("h3", {}, link), el("p", { className: "meta", textContent: meta.join(" · ") }),
-      snippet);
+      snippet, ...copies);
   }));
   $("pager").hidden = r.pages <= 1;
   $("prev").disabled = r.page <= 1;
