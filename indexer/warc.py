@@ -88,32 +88,43 @@ def _next_record_start(fh, pos: int, gz: bool) -> int | None:
 
 
 def read_warc(path: str | Path, start: int = 0, end: int | None = None) -> Iterator[Article | Problem]:
-    """Articles (and problems) from the records starting in [start, end) of a WARC file, streamed."""
+    """Articles (and problems) from the records starting in [start, end) of a WARC file, streamed.
+
+    A record that cannot be read is one problem; reading goes on at the next record start after it.
+    """
     from warcio.archiveiterator import ArchiveIterator
-    from warcio.exceptions import ArchiveLoadFailed
 
     path = Path(path)
     source = str(path)
     try:
         fh = open(path, "rb")
+        gz = _is_gzip(path)
     except OSError as exc:
         yield Problem(source, exc.strerror or str(exc))
         return
     with fh:
-        fh.seek(start)
-        it = ArchiveIterator(fh)
-        offset = start
-        try:
-            for record in it:
-                offset = it.offset  # where this record starts (get_record_offset() would consume it)
-                if end is not None and offset >= end:
-                    break
-                item = _record_article(record, f"{source}@{offset}")
-                if item is not None:
-                    yield item
-        except (ArchiveLoadFailed, EOFError, OSError, ValueError) as exc:
-            where = f"{source}@{offset}"
-            yield Problem(where, f"unreadable WARC record ({str(exc).strip() or type(exc).__name__})")
+        pos = start
+        while True:
+            fh.seek(pos)
+            it = ArchiveIterator(fh)
+            try:
+                for record in it:
+                    # where this record starts (get_record_offset() would read the record to its end)
+                    if end is not None and it.offset >= end:
+                        return
+                    item = _record_article(record, f"{source}@{it.offset}")
+                    if item is not None:
+                        yield item
+                return
+            except Exception as exc:  # warcio's errors, zlib's, a bad length: this record, not the file
+                bad = it.offset
+                if end is not None and bad >= end:
+                    return  # it starts the next range: reported there
+                yield Problem(f"{source}@{bad}",
+                              f"unreadable WARC record ({str(exc).strip()[:200] or type(exc).__name__})")
+                pos = _next_record_start(fh, bad + 1, gz)
+                if pos is None or (end is not None and pos >= end):
+                    return
 
 
 def _record_article(record, source: str) -> Article | Problem | None:
