@@ -146,9 +146,8 @@ def query_cmd(text: str, index_dir: str, categories: tuple[str, ...], date_from:
     for w in result.warnings:
         click.echo(f"note: query read leniently ({w})", err=True)
     shown = f"{(page - 1) * limit + 1}–{(page - 1) * limit + len(result.hits)}" if result.hits else "none"
-    matched = result.articles if result.articles is not None else result.total
-    stories = f" in {result.total:,} stories" if matched != result.total else ""
-    click.echo(f"{matched:,} results{stories} ({result.took_ms:.1f} ms) · showing {shown} · page {page} of "
+    stories = f" in {result.stories:,} stories" if result.folded and result.stories != result.total else ""
+    click.echo(f"{result.total:,} results{stories} ({result.took_ms:.1f} ms) · showing {shown} · page {page} of "
                f"{result.pages} · sorted by {sort}\n")
     for i, hit in enumerate(result.hits, start=(page - 1) * limit + 1):
         click.echo(f"{i:>3}. " + click.style(hit.title, bold=True))

@@ -90,7 +90,7 @@ Parsed = tuple[Article, Counter, Sketch] | Problem | Notice
 def _parse(part: Part) -> tuple[Part, list[Parsed]]:
     """Read one file (or part of one) and tokenise its articles (in the worker: both are CPU-bound)."""
     return part, [item if isinstance(item, (Problem, Notice))
-                  else (item, term_counts(item.title, item.body), sketch(item.title, item.body))
+                  else (item, term_counts(item.title, item.body), sketch(item.title, item.body, item.date))
                   for item in read_part(part)]
 
 

@@ -8,9 +8,12 @@ and a candidate joins the article's group when both
 - the estimated Jaccard similarity of the shingle sets is at least MIN_JACCARD, and
 - the estimated containment (shared shingles over the smaller set) is at least MIN_CONTAINMENT,
 
-so a copy cut to half its length still joins, while two formulaic items (dividend notices, Fed
-operations) that share a template but not their facts do not. An article joins the group of its most
-similar match; with none it founds a group (its id hash as group id).
+and, when both are dated, they are at most MAX_DAYS_APART days apart (syndication republishes a story
+within days; a weekly template, such as the Fed's operations or a grain report, repeats its wording a
+week later with other facts) unless they are all but the same text (MIN_JACCARD_ANY_DATE). So a copy cut
+by a third with another site's furniture around it still joins, while formulaic items that share a
+template do not. An article joins the group of its most similar match; with none it founds a group (its
+id hash as group id).
 
 The sketches live beside the index (`DIR/copies/chunk-NNNNNN.npz`, one chunk per index batch, written
 before that batch's commit) and are matched to the index by (id_hash, fingerprint), as the term rows
@@ -25,8 +28,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
+import unicodedata
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -36,36 +40,56 @@ NUM_PERM = 120
 BANDS = 40  # 40 bands of 3 rows: a pair with Jaccard 0.4 is a candidate with p=0.93, 0.5 with p=0.995
 SEED = 18
 SHINGLE = 5  # words
-MIN_JACCARD = 0.5
-MIN_CONTAINMENT = 0.8
-FORMAT = {"library": "rensa", "algorithm": "RMinHash", "num_perm": NUM_PERM, "seed": SEED, "shingle": SHINGLE}
+MIN_JACCARD = 0.4
+MIN_CONTAINMENT = 0.65
+MAX_DAYS_APART = 3
+MIN_JACCARD_ANY_DATE = 0.9
+FORMAT = {"library": "rensa", "algorithm": "RMinHash", "num_perm": NUM_PERM, "seed": SEED, "shingle": SHINGLE,
+          "version": 2}
 
-_WORD = re.compile(r"\w+")
+# Punctuation (ASCII, Latin-1, General and CJK Punctuation, full-width forms) read as space: sites restyle
+# quotes and dashes. A table over these ranges, not all of Unicode, so that importing stays instant.
+_PUNCT = {i: " " for lo, hi in ((0x21, 0x7F), (0xA1, 0xC0), (0x2010, 0x2070), (0x3000, 0x3040), (0xFF01, 0xFF66))
+          for i in range(lo, hi) if unicodedata.category(chr(i))[0] in "PS"}
 
 
 @dataclass
 class Sketch:
-    """What the worker computes for one article: its MinHash and how many distinct shingles it has."""
+    """What the worker computes for one article: its MinHash, how many shingles it has, its day."""
 
-    minhash: object  # rensa.RMinHash (picklable: it travels from the worker processes)
+    state: bytes  # the rensa.RMinHash as rensa serialises it: cheap to send from the worker processes
     size: int
+    day: int | None = None  # days since 1970-01-01 of its date, if it has one
+
+    @property
+    def minhash(self):
+        from rensa import RMinHash
+
+        m = RMinHash(NUM_PERM, SEED)
+        m.__setstate__(self.state)
+        return m
 
 
 def shingles(title: str, body: str) -> list[str]:
-    """Word 5-shingles of the headline and text, case-folded, punctuation ignored (sites restyle quotes)."""
-    words = _WORD.findall(f"{title}\n{body}".casefold())
+    """Word 5-shingles of the headline and text, case-folded, punctuation ignored."""
+    words = f"{title}\n{body}".casefold().translate(_PUNCT).split()
     if len(words) < SHINGLE:
         return [" ".join(words)] if words else []
     return list(map(" ".join, zip(*(words[i:] for i in range(SHINGLE)))))
 
 
-def sketch(title: str, body: str) -> Sketch:
+def sketch(title: str, body: str, date: datetime | None = None) -> Sketch:
     from rensa import RMinHash
 
     grams = shingles(title, body)
     m = RMinHash(NUM_PERM, SEED)
     m.update(grams)
-    return Sketch(m, len(set(grams)))
+    # the shingle count stands for the set's size: a 5-word run twice in one article is rare
+    return Sketch(m.__getstate__(), len(grams), _day(date))
+
+
+def _day(date: datetime | None) -> int | None:
+    return int(date.timestamp() // 86400) if date is not None else None
 
 
 def copies_dir(index_dir: str | Path) -> Path:
@@ -93,9 +117,10 @@ class CopyGroups:
         self._minhash: list = []  # by LSH key
         self._size: list[int] = []
         self._group: list[int] = []
+        self._day: list[int | None] = []
         self._key: dict[int, int] = {}  # id_hash -> LSH key
         self._members: dict[int, int] = {}  # group -> live members
-        self._rows: list[tuple[int, int, int, bool, int, bytes]] = []
+        self._rows: list[tuple[int, int, int, bool, int, int | None, bytes]] = []
         chunks = _chunks(index_dir)
         self._next = int(chunks[-1].stem.split("-")[1]) + 1 if chunks else 0
 
@@ -108,10 +133,14 @@ class CopyGroups:
         if old is not None:  # an upsert: the old version leaves its group
             self._lsh.remove(old)
             self._members[self._group[old]] -= 1
-        best, best_j = None, 0.0
-        for k in self._lsh.query(s.minhash):
-            j = s.minhash.jaccard(self._minhash[k])
+        best, best_j, minhash = None, 0.0, s.minhash
+        for k in sorted(self._lsh.query(minhash)):  # sorted: ties go to the earliest placed, every run
+            j = minhash.jaccard(self._minhash[k])
             if j < MIN_JACCARD or j <= best_j:
+                continue
+            day = self._day[k]
+            if (s.day is not None and day is not None and abs(s.day - day) > MAX_DAYS_APART
+                    and j < MIN_JACCARD_ANY_DATE):
                 continue
             shared = j * (s.size + self._size[k]) / (1 + j)
             if shared >= MIN_CONTAINMENT * max(1, min(s.size, self._size[k])):
@@ -121,14 +150,15 @@ class CopyGroups:
         else:
             group = id_hash if not self._members.get(id_hash) else new_group_id(article_id, fingerprint)
             copy = False
-        self._insert(id_hash, group, s.minhash, s.size)
-        self._rows.append((id_hash, fingerprint, group, copy, s.size, s.minhash.__getstate__()))
+        self._insert(id_hash, group, s, minhash)
+        self._rows.append((id_hash, fingerprint, group, copy, s.size, s.day, s.state))
         return group, copy
 
-    def _insert(self, id_hash: int, group: int, minhash, size: int) -> None:
+    def _insert(self, id_hash: int, group: int, s: Sketch, minhash) -> None:
         key = len(self._minhash)
         self._minhash.append(minhash)
-        self._size.append(size)
+        self._size.append(s.size)
+        self._day.append(s.day)
         self._group.append(group)
         self._key[id_hash] = key
         self._members[group] = self._members.get(group, 0) + 1
@@ -140,10 +170,9 @@ class CopyGroups:
         if not self._rows:
             return
         self.dir.mkdir(parents=True, exist_ok=True)
-        width = max(len(r[5]) for r in self._rows)
-        states = np.zeros((len(self._rows), width), dtype=np.uint8)
-        for i, r in enumerate(self._rows):
-            states[i, : len(r[5])] = np.frombuffer(r[5], dtype=np.uint8)
+        width = max(len(r[6]) for r in self._rows)
+        states = np.frombuffer(b"".join(r[6].ljust(width, b"\0") for r in self._rows), dtype=np.uint8)
+        states = states.reshape(len(self._rows), width)
         path = self.dir / f"chunk-{self._next:06d}.npz"
         tmp = path.with_suffix(".tmp")
         with open(tmp, "wb") as fh:
@@ -152,7 +181,8 @@ class CopyGroups:
                      group=np.array([r[2] for r in self._rows], dtype=np.int64),
                      copy=np.array([r[3] for r in self._rows], dtype=bool),
                      size=np.array([r[4] for r in self._rows], dtype=np.int32),
-                     state_len=np.array([len(r[5]) for r in self._rows], dtype=np.int32),
+                     day=np.array([-(1 << 31) if r[5] is None else r[5] for r in self._rows], dtype=np.int32),
+                     state_len=np.array([len(r[6]) for r in self._rows], dtype=np.int32),
                      state=states, format=np.frombuffer(json.dumps(FORMAT).encode(), dtype=np.uint8))
             fh.flush()
             os.fsync(fh.fileno())
@@ -162,13 +192,13 @@ class CopyGroups:
 
     def _load(self) -> None:
         """The LSH index of every live article: from the chunks where they match, else from stored text."""
-        from rensa import RMinHash, RMinHashLSH
+        from rensa import RMinHashLSH
 
         self._lsh = RMinHashLSH(MIN_JACCARD, NUM_PERM, BANDS)
         for stale in self.dir.glob("*.tmp"):
             stale.unlink()
         picked: dict[int, tuple] = {}
-        for path in _chunks(self.dir.parent):
+        for ci, path in enumerate(_chunks(self.dir.parent)):
             try:
                 with np.load(path) as z:
                     if json.loads(bytes(z["format"]).decode()) != FORMAT:
@@ -178,14 +208,17 @@ class CopyGroups:
                 continue  # unreadable: those articles are sketched again below
             for i, (h, fp) in enumerate(zip(c["id_hash"].tolist(), c["fingerprint"].tolist())):
                 if self.live.get(h) == fp:
-                    picked[h] = (c["group"][i], bytes(c["state"][i, : c["state_len"][i]]), int(c["size"][i]))
-        for h, (group, state, size) in picked.items():
-            m = RMinHash(NUM_PERM, SEED)
+                    day = int(c["day"][i])
+                    picked[h] = (ci, i, int(c["group"][i]), bytes(c["state"][i, : c["state_len"][i]]),
+                                 int(c["size"][i]), None if day == -(1 << 31) else day)
+        # in the order they were placed, so that ties between candidates go the way they went then
+        for h, (_, _, group, state, size, day) in sorted(picked.items(), key=lambda kv: kv[1][:2]):
+            s = Sketch(state, size, day)
             try:
-                m.__setstate__(state)
+                minhash = s.minhash
             except Exception:
-                continue
-            self._insert(h, int(group), m, size)
+                continue  # another rensa's state: sketched again below
+            self._insert(h, group, s, minhash)
         missing = set(self.live) - set(self._key)
         if missing:
             self._sketch_from_index(missing)
@@ -203,9 +236,9 @@ class CopyGroups:
         for addr, h, group in zip(addrs, hashes, groups):
             if h in missing and h not in self._key:
                 doc = searcher.doc(addr).to_dict()
-                s = sketch((doc.get("title") or [""])[0], (doc.get("body") or [""])[0])
-                self._insert(h, int(group), s.minhash, s.size)
-                self._rows.append((h, self.live[h], int(group), False, s.size, s.minhash.__getstate__()))
+                s = sketch((doc.get("title") or [""])[0], (doc.get("body") or [""])[0], (doc.get("date") or [None])[0])
+                self._insert(h, int(group), s, s.minhash)
+                self._rows.append((h, self.live[h], int(group), False, s.size, s.day, s.state))
 
 
 def compact(index_dir: str | Path, live: dict[int, int]) -> None:

@@ -17,6 +17,7 @@ from newssearch.indexer.terms import chunk_files, indexed_fingerprints, load_ter
 
 from .facets import CategoryCount, DateBucket, DateFacet, category_counts, date_histogram
 from .facets import facets as facet_counts
+from .fold import CopyFilter
 from .fold import fold as fold_hits
 from .parse import Filters, QueryError, combine, date_bound, parse_text, split_category_terms
 from .plain import plain
@@ -76,12 +77,12 @@ class SearchResult:
     facets: Facets | None
     took_ms: float
     warnings: list[str] = field(default_factory=list)
-    folded: bool = False  # copies folded: `total` counts stories (groups), `articles` the matching articles
-    articles: int | None = None
+    folded: bool = False  # copies folded: one hit per story (group of near-duplicates)
+    stories: int | None = None  # matching stories when folded (what the pages count), else None
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.limit))
+        return max(1, -(-(self.stories if self.folded else self.total) // self.limit))
 
     def to_dict(self) -> dict[str, Any]:
         d = plain(self)
@@ -112,7 +113,7 @@ class Archive:
         self.schema = index.schema
         self._categories: dict[str, list[str]] | None = None
         self._dates = DateFacet()
-        self._related: tuple[tuple, RelatedModel] | None = None
+        self._related: tuple[tuple, RelatedModel, CopyFilter] | None = None
 
     @classmethod
     def open(cls, path: str | Path) -> "Archive":
@@ -164,7 +165,8 @@ class Archive:
         `date_to` is inclusive of the period given ("1987-03" is through the end of March).
         `prefix=True` (search-as-you-type) reads the last word as a prefix: "oil pr" finds "oil prices".
         `fold=True` shows each group of near-duplicates (syndicated copies) as its best hit, with `copies`
-        and `copy_ids`; `total` then counts groups. Facet counts always count articles.
+        and `copy_ids`; `total` counts matching articles, `stories` the groups (what the pages count).
+        Facet counts count articles.
         Raises QueryError (a ValueError) for bad parameters, naming the parameter.
         """
         started = time.perf_counter()
@@ -198,7 +200,7 @@ class Archive:
             if fold:
                 folded = fold_hits(searcher, self.schema, query, lambda n: searcher.search(query, limit=n, **order),
                                    offset, limit)
-                res_hits, total = folded.hits, folded.total
+                res_hits, total = folded.hits, folded.articles
             else:
                 res = searcher.search(query, limit=limit, offset=offset, **order)
                 res_hits, total = res.hits, res.count
@@ -222,7 +224,7 @@ class Archive:
             facet_result = Facets(categories=cats, date_interval=chosen, dates=buckets)
         return SearchResult(query=q or "", total=total, page=page, limit=limit, sort=sort, hits=hits,
                             facets=facet_result, took_ms=round((time.perf_counter() - started) * 1000, 2),
-                            warnings=warnings, folded=fold, articles=folded.articles if fold else total)
+                            warnings=warnings, folded=fold, stories=folded.total if fold else None)
 
     def _hit(self, searcher: tantivy.Searcher, addr: tantivy.DocAddress, score: float | None,
              terms: QueryTerms, chars: int) -> Hit:
@@ -275,8 +277,13 @@ class Archive:
                (self.path / "tantivy" / "meta.json").stat().st_mtime_ns)
         if self._related is None or self._related[0] != key:
             live = indexed_fingerprints(self.index)
-            self._related = (key, RelatedModel(load_terms(self.path, live), RelatedParams()))
+            model = RelatedModel(load_terms(self.path, live), RelatedParams())
+            self._related = (key, model, CopyFilter(searcher, model.id_hash))
         return self._related[1]
+
+    def _copies(self) -> CopyFilter:
+        self.related_model()
+        return self._related[2]
 
     def _allowed_rows(self, model: RelatedModel, query: tantivy.Query) -> np.ndarray:
         searcher = self.searcher()
@@ -304,7 +311,12 @@ class Archive:
         allowed = None
         if filters.categories or filters.date_from:
             allowed = self._allowed_rows(model, combine(self.schema, tantivy.Query.all_query(), filters))
-        return self._related_hits(model, model.related_rows(row, k, allowed))
+        copies = self._copies()  # never its copies: fetch more, drop those in its group
+        rows = model.related_rows(row, k + copies.extra, allowed)
+        idx = np.array([[r for r, _ in rows] + [-1] * (k + copies.extra - len(rows))], dtype=np.int64)
+        score = np.array([[v for _, v in rows] + [0.0] * (k + copies.extra - len(rows))], dtype=np.float64)
+        idx, score = copies.drop(np.array([row]), idx, score, k)
+        return self._related_hits(model, [(int(r), float(v)) for r, v in zip(idx[0], score[0]) if r >= 0])
 
     def _related_hits(self, model: RelatedModel, rows: list[tuple[int, float]]) -> list[RelatedHit]:
         searcher = self.searcher()
@@ -326,8 +338,10 @@ class Archive:
         as blocks of articles finish.
         """
         model = self.related_model()
-        idx, scores = model.related_all(k, progress=progress)
-        return model.ids, idx, scores
+        copies = self._copies()
+        idx, scores = model.related_all(k + copies.extra, progress=progress)
+        idx, scores = copies.drop(np.arange(model.n), idx, scores, k)
+        return model.ids, idx.astype(np.int32), scores.astype(np.float32)
 
     def stats(self) -> dict[str, Any]:
         searcher = self.searcher()

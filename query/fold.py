@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import tantivy
 
 MAX_COPY_IDS = 20  # ids listed per folded hit; `copies` counts them all
@@ -45,6 +46,7 @@ def fold(searcher: tantivy.Searcher, schema: tantivy.Schema, query: tantivy.Quer
         first: dict[int, int] = {}
         for i, g in enumerate(groups):
             first.setdefault(g, i)
+        _break_ties(searcher, res.hits, groups, first)
         if len(first) >= need or len(addrs) >= res.count:
             break
         n *= 2
@@ -65,6 +67,19 @@ def fold(searcher: tantivy.Searcher, schema: tantivy.Schema, query: tantivy.Quer
     return page
 
 
+def _break_ties(searcher: tantivy.Searcher, hits: list, groups: list[int], first: dict[int, int]) -> None:
+    """A group's best hit, when copies tie for it (the same text scores the same), is the one with the
+    lowest id hash, not whichever the index's layout put first: a re-built index folds alike."""
+    by_value: dict[tuple, list[int]] = {}
+    for i, g in enumerate(groups):
+        by_value.setdefault((g, hits[i][0]), []).append(i)
+    tied = {g: by_value[(g, hits[i][0])] for g, i in first.items() if len(by_value[(g, hits[i][0])]) > 1}
+    if tied:
+        for g, idx in tied.items():
+            hashes = searcher.fast_field_values("id_hash", [hits[i][1] for i in idx])
+            first[g] = min(zip(hashes, idx))[1]
+
+
 def _group_count(searcher: tantivy.Searcher, schema: tantivy.Schema, query: tantivy.Query, articles: int) -> int:
     copy = tantivy.Query.term_query(schema, "copy", True)
     copies = searcher.search(_and(query, copy), limit=1).count
@@ -77,3 +92,30 @@ def _group_count(searcher: tantivy.Searcher, schema: tantivy.Schema, query: tant
                                limit=len(groups)).hits
     founded = set(searcher.fast_field_values("group", [a for _, a in founders])) if founders else set()
     return articles - copies + len(groups - founded)
+
+
+MAX_RELATED_EXTRA = 32  # related posts: at most this many more candidates fetched to stand in for copies
+
+
+class CopyFilter:
+    """Related posts never list the article's own copies: each row's group, and how many extra
+    candidates to fetch so that k remain after the copies are dropped (the largest group's size - 1,
+    at most MAX_RELATED_EXTRA; a bigger group can leave a list short)."""
+
+    def __init__(self, searcher: tantivy.Searcher, id_hash: np.ndarray):
+        n = searcher.num_docs
+        table: dict[int, int] = {}
+        if n:
+            addrs = [a for _, a in searcher.search(tantivy.Query.all_query(), limit=n).hits]
+            table = dict(zip(searcher.fast_field_values("id_hash", addrs), searcher.fast_field_values("group", addrs)))
+        self.groups = np.array([table.get(h, h) for h in id_hash.tolist()], dtype=np.int64)
+        sizes = np.unique(self.groups, return_counts=True)[1] if len(self.groups) else np.ones(1, np.int64)
+        self.extra = int(min(MAX_RELATED_EXTRA, sizes.max() - 1))
+
+    def drop(self, rows: np.ndarray, idx: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The top k of each row's candidates (idx, scores [m, k+extra]) that are not in its group."""
+        same = (idx >= 0) & (self.groups[np.maximum(idx, 0)] == self.groups[rows][:, None])
+        order = np.argsort(same, axis=1, kind="stable")  # the others first, in their order
+        idx = np.take_along_axis(np.where(same, -1, idx), order, 1)[:, :k]
+        scores = np.take_along_axis(np.where(same, 0, scores), order, 1)[:, :k]
+        return idx, scores

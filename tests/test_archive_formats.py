@@ -219,7 +219,7 @@ def test_wordpress_export(tmp_path):
         cats = ["World/Europe"] if i % 2 else ["Business", "World"]
         assert a.categories == cats + (["Tags/Debt", "Tags/Wire Feed"] if i < 3 else [])
     hits = json.loads(newssearch("query", "", "-c", "europe", "--index", tmp_path / "index", "--json").stdout)
-    assert hits["articles"] == 5
+    assert hits["total"] == 5
 
 
 # --- feeds ------------------------------------------------------------------------------------------

@@ -79,10 +79,9 @@ function formatDate(iso, interval) {
 
 function renderResults(r) {
   const first = (r.page - 1) * r.limit + 1;
-  const matched = r.articles ?? r.total; // articles; with copies folded, the list shows r.total stories
   $("status").textContent = r.total
-    ? `${matched.toLocaleString()} result${matched === 1 ? "" : "s"}` +
-      (matched !== r.total ? ` in ${r.total.toLocaleString()} stories` : "") +
+    ? `${r.total.toLocaleString()} result${r.total === 1 ? "" : "s"}` +
+      (r.folded && r.stories !== r.total ? ` in ${r.stories.toLocaleString()} stories` : "") +
       (r.hits.length ? ` · ${first}–${first + r.hits.length - 1}` : "") + ` · ${r.took_ms} ms`
     : r.query ? `No articles match “${r.query}”.` : "No articles.";
   $("hits").replaceChildren(...r.hits.map((h) => {
