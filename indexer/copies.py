@@ -70,9 +70,12 @@ class Sketch:
         return m
 
 
+MAX_CHARS = 20_000  # the opening of a longer text is sketched: copies trim endings, and the work is bounded
+
+
 def shingles(title: str, body: str) -> list[str]:
-    """Word 5-shingles of the headline and text, case-folded, punctuation ignored."""
-    words = f"{title}\n{body}".casefold().translate(_PUNCT).split()
+    """Word 5-shingles of the headline and the text's opening, case-folded, punctuation ignored."""
+    words = f"{title}\n{body[:MAX_CHARS]}".casefold().translate(_PUNCT).split()
     if len(words) < SHINGLE:
         return [" ".join(words)] if words else []
     return list(map(" ".join, zip(*(words[i:] for i in range(SHINGLE)))))
