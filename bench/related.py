@@ -1,7 +1,7 @@
 """Related posts for a whole archive: ours against three peers, on the same articles, in one run.
 
     pip install -e '.[bench]'
-    python bench/related.py                          # Reuters-21578, real (../shared/data)
+    python bench/related.py                          # Reuters-21578, real (../shared/data; else corpus/'s subset)
     python bench/related.py --synthetic 200000       # scaled up from Reuters + BBC (synthetic)
 
 (a) Tantivy's more_like_this_query, one query per article (its own term choice, 25 terms, top 10)
@@ -25,7 +25,7 @@ import scipy.sparse as sp
 
 
 from newssearch import Archive, build_index  # noqa: E402
-from corpora import DATA, synthetic, workdir  # noqa: E402  (bench/corpora.py)
+from corpora import reuters_files, synthetic, workdir  # noqa: E402  (bench/corpora.py)
 
 
 def rss_mib() -> float:
@@ -82,9 +82,9 @@ def main() -> None:
                 print(f"generated {args.synthetic:,} synthetic articles in {time.perf_counter() - t:.0f} s")
             build_index([src], index)
     else:
-        label = "REAL: Reuters-21578, every article with a body"
+        files, label = reuters_files()
         if not index.exists():
-            build_index(sorted((DATA / "reuters21578").glob("reut2-*.sgm")), index)
+            build_index(files, index)
     archive = Archive.open(index)
     n = len(archive)
     print(f"data: {label} ({n:,} articles); {os.cpu_count()} cores; k=10, 25 query terms")

@@ -2,6 +2,7 @@
 
     python bench/serve.py                              # 200,000 articles scaled up from Reuters + BBC (synthetic)
     python bench/serve.py --real                       # Reuters-21578 + BBC, real (21,268 articles)
+    (without ../shared/data, as in a clone, they say so and use corpus/'s subsets)
     python bench/serve.py --clients 16 --seconds 30
     python bench/serve.py --threads 40                 # the server working on 40 requests per worker at once
 
@@ -36,7 +37,7 @@ from urllib.parse import urlencode
 
 import numpy as np
 
-from corpora import DATA, real_texts, synthetic, workdir  # bench/corpora.py
+from corpora import real_texts, reuters_and_bbc_files, synthetic, workdir  # bench/corpora.py
 from newssearch import Archive, build_index
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,8 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def build(args: argparse.Namespace, work: Path) -> tuple[Path, str]:
     index = work / "index"
     if args.real:
-        label = "REAL: Reuters-21578 (.sgm) + BBC (CSV)"
-        sources = sorted((DATA / "reuters21578").glob("reut2-*.sgm")) + sorted((DATA / "bbc").glob("*.csv"))
+        sources, label = reuters_and_bbc_files()
     else:
         label = f"SYNTHETIC: {args.synthetic:,} articles generated from word-bigram models of Reuters + BBC"
         sources = [work / "synthetic.jsonl"]

@@ -6,22 +6,25 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from newssearch.indexer.build import BATCH_SIZE, build_index
-from newssearch.indexer.schema import IndexError_
-from newssearch.query.archive import MAX_LIMIT, SORTS, Archive
-from newssearch.query.parse import QueryError
+# Only what every command needs: the index machinery (tantivy, numpy), numba (related posts), trafilatura
+# (extract) and the server are imported by the commands that use them, so `--help` starts at once.
+from newssearch.errors import ArticleNotFound, IndexUnusable, QueryError
+from newssearch.limits import BATCH_SIZE, MAX_LIMIT, SORTS
 from newssearch.query.plain import plain
 
-DEFAULT_INDEX = os.environ.get("NEWSSEARCH_INDEX", "newssearch-index")
+if TYPE_CHECKING:
+    from newssearch.query.archive import Archive
+
+DEFAULT_INDEX = "newssearch-index"
 MAX_PROBLEM_LINES = 50
 
-index_option = click.option("--index", "index_dir", default=DEFAULT_INDEX, show_default=True,
-                            type=click.Path(file_okay=False),
-                            help="Index directory (or set NEWSSEARCH_INDEX).")
+index_option = click.option("--index", "index_dir", default=lambda: os.environ.get("NEWSSEARCH_INDEX", DEFAULT_INDEX),
+                            show_default=f"$NEWSSEARCH_INDEX, else {DEFAULT_INDEX}", metavar="DIR",
+                            type=click.Path(file_okay=False), help="Index directory.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
 
 
@@ -30,10 +33,22 @@ def _print_json(data: Any) -> None:
 
 
 def _open(index_dir: str) -> Archive:
+    from newssearch.query.archive import Archive
+
     try:
         return Archive.open(index_dir)
-    except IndexError_ as exc:
+    except IndexUnusable as exc:
         raise click.ClickException(str(exc)) from None
+
+
+# A QueryError names the library's parameter; on the command line it is this option or argument.
+CLI_NAMES = {"q": "TEXT", "from": "--from", "to": "--to", "category": "--category", "site": "--site",
+             "author": "--author", "sort": "--sort", "limit": "--limit", "page": "--page", "since": "--since",
+             "k": "-k", "interval": "--interval"}
+
+
+def _bad_parameter(exc: QueryError) -> click.BadParameter:
+    return click.BadParameter(exc.message, param_hint=CLI_NAMES.get(exc.parameter, exc.parameter))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -53,9 +68,9 @@ def cli() -> None:
 @cli.command("index")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @index_option
-@click.option("--workers", type=click.IntRange(1, 64), default=None,
+@click.option("--workers", type=click.IntRange(1, 64), default=None, metavar="N",
               help="Parser processes [default: one per core].")
-@click.option("--batch-size", type=click.IntRange(1), default=BATCH_SIZE, show_default=True,
+@click.option("--batch-size", type=click.IntRange(1), default=BATCH_SIZE, show_default=True, metavar="N",
               help="Articles per commit: a crash loses at most this much work.")
 @json_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
@@ -81,9 +96,11 @@ def index_cmd(paths: tuple[str, ...], index_dir: str, workers: int | None, batch
             bar.set_postfix(articles=articles, refresh=False)
             bar.refresh()
 
+    from newssearch.indexer.build import build_index
+
     try:
         report = build_index(paths, index_dir, workers=workers, batch_size=batch_size, progress=progress)
-    except IndexError_ as exc:
+    except IndexUnusable as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         if bar is not None:
@@ -113,38 +130,53 @@ def _highlight(snippet_html: str) -> str:
 @cli.command("query")
 @click.argument("text", default="")
 @index_option
-@click.option("-c", "--category", "categories", multiple=True, help="Only this category (repeatable: any of).")
-@click.option("--from", "date_from", help="Published on or after (YYYY, YYYY-MM, YYYY-MM-DD).")
-@click.option("--to", "date_to", help="Published on or before (inclusive: 1987-03 means through March).")
-@click.option("--site", help="Only articles from this site.")
-@click.option("--author", help="Only articles by this author.")
-@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
-@click.option("-n", "--limit", type=click.IntRange(1, MAX_LIMIT), default=10, show_default=True)
-@click.option("-p", "--page", type=click.IntRange(1), default=1, show_default=True)
+@click.option("-c", "--category", "categories", multiple=True, metavar="NAME",
+              help="Only this category; repeatable (any of). A path (World/Europe), case-blind, or a leaf name "
+                   "(europe).")
+@click.option("--from", "date_from", metavar="DATE",
+              help="Published on or after: YYYY, YYYY-MM, YYYY-MM-DD or ISO 8601.")
+@click.option("--to", "date_to", metavar="DATE", help="Published on or before, inclusive: 1987-03 is through March.")
+@click.option("--site", metavar="NAME", help="Only articles from this site (exact, case-blind).")
+@click.option("--author", metavar="NAME", help="Only articles by this author (exact, case-blind).")
+@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True, help="Order of the hits.")
+@click.option("-n", "--limit", type=click.IntRange(1, MAX_LIMIT), default=10, show_default=True, metavar="N",
+              help="Hits per page.")
+@click.option("-p", "--page", type=click.IntRange(1), default=1, show_default=True, metavar="N", help="Page.")
 @click.option("--interval", type=click.Choice(["month", "year"]), default=None,
-              help="Date histogram interval [default: chosen from the span].")
+              help="The date histogram's step [default: month when the matches fall within three calendar "
+                   "years, else year].")
 @click.option("--no-facets", is_flag=True, help="Skip category and date counts.")
+@click.option("--recency", metavar="HALF_LIFE", default=None,
+              help="Rank relevant-and-recent: scores halve per HALF_LIFE of age (30d, 2w, 6m, 1y).")
 @click.option("--no-fold", is_flag=True, help="List every copy of a story (syndicated near-duplicates) "
                                                "instead of one hit per story.")
 @json_option
 def query_cmd(text: str, index_dir: str, categories: tuple[str, ...], date_from: str | None,
               date_to: str | None, site: str | None, author: str | None, sort: str, limit: int, page: int,
-              interval: str | None, no_facets: bool, no_fold: bool, as_json: bool) -> None:
-    """Search the index. TEXT takes words (all must match), "exact phrases", -exclude, OR,
-    and field:value for title, body, author, site and category. An empty TEXT lists everything.
-    A query that starts with '-' goes after '--': newssearch query -- "-sport"""
+              interval: str | None, no_facets: bool, recency: str | None, no_fold: bool,
+              as_json: bool) -> None:
+    """Search the index. TEXT is read as a search box reads it: a question or keywords (articles with
+    more of the words, rarer ones and closer together rank first; misspelt words are corrected);
+    +word and "exact phrases" must match, -word must not; AND/OR/NOT formulas; field:value for title,
+    body, author, site and category. An empty TEXT lists everything.
+
+    Options go before `--`; everything after it is TEXT, so a query that starts with '-' follows it:
+    newssearch query -n 5 -- '-sport'
+    """
     archive = _open(index_dir)
     try:
         result = archive.search(text, categories=list(categories), date_from=date_from, date_to=date_to,
                                 site=site, author=author, sort=sort, limit=limit, page=page,
-                                facets=not no_facets, interval=interval, fold=not no_fold)
+                                facets=not no_facets, interval=interval, recency=recency, fold=not no_fold)
     except QueryError as exc:
-        raise click.BadParameter(str(exc)) from None
+        raise _bad_parameter(exc) from None
     if as_json:
         _print_json(result.to_dict())
         return
     for w in result.warnings:
-        click.echo(f"note: query read leniently ({w})", err=True)
+        click.echo(f"note: {w}", err=True)
+    if result.did_you_mean:
+        click.echo("Did you mean: " + click.style(result.did_you_mean, bold=True) + "?")
     shown = f"{(page - 1) * limit + 1}–{(page - 1) * limit + len(result.hits)}" if result.hits else "none"
     stories = f" in {result.stories:,} stories" if result.folded and result.stories != result.total else ""
     click.echo(f"{result.total:,} results{stories} ({result.took_ms:.1f} ms) · showing {shown} · page {page} of "
@@ -163,26 +195,47 @@ def query_cmd(text: str, index_dir: str, categories: tuple[str, ...], date_from:
                                                                           else ""), dim=True))
         click.echo()
     if result.facets:
-        cats = result.facets.categories[:12]
-        if cats:
-            click.echo("Categories: " + " · ".join(f"{c.category} ({c.count:,})" for c in cats))
-        buckets = result.facets.dates
-        if buckets:
-            click.echo(f"By {result.facets.date_interval}:")
-            top = max(b.count for b in buckets) or 1
-            for b in buckets:
-                click.echo(f"  {b.start:>7}  {'█' * max(0, round(30 * b.count / top)):<30} {b.count:,}")
+        _print_facets(result.facets)
+
+
+FACET_CATEGORIES = 12  # categories on the query's facet line; stats shows STATS_CATEGORIES
+STATS_CATEGORIES = 40
+
+
+def _category_line(counts: list[tuple[str, int]], uncategorised: int, shown: int) -> str:
+    """"a (3) · b (2) · uncategorised (4) · … 7 more": the counts of what a person can filter by, and
+    how much is not shown."""
+    parts = [f"{name} ({count:,})" for name, count in counts[:shown]]
+    if uncategorised:
+        parts.append(f"uncategorised ({uncategorised:,})")
+    if len(counts) > shown:
+        parts.append(f"… {len(counts) - shown} more")
+    return " · ".join(parts)
+
+
+def _print_facets(facets: Any) -> None:
+    if facets.categories or facets.uncategorised:
+        click.echo("Categories: " + _category_line([(c.category, c.count) for c in facets.categories],
+                                                   facets.uncategorised, FACET_CATEGORIES))
+    buckets = facets.dates
+    if buckets or facets.undated:
+        click.echo(f"By {facets.date_interval}:")
+        rows = [(b.start, b.count) for b in buckets] + ([("undated", facets.undated)] if facets.undated else [])
+        top = max(count for _, count in rows) or 1
+        for label, count in rows:
+            click.echo(f"  {label:>7}  {'█' * max(0, round(30 * count / top)):<30} {count:,}")
 
 
 @cli.command("extract")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--kind", type=click.Choice(["html", "pagedump"]), default=None,
-              help="Page kind [default: guessed from the content].")
+              help="Page kind [default: by extension, as `index` decides; by content for other names].")
 @click.option("--url", default=None, help="The page's URL, if known (used as its id).")
 @json_option
 def extract_cmd(files: tuple[str, ...], kind: str | None, url: str | None, as_json: bool) -> None:
     """Show the article the indexer would store for each page (HTML or a text page dump)."""
-    from newssearch.indexer.extract import extract, guess_kind
+    from newssearch.indexer.extract import extract
+    from newssearch.indexer.formats import BY_NAME, PAGE, SNIFF_BYTES, decide_format
     from newssearch.indexer.pagedump import template_for
     from newssearch.indexer.sources import read_bytes
 
@@ -191,10 +244,14 @@ def extract_cmd(files: tuple[str, ...], kind: str | None, url: str | None, as_js
     for f in files:
         try:
             data = read_bytes(Path(f))
-            page_kind = kind or guess_kind(data)
+            # The rule `index` reads files by; --kind overrides it.
+            fmt = BY_NAME[kind] if kind else decide_format(f, data[:SNIFF_BYTES])
+            if fmt.family != PAGE:
+                raise ValueError(f"a {fmt.label} holds many articles, and `extract` shows one page (HTML or a "
+                                 f"text page dump); index it (`newssearch index {f}`) and search it instead")
             # As the indexer does: a dump's site template is learnt from the dumps beside it.
-            template = template_for(f) if page_kind == "pagedump" else frozenset()
-            article = extract(data, url=url, kind=page_kind, source=f, template=template)
+            template = template_for(f) if fmt.name == "pagedump" else frozenset()
+            article = extract(data, url=url, kind=fmt.name, source=f, template=template)
         except (OSError, ValueError) as exc:
             click.echo(f"error: {f}: {exc}", err=True)
             failed = True
@@ -215,11 +272,12 @@ def extract_cmd(files: tuple[str, ...], kind: str | None, url: str | None, as_js
 @cli.command("related")
 @click.argument("article_id", required=False)
 @index_option
-@click.option("-k", type=click.IntRange(1, MAX_LIMIT), default=10, show_default=True, help="How many.")
+@click.option("-k", type=click.IntRange(1, MAX_LIMIT), default=10, show_default=True, metavar="N", help="How many.")
 @click.option("--same-category", is_flag=True, help="Only articles sharing one of its categories.")
-@click.option("--since", help="Only articles published on or after this date.")
+@click.option("--since", metavar="DATE", help="Only articles published on or after this date.")
 @click.option("--all", "all_articles", is_flag=True, help="Every article's related posts, as JSON Lines.")
-@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="With --all: the JSON Lines file.")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+              help="With --all: the JSON Lines file.")
 @json_option
 def related_cmd(article_id: str | None, index_dir: str, k: int, same_category: bool, since: str | None,
                 all_articles: bool, out: str | None, as_json: bool) -> None:
@@ -236,13 +294,15 @@ def related_cmd(article_id: str | None, index_dir: str, k: int, same_category: b
         return
     if not article_id:
         raise click.UsageError("give an ARTICLE_ID (from `newssearch query`), or --all --out FILE")
+    from newssearch.query.related import compile_notice
+
     try:
-        hits = archive.related(article_id, k=k, same_category=same_category, since=since)
-    except KeyError:
-        raise click.BadParameter(f"no article with id {article_id!r} in {index_dir}",
-                                 param_hint="ARTICLE_ID") from None
+        with compile_notice(_say_compiling):
+            hits = archive.related(article_id, k=k, same_category=same_category, since=since)
+    except ArticleNotFound as exc:
+        raise click.BadParameter(f"{exc} in {index_dir}", param_hint="ARTICLE_ID") from None
     except QueryError as exc:
-        raise click.BadParameter(str(exc)) from None
+        raise _bad_parameter(exc) from None
     if as_json:
         _print_json([plain(h) for h in hits])
         return
@@ -252,15 +312,23 @@ def related_cmd(article_id: str | None, index_dir: str, k: int, same_category: b
         click.echo("     " + click.style(f"{meta} · id: {h.id}", dim=True))
 
 
+def _say_compiling() -> None:
+    click.echo("compiling the related-posts kernel: the first use after installing takes about 10 s; "
+               "later runs load it from numba's cache", err=True)
+
+
 def _write_all_related(archive: Archive, k: int, out: str) -> None:
     import time
+
+    from newssearch.query.related import compile_notice
 
     started = time.perf_counter()
     bar = None
     if sys.stderr.isatty():
         from tqdm import tqdm
         bar = tqdm(total=len(archive), desc="related posts", unit="article", file=sys.stderr)
-    ids, rows, scores = archive.related_all(k, progress=(lambda done: bar.update(done - bar.n)) if bar else None)
+    with compile_notice(_say_compiling):
+        ids, rows, scores = archive.related_all(k, progress=(lambda done: bar.update(done - bar.n)) if bar else None)
     if bar:
         bar.close()
     computed = time.perf_counter() - started
@@ -276,14 +344,15 @@ def _write_all_related(archive: Archive, k: int, out: str) -> None:
 @cli.command("serve")
 @index_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
-@click.option("--cors-origin", "cors_origins", multiple=True,
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, metavar="N")
+@click.option("--cors-origin", "cors_origins", multiple=True, metavar="URL",
               help="A site origin allowed to call the API from its pages (repeatable), e.g. https://news.example.")
-@click.option("--workers", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default=True,
+@click.option("--workers", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default="one per core",
+              metavar="N",
               help="Server processes (each uses about one core).")
-@click.option("--cache-size", type=click.IntRange(0, 1_000_000), default=4096, show_default=True,
+@click.option("--cache-size", type=click.IntRange(0, 1_000_000), default=4096, show_default=True, metavar="N",
               help="Answers to /search and /suggest each worker keeps until the index changes (0: none).")
-@click.option("--threads", type=click.IntRange(1, 1000), default=2, show_default=True,
+@click.option("--threads", type=click.IntRange(1, 1000), default=2, show_default=True, metavar="N",
               help="Requests each worker works on at once; the rest wait in line.")
 def serve_cmd(index_dir: str, host: str, port: int, cors_origins: tuple[str, ...], workers: int,
               cache_size: int, threads: int) -> None:
@@ -306,17 +375,24 @@ def serve_cmd(index_dir: str, host: str, port: int, cors_origins: tuple[str, ...
 
 @cli.command("stats")
 @index_option
+@click.option("--all", "show_all", is_flag=True, help=f"Every category [default: the {STATS_CATEGORIES} largest].")
 @json_option
-def stats_cmd(index_dir: str, as_json: bool) -> None:
-    """What the index holds: articles, categories, years."""
+def stats_cmd(index_dir: str, show_all: bool, as_json: bool) -> None:
+    """What the index holds: articles, years (and how many are undated), categories (and how many
+    articles have none)."""
     stats = _open(index_dir).stats()
     if as_json:
         _print_json(stats)
         return
     click.echo(f"{stats['index']}: {stats['articles']:,} articles in {stats['segments']} segments")
-    click.echo("Years: " + " · ".join(f"{y['start']} ({y['count']:,})" for y in stats["years"] if y["count"]))
-    click.echo(f"Categories ({len(stats['categories'])}): "
-               + " · ".join(f"{c['category']} ({c['count']:,})" for c in stats["categories"][:40]))
+    years = [f"{y['start']} ({y['count']:,})" for y in stats["years"] if y["count"]]
+    if stats["undated"]:
+        years.append(f"undated ({stats['undated']:,})")
+    click.echo("Years: " + (" · ".join(years) or "none"))
+    cats = [(c["category"], c["count"]) for c in stats["categories"]]
+    shown = len(cats) if show_all else STATS_CATEGORIES
+    click.echo(f"Categories ({len(cats)}): " + _category_line(cats, stats["uncategorised"], shown)
+               + (" (--all lists every one)" if len(cats) > shown else ""))
 
 
 def main() -> None:

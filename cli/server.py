@@ -24,8 +24,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from newssearch import __version__
+from newssearch.errors import ArticleNotFound, IndexBusy, IndexUnusable, NewssearchError, QueryError
 from newssearch.query.archive import MAX_LIMIT, SORTS, Archive
-from newssearch.query.parse import QueryError
 from newssearch.query.plain import plain
 from newssearch.query.suggest import MAX_SUGGESTIONS
 
@@ -37,12 +37,6 @@ CACHE_SIZE = 4096  # answers kept per worker: a few KB each
 # (anyio's default) share a core among all of them, so every request, a slow one most, takes several times
 # its own time: bench/serve.py's no-cache p99 at 200k was 57 ms with --threads 40, 43 ms with 2.
 THREADS = 2
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, parameter: str | None = None):
-        super().__init__(message)
-        self.status, self.message, self.parameter = status, message, parameter
 
 
 class ResponseCache:
@@ -111,10 +105,16 @@ class LiveArchive:
         return self.archive
 
 
-def _query_error(exc: QueryError) -> ApiError:
-    # QueryError messages start with the parameter's name ("limit: 0 is out of range …").
-    name, sep, _ = str(exc).partition(":")
-    return ApiError(400, str(exc), name if sep and " " not in name else None)
+# The library's errors (newssearch.errors) as HTTP answers: the one place they are mapped, most specific first.
+HTTP_STATUS: tuple[tuple[type[NewssearchError], int], ...] = (
+    (QueryError, 400), (ArticleNotFound, 404), (IndexBusy, 503), (IndexUnusable, 503))
+
+
+def _library_error(_: Request, exc: NewssearchError) -> JSONResponse:
+    status = next((code for cls, code in HTTP_STATUS if isinstance(exc, cls)), 500)
+    parameter = exc.parameter if isinstance(exc, QueryError) else "article_id" if isinstance(
+        exc, ArticleNotFound) else None
+    return _error(status, str(exc), parameter)
 
 
 def _dumps(data: Any) -> bytes:
@@ -182,9 +182,7 @@ def create_app(index_dir: str | Path, cors_origins: list[str] | None = None,
         app.add_middleware(CORSMiddleware, allow_origins=cors_origins, allow_methods=["GET"],
                            allow_headers=["*"])
 
-    @app.exception_handler(ApiError)
-    def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return _error(exc.status, exc.message, exc.parameter)
+    app.add_exception_handler(NewssearchError, _library_error)
 
     @app.exception_handler(RequestValidationError)
     def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -211,8 +209,9 @@ def create_app(index_dir: str | Path, cors_origins: list[str] | None = None,
     @app.get("/search", summary="Ranked search with facets")
     def search(
         request: Request,
-        q: Annotated[str, Query(description="Words (all must match), \"phrases\", -exclude, OR, "
-                                            "title:/author:/site:/category:")] = "",
+        q: Annotated[str, Query(description="A question or keywords (misspellings corrected); +word and "
+                                            "\"phrases\" must match, -exclude, AND/OR/NOT, "
+                                            "title:/body:/author:/site:/category:")] = "",
         category: Annotated[list[str], Query(description="Category path or leaf name; repeat for any of")] = [],
         from_: Annotated[str | None, Query(alias="from", description="YYYY, YYYY-MM, YYYY-MM-DD or ISO 8601")] = None,
         to: Annotated[str | None, Query(description="Inclusive: 1987-03 means through March")] = None,
@@ -224,26 +223,22 @@ def create_app(index_dir: str | Path, cors_origins: list[str] | None = None,
         interval: Annotated[str | None, Query(description="month | year (default: from the span)")] = None,
         facets: bool = True,
         prefix: Annotated[bool, Query(description="search-as-you-type: the last word is a prefix")] = False,
+        recency: Annotated[str | None, Query(description="half-life (30d, 2w, 6m, 1y): rank relevant-and-recent")] = None,
         fold: Annotated[bool, Query(description="one hit per story, its near-duplicates as copies")] = True,
     ) -> Response:
         if interval not in (None, "month", "year"):
-            raise ApiError(400, f"interval: {interval!r} is not one of month, year", "interval")
-        try:
-            return _cached(live, request, lambda archive: archive.search(
-                q, categories=category, date_from=from_, date_to=to, site=site, author=author, sort=sort,
-                page=page, limit=limit, facets=facets, interval=interval, prefix=prefix, fold=fold).to_dict())
-        except QueryError as exc:
-            raise _query_error(exc) from None
+            raise QueryError("interval", f"{interval!r} is not one of month, year")
+        return _cached(live, request, lambda archive: archive.search(
+            q, categories=category, date_from=from_, date_to=to, site=site, author=author, sort=sort,
+            page=page, limit=limit, facets=facets, interval=interval, prefix=prefix, recency=recency,
+            fold=fold).to_dict())
 
     @app.get("/suggest", summary="Search-as-you-type: completions and headlines")
     def suggest(request: Request, q: str = "",
                 limit: Annotated[int, Query(description=f"completions, 0 to {MAX_SUGGESTIONS}")] = 8,
                 titles: Annotated[int, Query(description=f"headlines, 0 to {MAX_SUGGESTIONS}")] = 5,
                 ) -> Response:
-        try:
-            return _cached(live, request, lambda archive: plain(archive.suggest(q, limit=limit, titles=titles)))
-        except QueryError as exc:
-            raise _query_error(exc) from None
+        return _cached(live, request, lambda archive: plain(archive.suggest(q, limit=limit, titles=titles)))
 
     @app.get("/categories", summary="Every category with its article count")
     def categories() -> Response:
@@ -256,19 +251,17 @@ def create_app(index_dir: str | Path, cors_origins: list[str] | None = None,
         archive = live.get()
         try:
             hits = archive.related(article_id, k=k, same_category=same_category, since=since)
-        except KeyError:
+        except ArticleNotFound:
             if archive.article(article_id + "/related") is not None:
                 return article(article_id + "/related")  # an id that itself ends in /related
-            raise ApiError(404, f"no article with id {article_id!r}", "article_id") from None
-        except QueryError as exc:
-            raise _query_error(exc) from None
+            raise
         return _json({"id": article_id, "related": [plain(h) for h in hits]})
 
     @app.get("/articles/{article_id:path}", summary="One article")
     def article(article_id: str) -> Response:
         found = live.get().article(article_id)
         if found is None:
-            raise ApiError(404, f"no article with id {article_id!r}", "article_id")
+            raise ArticleNotFound(article_id)
         return _json(found.to_dict())
 
     @app.get("/", include_in_schema=False)

@@ -36,6 +36,9 @@ class Article:
     authors: list[str] = field(default_factory=list)
     site: str | None = None
     source: str = ""  # where it came from: "file" or "file:line"
+    # A headline made up from the body's first sentence is shown, never indexed as a title: it would count
+    # the lead a second (boosted) time and let short "titles" of common words win.
+    title_from_body: bool = False
 
     def fingerprint(self) -> int:
         """A 63-bit hash of the content (not of where it came from): unchanged articles are skipped."""
@@ -72,7 +75,8 @@ def make_article(*, title: str | None, body: str | None, source: str, id: str | 
     title = _SPACE.sub(" ", title or "").strip()
     if not body:
         raise ValueError("no article text")
-    if not title:
+    title_from_body = not title
+    if title_from_body:
         title = derive_title(body)
     url = (url or "").strip() or None
     if date is not None:
@@ -81,7 +85,7 @@ def make_article(*, title: str | None, body: str | None, source: str, id: str | 
     auths = _unique(_SPACE.sub(" ", a).strip() for a in (authors or []))
     article_id = " ".join((id or "").split()) or url or content_id(title, body)
     return Article(id=article_id, title=title, body=body, url=url, date=date, categories=cats,
-                   authors=auths, site=(site or "").strip() or None, source=source)
+                   authors=auths, site=(site or "").strip() or None, source=source, title_from_body=title_from_body)
 
 
 def derive_title(body: str, max_words: int = 12) -> str:

@@ -11,16 +11,18 @@ from pathlib import Path
 
 import tantivy
 
+from newssearch.limits import BATCH_SIZE
+
 from .article import Article, Notice, Problem
 from .copies import CopyGroups, Sketch, sketch
 from .copies import compact as compact_copies
 from .faults import failpoint
 from .schema import IndexBusy, id_hash, open_index
-from .sources import Part, find_files, read_part, split_parts
+from .dispatch import read_part
+from .sources import Part, find_files, split_parts
 from .terms import TermWriter, compact, indexed_fingerprints, term_counts
 
 WRITER_HEAP = 256 * 1024 * 1024
-BATCH_SIZE = 5000  # articles per commit: a crash costs at most one batch of work
 
 
 @dataclass
@@ -53,6 +55,11 @@ class IndexReport:
                 + f"; index holds {self.total} articles ({self.seconds:.1f} s)")
 
 
+def indexed_title(a: Article) -> str:
+    """The title as ranking sees it: none when it was made up from the body."""
+    return "" if a.title_from_body else a.title
+
+
 def article_document(a: Article, group: int | None = None, copy: bool = False) -> tantivy.Document:
     doc = tantivy.Document()
     doc.add_text("id", a.id)
@@ -60,7 +67,11 @@ def article_document(a: Article, group: int | None = None, copy: bool = False) -
     doc.add_integer("fingerprint", a.fingerprint())
     if a.url:
         doc.add_text("url", a.url)
-    doc.add_text("title", a.title)
+    doc.add_text("shown_title" if a.title_from_body else "title", a.title)
+    if not a.title_from_body:
+        # The body field is searched as headline + text (one BM25 field, as a single-field engine scores an
+        # article); the title field adds a small boost on top. The stored body is its last value.
+        doc.add_text("body", a.title)
     doc.add_text("body", a.body)
     doc.add_text("words", a.title)
     doc.add_text("words", a.body)
@@ -78,6 +89,7 @@ def article_document(a: Article, group: int | None = None, copy: bool = False) -
         doc.add_text("site", a.site)
     if a.date:
         doc.add_date("date", a.date)
+        doc.add_integer("published", int(a.date.timestamp()))
     doc.add_text("source", a.source)
     doc.add_integer("group", id_hash(a.id) if group is None else group)
     doc.add_boolean("copy", copy)
@@ -90,7 +102,7 @@ Parsed = tuple[Article, Counter, Sketch] | Problem | Notice
 def _parse(part: Part) -> tuple[Part, list[Parsed]]:
     """Read one file (or part of one) and tokenise its articles (in the worker: both are CPU-bound)."""
     return part, [item if isinstance(item, (Problem, Notice))
-                  else (item, term_counts(item.title, item.body), sketch(item.title, item.body, item.date))
+                  else (item, term_counts(indexed_title(item), item.body), sketch(item.title, item.body, item.date))
                   for item in read_part(part)]
 
 
@@ -117,7 +129,7 @@ def open_writer(index: tantivy.Index, index_dir: str | Path) -> tantivy.IndexWri
         return index.writer(WRITER_HEAP, min(2, os.cpu_count() or 1))
     except ValueError as exc:
         if "Lock" in str(exc):
-            raise IndexBusy(f"{index_dir}: another process is writing to this index "
+            raise IndexBusy(index_dir, f"{index_dir}: another process is writing to this index "
                             "(one `newssearch index` at a time); try again when it has finished") from None
         raise
 

@@ -6,15 +6,16 @@ from collections.abc import Iterator
 
 from .article import Article, Problem, make_article
 from .dates import parse_date
+from .formats import SNIFF_BYTES, decide_format
 
 MIN_WORDS = 10  # fewer words than this made only of link text: a navigation stub, not an article
 
 
 def guess_kind(content: bytes | str) -> str:
-    """"html" when the content starts like markup, else "pagedump" (a page saved as text)."""
-    head = content[:2048] if isinstance(content, bytes) else content[:2048].encode("utf-8", "replace")
-    return "html" if head.lstrip().lower().startswith((b"<!doctype", b"<html", b"<?xml", b"<head", b"<body",
-                                                       b"<meta", b"<!--")) else "pagedump"
+    """"html" when the content starts like markup, else "pagedump" (a page saved as text): the page rule
+    of formats.decide_format, for content with no file name."""
+    head = content[:SNIFF_BYTES] if isinstance(content, bytes) else content[:SNIFF_BYTES].encode("utf-8", "replace")
+    return decide_format(None, head).name
 
 
 def extract(content: bytes | str, url: str | None = None, kind: str | None = None,

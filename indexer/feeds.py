@@ -8,18 +8,14 @@ categories/tags and the feed's title (site) are kept.
 from __future__ import annotations
 
 import calendar
-import re
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
 from .article import Article, Notice, Problem, make_article
 
-_FEED = re.compile(rb"<(?:rss|feed|rdf:RDF)\b")
-
-
-def is_feed(head: bytes) -> bool:
-    """An RSS or Atom document (a WordPress export is RSS too: ask wxr.is_wxr first)."""
-    return _FEED.search(head) is not None
+def skip_xml(data: bytes, source: str) -> Iterator[Notice]:
+    """XML that is neither a WordPress export nor a feed (a sitemap, a config): said, not failed."""
+    yield Notice(source, "XML that is neither a WordPress export nor an RSS/Atom feed: skipped")
 
 
 def read_feed(data: bytes, source: str) -> Iterator[Article | Problem | Notice]:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from .article import Article, Problem, make_article
 from .dates import parse_date
+from .formats import BY_NAME, decide_format, decode_text
+from .sources import read_bytes
 
 _MONTHS = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
            r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
@@ -405,10 +407,8 @@ def template_for(path: str | Path) -> frozenset[str]:
 def folder_template(folder: str) -> frozenset[str]:
     """The template of the site whose dumps share this folder (an archive keeps a site's pages together):
     learnt once per folder and process from up to TEMPLATE_SAMPLE of its dumps."""
-    from .sources import decode_text, detect_format, read_bytes
-
     try:
-        names = sorted(p for p in Path(folder).iterdir() if p.is_file() and detect_format(p) == "pagedump")
+        names = sorted(p for p in Path(folder).iterdir() if p.is_file() and decide_format(p) is BY_NAME["pagedump"])
     except OSError:
         return frozenset()
     if len(names) < 3:
@@ -423,8 +423,6 @@ def folder_template(folder: str) -> frozenset[str]:
 
 
 def read_pagedump(data: bytes, source: str) -> Iterator[Article | Problem]:
-    from .sources import decode_text
-
     try:
         yield pagedump_to_article(decode_text(data), source=source, template=template_for(source))
     except ValueError as exc:

@@ -10,7 +10,7 @@ from typing import Any
 
 from .article import Article, Problem, make_article
 from .dates import parse_date
-from .sources import decode_text
+from .formats import decode_text, extension
 
 # Our field -> the names exports use for it, in order of preference (compared case- and punctuation-blind).
 FIELD_NAMES: dict[str, tuple[str, ...]] = {
@@ -167,7 +167,7 @@ def read_csv(data: bytes, source: str) -> Iterator[Article | Problem]:
         return
     csv.field_size_limit(1 << 27)
     sample = text[:8192]
-    delimiter = "\t" if source.lower().rstrip(".gz").endswith(".tsv") or sample.count("\t") > sample.count(",") else ","
+    delimiter = "\t" if extension(source) == ".tsv" or sample.count("\t") > sample.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader)

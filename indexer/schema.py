@@ -12,7 +12,10 @@ from pathlib import Path
 
 import tantivy
 
-SCHEMA_VERSION = 3  # 2: the `words` field (search-as-you-type); 3: `group`/`copy` (near-duplicate groups)
+from newssearch.errors import IndexBusy, IndexNotFound, IndexUnusable
+
+SCHEMA_VERSION = 4  # 2: the `words` field (search-as-you-type); 3: `shown_title`, `published`;
+# 4: `group`/`copy` (near-duplicate groups)
 TEXT_ANALYZER = "news"  # words, lowercased, accents folded, English stemming
 KEYWORD_ANALYZER = "keyword"  # the whole value, lowercased: exact but case-blind filters
 WORDS_ANALYZER = "words"  # words as written, lowercased: completions show real words, not stems
@@ -20,16 +23,8 @@ TITLE_BOOST = 2.0
 DEFAULT_FIELDS = ["title", "body"]
 
 
-class IndexError_(Exception):
-    """Base of the errors newssearch raises about an index directory."""
-
-
-class IndexNotFound(IndexError_):
-    pass
-
-
-class IndexBusy(IndexError_):
-    pass
+# Errors live in newssearch.errors (exported from `newssearch`); IndexError_ is the old name of IndexUnusable.
+IndexError_ = IndexUnusable
 
 
 def text_analyzer() -> tantivy.TextAnalyzer:
@@ -59,6 +54,8 @@ def build_schema() -> tantivy.Schema:
     sb.add_integer_field("fingerprint", stored=False, indexed=False, fast=True)
     sb.add_text_field("url", stored=True, tokenizer_name="raw")
     sb.add_text_field("title", stored=True, tokenizer_name=TEXT_ANALYZER)
+    # A title made up from the body's first words: shown, not searched (the body already holds it).
+    sb.add_text_field("shown_title", stored=True, tokenizer_name="raw", index_option="basic")
     sb.add_text_field("body", stored=True, tokenizer_name=TEXT_ANALYZER)
     # Title and body words unstemmed, documents only (no positions): the dictionary search-as-you-type
     # completes from, with document frequencies.
@@ -71,6 +68,8 @@ def build_schema() -> tantivy.Schema:
     sb.add_text_field("author", stored=True, tokenizer_name=KEYWORD_ANALYZER)
     sb.add_text_field("site", stored=True, tokenizer_name=KEYWORD_ANALYZER)
     sb.add_date_field("date", stored=True, indexed=True, fast=True)
+    # The date as epoch seconds: dates cannot be read from fast fields in Python, and recency ranking needs them.
+    sb.add_integer_field("published", stored=False, indexed=False, fast=True)
     sb.add_text_field("source", stored=True, tokenizer_name="raw", index_option="basic")
     # Near-duplicate groups (indexer/copies.py): copies of one story share `group`; `copy` marks the
     # articles that joined an existing group (search folds groups and counts them: query/fold.py).
@@ -105,16 +104,19 @@ def open_index(index_dir: str | Path, create: bool = False) -> tantivy.Index:
     if meta_file.exists():
         meta = json.loads(meta_file.read_text())
         if meta.get("schema_version") != SCHEMA_VERSION:
-            raise IndexError_(f"{index_dir}: index written by schema version {meta.get('schema_version')}, "
-                              f"this newssearch reads version {SCHEMA_VERSION}; re-index into a new directory")
+            raise IndexUnusable(index_dir, f"{index_dir}: index written by schema version "
+                                f"{meta.get('schema_version')}, this newssearch reads version {SCHEMA_VERSION}; "
+                                "re-index into a new directory")
         tdir.mkdir(exist_ok=True)  # a run killed right after writing the marker: an empty index
         return _register(tantivy.Index(build_schema(), path=str(tdir), reuse=True))
     if not create:
         if index_dir.exists() and any(index_dir.iterdir()):
-            raise IndexNotFound(f"{index_dir} is not a newssearch index (no newssearch.json)")
-        raise IndexNotFound(f"no index at {index_dir}: run `newssearch index PATH --index {index_dir}` first")
+            raise IndexNotFound(index_dir, f"{index_dir} is not a newssearch index (no newssearch.json)")
+        raise IndexNotFound(index_dir, f"no index at {index_dir}: run `newssearch index PATH --index {index_dir}` "
+                            "first")
     if tdir.exists() and any(tdir.iterdir()):
-        raise IndexError_(f"{index_dir}: holds a Tantivy index but no newssearch.json; not creating over it")
+        raise IndexUnusable(index_dir, f"{index_dir}: holds a Tantivy index but no newssearch.json; not creating "
+                            "over it")
     # The marker first, atomically: a run killed between the two steps leaves a directory that opens as an
     # empty index (Tantivy creates one in an empty folder), never one that is refused.
     index_dir.mkdir(parents=True, exist_ok=True)

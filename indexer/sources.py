@@ -1,34 +1,16 @@
-"""Find the files of an archive, open them (plain or gzip) and hand each to the reader for its format."""
+"""Find the files of an archive and open them (plain or gzip); dispatch.py hands each to its reader."""
 from __future__ import annotations
 
 import errno
 import gzip
 import os
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .article import Article, Notice, Problem
-
-# Format by extension (after any .gz). Files with other extensions are not articles (READMEs, scripts).
-FORMATS = {
-    ".jsonl": "jsonl", ".ndjson": "jsonl",
-    ".json": "json",
-    ".csv": "csv", ".tsv": "csv",
-    ".html": "html", ".htm": "html", ".xhtml": "html",
-    ".txt": "pagedump",
-    ".sgm": "reuters", ".sgml": "reuters",
-    ".warc": "warc",
-    ".xml": "xml", ".rss": "xml", ".atom": "xml",  # a WordPress export or a feed, told by content
-}
-
-
-def detect_format(path: str | Path) -> str | None:
-    name = str(path).lower()
-    if name.endswith(".gz"):
-        name = name[:-3]
-    return FORMATS.get(os.path.splitext(name)[1])
+from .article import Problem
+from .formats import BY_NAME, decide_format, known_extensions
 
 
 def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
@@ -50,13 +32,12 @@ def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
                     f = Path(root, name)
-                    if detect_format(f) and not name.startswith("."):
+                    if decide_format(f) and not name.startswith("."):
                         _add(found, problems, f)
-        elif detect_format(p):
+        elif decide_format(p):
             _add(found, problems, p)
         else:
-            problems.append(Problem(str(p), "unknown format (expected .jsonl .json .csv .html .txt .sgm "
-                                            ".warc .xml .rss .atom, optionally .gz)"))
+            problems.append(Problem(str(p), f"unknown format (expected {known_extensions()}, optionally .gz)"))
     return sorted(found.values()), problems
 
 
@@ -89,11 +70,11 @@ def split_parts(path: Path, part_bytes: int = PART_BYTES) -> list[Part]:
         size = path.stat().st_size
     except OSError:
         return [Part(path)]
-    if detect_format(path) == "warc":  # record-aligned ranges, read in parallel (indexer/warc.py)
+    if decide_format(path) is BY_NAME["warc"]:  # record-aligned ranges, read in parallel (indexer/warc.py)
         from .warc import warc_parts
 
         return [Part(path, start, end) for start, end in warc_parts(path)]
-    if detect_format(path) != "jsonl" or size <= part_bytes or str(path).lower().endswith(".gz"):
+    if decide_format(path) is not BY_NAME["jsonl"] or size <= part_bytes or str(path).lower().endswith(".gz"):
         return [Part(path)]
     with open(path, "rb") as fh:
         if fh.read(2) == b"\x1f\x8b":  # gzip whatever its name: one stream, one part
@@ -135,78 +116,3 @@ def read_bytes(path: Path) -> bytes:
         except (EOFError, OSError, zlib.error) as exc:
             raise ValueError(f"corrupt or truncated gzip ({exc})") from None
     return data
-
-
-def decode_text(data: bytes) -> str:
-    """UTF-8 (with or without BOM). Raises ValueError naming the byte offset otherwise."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"not valid UTF-8 at byte {exc.start}") from None
-
-
-def read_part(part: Part) -> Iterator[Article | Problem]:
-    """Articles (and problems) from one part of a large JSON Lines file, or from a whole file."""
-    if detect_format(part.path) == "warc":
-        from .warc import read_warc
-
-        yield from read_warc(part.path, part.start, part.end)
-        return
-    if part.end is None:
-        yield from read_file(part.path)
-        return
-    from .records import read_jsonl
-
-    try:
-        with open(part.path, "rb") as fh:
-            fh.seek(part.start)
-            data = fh.read(part.end - part.start)
-    except OSError as exc:
-        yield Problem(str(part.path), exc.strerror or str(exc))
-        return
-    yield from read_jsonl(data, str(part.path), first_line=part.first_line)
-
-
-def read_xml(data: bytes, source: str) -> Iterator[Article | Problem | Notice]:
-    """A WordPress export or an RSS/Atom feed, told by its content; other XML is skipped with a notice."""
-    from .feeds import is_feed, read_feed
-    from .wxr import is_wxr, read_wxr
-
-    head = data[:4096]
-    if is_wxr(head):
-        yield from read_wxr(data, source)
-    elif is_feed(head):
-        yield from read_feed(data, source)
-    else:
-        yield Notice(source, "XML that is neither a WordPress export nor an RSS/Atom feed: skipped")
-
-
-def read_file(path: str | Path) -> Iterator[Article | Problem]:
-    """Articles (and problems) from one file, dispatched on its format. Never raises for bad content."""
-    from .extract import read_html
-    from .pagedump import read_pagedump
-    from .records import read_csv, read_json, read_jsonl
-    from .reuters import read_sgml
-
-    path = Path(path)
-    source = str(path)
-    fmt = detect_format(path)
-    if fmt == "warc":  # streamed, never read whole
-        from .warc import read_warc
-
-        yield from read_warc(path)
-        return
-    try:
-        data = read_bytes(path)
-    except (OSError, ValueError) as exc:
-        yield Problem(source, getattr(exc, "strerror", None) or str(exc))
-        return
-    if not data.strip():
-        yield Problem(source, "empty file")
-        return
-    readers = {"jsonl": read_jsonl, "json": read_json, "csv": read_csv, "html": read_html,
-               "pagedump": read_pagedump, "reuters": read_sgml, "xml": read_xml}
-    try:
-        yield from readers[fmt](data, source)
-    except Exception as exc:  # a reader bug must not abort a whole archive run
-        yield Problem(source, f"{type(exc).__name__}: {exc}")

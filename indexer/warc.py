@@ -161,3 +161,16 @@ def _record_article(record, source: str) -> Article | Problem | None:
             pass
     return article
 
+
+
+def read_warc_data(data: bytes, source: str) -> Iterator[Article | Problem]:
+    """A WARC already in memory (the reader protocol's form; indexing streams the file instead)."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".warc") as tmp:
+        tmp.write(data)
+        tmp.flush()
+        for item in read_warc(tmp.name):
+            if isinstance(item, (Article, Problem)):
+                item.source = item.source.replace(tmp.name, source)
+            yield item

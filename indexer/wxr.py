@@ -17,11 +17,6 @@ from .article import Article, Notice, Problem, make_article
 MAX_CATEGORY_DEPTH = 32  # a parent chain longer than this (or a cycle) is cut
 
 
-def is_wxr(head: bytes) -> bool:
-    """A WordPress export: RSS with the WordPress export namespace."""
-    return b"<rss" in head and b"wordpress.org/export/" in head
-
-
 def _local(tag: object) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 

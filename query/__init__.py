@@ -1,5 +1,11 @@
 """Everything that reads: search, facets, articles (and related posts) from an index."""
-from .archive import Archive, Hit, SearchResult
-from .parse import QueryError
+from typing import TYPE_CHECKING
 
+from newssearch.errors import QueryError
+from newssearch.lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from .archive import Archive, Hit, SearchResult
+
+__getattr__ = lazy_attributes(globals(), {"Archive": ".archive", "Hit": ".archive", "SearchResult": ".archive"})
 __all__ = ["Archive", "Hit", "SearchResult", "QueryError"]

@@ -6,27 +6,31 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import numpy as np
 import tantivy
 
+from newssearch.errors import ArticleNotFound, QueryError
 from newssearch.indexer.article import Article
 from newssearch.indexer.schema import open_index
-from newssearch.indexer.terms import chunk_files, indexed_fingerprints, load_terms
+from newssearch.limits import MAX_LIMIT, SORTS
 
-from .facets import CategoryCount, DateBucket, DateFacet, category_counts, date_histogram
+from .facets import CategoryCount, DateBucket, DateFacet, category_counts, date_histogram, missing_counts
 from .facets import facets as facet_counts
-from .fold import CopyFilter
+from .fold import CopyFilter, FoldedPage
 from .fold import fold as fold_hits
-from .parse import Filters, QueryError, combine, date_bound, parse_text, split_category_terms
+from .parse import Filters, combine, date_bound, parse_text, split_category_terms
+from .recency import half_life_seconds, rerank_by_recency
+from .textquery import QueryBuilder
 from .plain import plain
-from .related import RelatedModel, RelatedParams
 from .snippets import QueryTerms
 from .suggest import MAX_SUGGESTIONS, Suggestions, TitleSuggestion, complete, expand_prefix
 
-SORTS = ("relevance", "newest", "oldest")
-MAX_LIMIT = 100
+if TYPE_CHECKING:  # numba (related.py) and numpy (terms.py) are imported only when related posts are asked for
+    import numpy as np
+
+    from .related import RelatedModel
+
 MAX_OFFSET = 10_000
 SNIPPET_CHARS = 240
 PREFIX_EXPANSIONS = 8  # search-as-you-type: the word being typed stands for its 8 commonest completions
@@ -64,6 +68,8 @@ class Facets:
     date_interval: str = "month"
     dates: list[DateBucket] = field(default_factory=list)
     counts: str = "articles"  # facet counts count articles, every copy included, folded or not
+    undated: int = 0  # matches with no date: in no bucket of `dates`
+    uncategorised: int = 0  # matches with no category
 
 
 @dataclass
@@ -79,6 +85,7 @@ class SearchResult:
     warnings: list[str] = field(default_factory=list)
     folded: bool = False  # copies folded: one hit per story (group of near-duplicates)
     stories: int | None = None  # matching stories when folded (what the pages count), else None
+    did_you_mean: str | None = None  # the query with words the archive does not hold corrected
 
     @property
     def pages(self) -> int:
@@ -93,7 +100,8 @@ class SearchResult:
 def _stored_article(doc: dict[str, list]) -> Article:
     dates = doc.get("date") or []
     return Article(
-        id=doc["id"][0], title=(doc.get("title") or [""])[0], body=(doc.get("body") or [""])[0],
+        id=doc["id"][0], title=(doc.get("title") or doc.get("shown_title") or [""])[0],
+        title_from_body=not doc.get("title"), body=(doc.get("body") or [""])[-1],
         url=(doc.get("url") or [None])[0], date=dates[0] if dates else None,
         categories=list(doc.get("categories") or []), authors=list(doc.get("author") or []),
         site=(doc.get("site") or [None])[0], source=(doc.get("source") or [""])[0],
@@ -114,6 +122,7 @@ class Archive:
         self._categories: dict[str, list[str]] | None = None
         self._dates = DateFacet()
         self._related: tuple[tuple, RelatedModel, CopyFilter] | None = None
+        self.queries = QueryBuilder(index)
 
     @classmethod
     def open(cls, path: str | Path) -> "Archive":
@@ -149,7 +158,7 @@ class Archive:
         key = name.strip().strip("/").casefold()
         found = self._categories.get(key) or self._categories.get("leaf:" + key)
         if not found:
-            raise QueryError(f"category: no category {name!r} in this archive "
+            raise QueryError("category", f"no category {name!r} in this archive "
                              "(`newssearch stats` lists them)")
         return found
 
@@ -158,10 +167,16 @@ class Archive:
                date_from: str | date | datetime | None = None, date_to: str | date | datetime | None = None,
                site: str | None = None, author: str | None = None, sort: str = "relevance",
                limit: int = 10, page: int = 1, facets: bool = True, interval: str | None = None,
-               snippet_chars: int = SNIPPET_CHARS, prefix: bool = False, fold: bool = True) -> SearchResult:
+               snippet_chars: int = SNIPPET_CHARS, prefix: bool = False,
+               recency: str | float | None = None, fold: bool = True) -> SearchResult:
         """Ranked (BM25, title boosted) or date-sorted hits for `q`, with facets for the same query.
 
-        `q` takes words (all must match), "phrases", -exclusions, OR, title:/author:/site:/category:.
+        `q` is read as a search box reads it (query/textquery.py): plain words rank articles by how many of
+        them they hold, how rare and how close together (stopwords aside; one or two words must all match);
+        misspelt words find their corrections; +word, "phrases", -exclusions, AND/OR/NOT formulas and
+        title:/body:/author:/site:/category: constrain.
+        `recency` ("30d", "2w", "6m", "1y", or days) ranks relevant-and-recent: scores decay by half per
+        half-life of age (among the best RECENCY_WINDOW matches).
         `date_to` is inclusive of the period given ("1987-03" is through the end of March).
         `prefix=True` (search-as-you-type) reads the last word as a prefix: "oil pr" finds "oil prices".
         `fold=True` shows each group of near-duplicates (syndicated copies) as its best hit, with `copies`
@@ -171,14 +186,14 @@ class Archive:
         """
         started = time.perf_counter()
         if sort not in SORTS:
-            raise QueryError(f"sort: {sort!r} is not one of {', '.join(SORTS)}")
+            raise QueryError("sort", f"{sort!r} is not one of {', '.join(SORTS)}")
         if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-            raise QueryError(f"limit: {limit!r} is out of range (1 to {MAX_LIMIT})")
+            raise QueryError("limit", f"{limit!r} is out of range (1 to {MAX_LIMIT})")
         if not isinstance(page, int) or page < 1:
-            raise QueryError(f"page: {page!r} must be 1 or more")
+            raise QueryError("page", f"{page!r} must be 1 or more")
         offset = (page - 1) * limit
         if offset + limit > MAX_OFFSET:
-            raise QueryError(f"page: results beyond the first {MAX_OFFSET} are not served; narrow the query")
+            raise QueryError("page", f"results beyond the first {MAX_OFFSET} are not served; narrow the query")
         searcher = self.searcher()  # one view of the index for the whole request
         text, inline_categories = split_category_terms(q or "")
         if prefix:
@@ -190,23 +205,21 @@ class Archive:
             site=site or None, author=author or None,
         )
         if filters.date_from and filters.date_to and filters.date_from >= filters.date_to:
-            raise QueryError("from/to: the start date is after the end date")
-        text_query, warnings = parse_text(self.index, text)
-        query = combine(self.schema, text_query, filters)
-
-        order = {} if sort == "relevance" else {
-            "order_by_field": "date", "order": tantivy.Order.Desc if sort == "newest" else tantivy.Order.Asc}
-        try:
-            if fold:
-                folded = fold_hits(searcher, self.schema, query, lambda n: searcher.search(query, limit=n, **order),
-                                   offset, limit)
-                res_hits, total = folded.hits, folded.articles
-            else:
-                res = searcher.search(query, limit=limit, offset=offset, **order)
-                res_hits, total = res.hits, res.count
-        except ValueError as exc:  # a query the parser accepted but Tantivy cannot run
-            raise QueryError(f"q: this query cannot be run ({exc})") from None
-        terms = QueryTerms.of(text)
+            raise QueryError("from", "the start date is after the end date (to)")
+        half_life = half_life_seconds(recency) if recency not in (None, "") else None
+        parsed = self.queries.build(text, searcher)
+        text_query, warnings = parsed.query, parsed.warnings
+        res_hits, total, folded = self._page(searcher, combine(self.schema, text_query, filters), sort, limit,
+                                             offset, half_life, fold)
+        if total == 0 and parsed.relaxed is not None:
+            # Nothing holds the required phrases or +words: any of the words will do (a query never comes
+            # back empty while articles hold some of its words).
+            text_query = parsed.relaxed
+            res_hits, total, folded = self._page(searcher, combine(self.schema, text_query, filters), sort, limit,
+                                                 offset, half_life, fold)
+            warnings = warnings + ["nothing matches the required words or phrases; showing articles with some "
+                                   "of the words"]
+        terms = QueryTerms.of(parsed.highlight)
         hits = [self._hit(searcher, addr, score if sort == "relevance" else None, terms, snippet_chars)
                 for score, addr in res_hits]
         if fold:
@@ -220,11 +233,35 @@ class Archive:
             by_date = combine(self.schema, text_query, filters, skip="date")
             if not filters.categories and not (filters.date_from or filters.date_to):
                 by_category = by_date
-            cats, chosen, buckets = facet_counts(searcher, self._dates, by_category, by_date, interval)
-            facet_result = Facets(categories=cats, date_interval=chosen, dates=buckets)
+            got = facet_counts(searcher, self._dates, by_category, by_date, interval)
+            facet_result = Facets(categories=got.categories, date_interval=got.interval, dates=got.dates,
+                                  undated=got.undated, uncategorised=got.uncategorised)
         return SearchResult(query=q or "", total=total, page=page, limit=limit, sort=sort, hits=hits,
                             facets=facet_result, took_ms=round((time.perf_counter() - started) * 1000, 2),
-                            warnings=warnings, folded=fold, stories=folded.total if fold else None)
+                            warnings=warnings, did_you_mean=parsed.did_you_mean, folded=fold,
+                            stories=folded.total if folded else None)
+
+    def _page(self, searcher: tantivy.Searcher, query: tantivy.Query, sort: str, limit: int, offset: int,
+              half_life: float | None, fold: bool) -> tuple[list, int, FoldedPage | None]:
+        """The page's (score, address) hits, the matching articles, and the folded page when folding."""
+        if not fold:
+            res = self._run(searcher, query, sort, limit, offset, half_life)
+            return res.hits, res.count, None
+        folded = fold_hits(searcher, self.schema, query,
+                           lambda n: self._run(searcher, query, sort, n, 0, half_life), offset, limit)
+        return folded.hits, folded.articles, folded
+
+    def _run(self, searcher: tantivy.Searcher, query: tantivy.Query, sort: str, limit: int, offset: int,
+             half_life: float | None) -> tantivy.SearchResult:
+        try:
+            if sort != "relevance":
+                order = tantivy.Order.Desc if sort == "newest" else tantivy.Order.Asc
+                return searcher.search(query, limit=limit, offset=offset, order_by_field="date", order=order)
+            if half_life is not None:
+                return rerank_by_recency(searcher, query, limit, offset, half_life)
+            return searcher.search(query, limit=limit, offset=offset)
+        except ValueError as exc:  # a query the parser accepted but Tantivy cannot run
+            raise QueryError("q", f"this query cannot be run ({exc})") from None
 
     def _hit(self, searcher: tantivy.Searcher, addr: tantivy.DocAddress, score: float | None,
              terms: QueryTerms, chars: int) -> Hit:
@@ -244,7 +281,7 @@ class Archive:
         started = time.perf_counter()
         for name, value in (("limit", limit), ("titles", titles)):
             if not isinstance(value, int) or not 0 <= value <= MAX_SUGGESTIONS:
-                raise QueryError(f"{name}: {value!r} is out of range (0 to {MAX_SUGGESTIONS})")
+                raise QueryError(name, f"{value!r} is out of range (0 to {MAX_SUGGESTIONS})")
         out = Suggestions(query=q)
         if q.strip():
             searcher = self.searcher()
@@ -272,10 +309,14 @@ class Archive:
     # --- related posts ------------------------------------------------------------------------------
     def related_model(self) -> RelatedModel:
         """The related-posts model for the index as it is now (rebuilt after the index changes)."""
+        from newssearch.indexer.terms import chunk_files, indexed_fingerprints, load_terms
+
         searcher = self.searcher()
         key = (searcher.num_docs, tuple(p.name for p in chunk_files(self.path)),
                (self.path / "tantivy" / "meta.json").stat().st_mtime_ns)
         if self._related is None or self._related[0] != key:
+            from .related import RelatedModel, RelatedParams
+
             live = indexed_fingerprints(self.index)
             model = RelatedModel(load_terms(self.path, live), RelatedParams())
             self._related = (key, model, CopyFilter(searcher, model.id_hash))
@@ -286,6 +327,8 @@ class Archive:
         return self._related[2]
 
     def _allowed_rows(self, model: RelatedModel, query: tantivy.Query) -> np.ndarray:
+        import numpy as np
+
         searcher = self.searcher()
         hits = searcher.search(query, limit=max(1, searcher.num_docs)).hits
         hashes = searcher.fast_field_values("id_hash", [a for _, a in hits])
@@ -296,14 +339,15 @@ class Archive:
         """The k articles most like this one by BM25 (its top terms), best first.
 
         Never the article itself nor its near-duplicates. `same_category` keeps articles sharing one of its
-        categories; `since` keeps articles published on or after that date. Raises KeyError for an unknown id.
+        categories; `since` keeps articles published on or after that date. Raises ArticleNotFound (a KeyError)
+        for an unknown id, QueryError for a bad parameter.
         """
         if not 1 <= k <= MAX_LIMIT:
-            raise QueryError(f"k: {k!r} is out of range (1 to {MAX_LIMIT})")
+            raise QueryError("k", f"{k!r} is out of range (1 to {MAX_LIMIT})")
         model = self.related_model()
         row = model.row_of.get(article_id)
         if row is None:
-            raise KeyError(f"no article with id {article_id!r}")
+            raise ArticleNotFound(article_id)
         filters = Filters(date_from=date_bound(since, upper=False, name="since"))
         if same_category:
             article = self.article(article_id)
@@ -346,5 +390,7 @@ class Archive:
     def stats(self) -> dict[str, Any]:
         searcher = self.searcher()
         _, years = date_histogram(searcher, self._dates, tantivy.Query.all_query(), "year")
+        undated, uncategorised = missing_counts(searcher, tantivy.Query.all_query())
         return {"index": str(self.path), "articles": searcher.num_docs, "segments": searcher.num_segments,
-                "categories": plain(self.categories()), "years": plain(years)}
+                "categories": plain(self.categories()), "uncategorised": uncategorised, "years": plain(years),
+                "undated": undated}

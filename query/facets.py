@@ -29,13 +29,41 @@ class DateBucket:
     count: int
 
 
+NO_CATEGORY = "\x1f"  # the key the category counts give articles with no category (no path holds it)
+# Matches (every article has an id_hash) and dated matches, counted with the facets: the difference is undated.
+_COUNTS = {"n": {"value_count": {"field": "id_hash"}}, "dated": {"value_count": {"field": "date"}}}
+
+
+@dataclass
+class FacetCounts:
+    categories: list[CategoryCount]
+    uncategorised: int  # matches with no category
+    interval: str
+    dates: list[DateBucket]
+    undated: int  # matches with no date: in no bucket of `dates`
+
+
 def _terms_spec(size: int) -> dict:
-    return {"terms": {"field": "category_path", "size": size}}
+    return {"terms": {"field": "category_path", "size": size, "missing": NO_CATEGORY}}
 
 
 def _categories(res: dict) -> list[CategoryCount]:
-    buckets = sorted(res["buckets"], key=lambda b: (-b["doc_count"], b["key"]))
+    buckets = sorted((b for b in res["buckets"] if b["key"] != NO_CATEGORY), key=lambda b: (-b["doc_count"], b["key"]))
     return [CategoryCount(b["key"], int(b["doc_count"])) for b in buckets]
+
+
+def _uncategorised(res: dict) -> int:
+    return next((int(b["doc_count"]) for b in res["buckets"] if b["key"] == NO_CATEGORY), 0)
+
+
+def missing_counts(searcher: tantivy.Searcher, query: tantivy.Query) -> tuple[int, int]:
+    """(undated, uncategorised): the matches of `query` with no date, and with no category."""
+    res = searcher.aggregate(query, {**_COUNTS, "c": _terms_spec(1)})
+    return _undated(res), _uncategorised(res["c"])
+
+
+def _undated(res: dict) -> int:
+    return int(res["n"].get("value") or 0) - int(res["dated"].get("value") or 0)
 
 
 def category_counts(searcher: tantivy.Searcher, query: tantivy.Query, size: int = 1000) -> list[CategoryCount]:
@@ -150,19 +178,19 @@ def _years_of(searcher: tantivy.Searcher, query: tantivy.Query) -> tuple[int, in
 
 
 def facets(searcher: tantivy.Searcher, dates: DateFacet, by_category: tantivy.Query, by_date: tantivy.Query,
-           interval: str | None = None) -> tuple[list[CategoryCount], str, list[DateBucket]]:
+           interval: str | None = None) -> FacetCounts:
     """Category counts over `by_category` and the date histogram over `by_date`, in one aggregation
     request when the two queries are the same (no filter on either), else two."""
     spec = dates.spec(searcher, interval)
-    date_spec = {"d": spec} if spec else {}
+    date_spec = {"d": spec, **_COUNTS} if spec else dict(_COUNTS)
     if by_category is by_date:
         res = searcher.aggregate(by_date, {**date_spec, "c": _terms_spec(1000)})
-        categories = _categories(res["c"])
+        by_cat = res["c"]
     else:
-        categories = category_counts(searcher, by_category)
-        res = searcher.aggregate(by_date, date_spec) if spec else {}
+        by_cat = searcher.aggregate(by_category, {"c": _terms_spec(1000)})["c"]
+        res = searcher.aggregate(by_date, date_spec)
     chosen, buckets = dates.histogram(searcher, by_date, res.get("d"), interval)
-    return categories, chosen, buckets
+    return FacetCounts(_categories(by_cat), _uncategorised(by_cat), chosen, buckets, _undated(res))
 
 
 def date_histogram(searcher: tantivy.Searcher, dates: DateFacet, query: tantivy.Query,

@@ -12,14 +12,12 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import tantivy
 
+from newssearch.errors import QueryError  # defined there with the other errors; still importable from here
 from newssearch.indexer.schema import DEFAULT_FIELDS, TITLE_BOOST
 
-MAX_QUERY_CHARS = 2000
-MAX_QUERY_TERMS = 256
-
-
-class QueryError(ValueError):
-    """Bad search input; the message names the parameter and says what is wrong."""
+MAX_QUERY_CHARS = 4000  # a long question pasted whole still fits; a page of text does not
+MAX_QUERY_TERMS = 512
+MAX_SLOP = 10  # "a phrase"~N: more would make a phrase of common words scan every position of every article
 
 
 @dataclass
@@ -44,28 +42,35 @@ def split_category_terms(text: str) -> tuple[str, list[str]]:
 def check_query_size(text: str) -> None:
     """Refuse query text over the length or term caps (a QueryError naming `q`)."""
     if len(text) > MAX_QUERY_CHARS:
-        raise QueryError(f"q: query is {len(text)} characters long; the limit is {MAX_QUERY_CHARS}")
+        raise QueryError("q", f"query is {len(text)} characters long; the limit is {MAX_QUERY_CHARS}")
     if len(text.split()) > MAX_QUERY_TERMS:
-        raise QueryError(f"q: query has {len(text.split())} terms; the limit is {MAX_QUERY_TERMS}")
+        raise QueryError("q", f"query has {len(text.split())} terms; the limit is {MAX_QUERY_TERMS}")
 
 
-def parse_text(index: tantivy.Index, text: str) -> tuple[tantivy.Query, list[str]]:
-    """The user's query text -> (query, warnings). Never raises on syntax: falls back to a lenient parse.
+_SLOP = re.compile(r'"\s*~\s*(\d+)')
+
+
+def parse_text(index: tantivy.Index, text: str, title_boost: float = TITLE_BOOST) -> tuple[tantivy.Query, list[str]]:
+    """A boolean formula -> (query, warnings), by Tantivy's parser. Never raises on syntax: a lenient parse.
 
     Words are ANDed; "phrases", -exclude, OR, AND, (groups) and field:term (title, body, author, site)
-    work as users expect. An empty text matches every article.
+    work as users expect. An empty text matches every article. Phrase slop is capped at MAX_SLOP.
     """
     text = text.strip()
     check_query_size(text)
+    warnings = []
+    if any(int(s) > MAX_SLOP for s in _SLOP.findall(text)):
+        warnings.append(f"q: phrase slop reduced to ~{MAX_SLOP}")
+        text = _SLOP.sub(lambda m: f'"~{min(int(m.group(1)), MAX_SLOP)}', text)
     text = "".join(ch if ch.isprintable() else " " for ch in text)
     # `field:*` is the parser's "field exists" query, which needs a fast field: every article has a title
     # and body, so it adds nothing but an error.
     text = _EXISTS.sub(" ", text).strip()
     if not text:
         return tantivy.Query.all_query(), []
-    query, errors = index.parse_query_lenient(text, DEFAULT_FIELDS, field_boosts={"title": TITLE_BOOST},
+    query, errors = index.parse_query_lenient(text, DEFAULT_FIELDS, field_boosts={"title": title_boost},
                                               conjunction_by_default=True)
-    return query, [str(e) for e in errors]
+    return query, warnings + [str(e) for e in errors]
 
 
 def date_bound(value: str | date | datetime | None, upper: bool, name: str) -> datetime | None:
@@ -94,7 +99,7 @@ def date_bound(value: str | date | datetime | None, upper: bool, name: str) -> d
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
         return dt.astimezone(timezone.utc) if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
     except ValueError:
-        raise QueryError(f"{name}: {text!r} is not a date (use YYYY, YYYY-MM, YYYY-MM-DD or ISO 8601)") from None
+        raise QueryError(name, f"{text!r} is not a date (use YYYY, YYYY-MM, YYYY-MM-DD or ISO 8601)") from None
 
 
 def date_range_query(schema: tantivy.Schema, lower: datetime | None, upper: datetime | None) -> tantivy.Query:

@@ -14,11 +14,14 @@ score against itself, e.g. syndicated copies of the same story — are never ret
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
 import numba
 import numpy as np
+from numba.core import event
 
 from newssearch.indexer.terms import TermMatrix
 
@@ -275,3 +278,24 @@ class RelatedModel:
             chunks = min(len(rows), numba.get_num_threads() * 8)  # small chunks: articles differ in cost
             _batch_topk(rows, self.q_ptr, self.q_terms, self.part_ptr, self.post_local, self.post_weights,
                         allowed, self.n, self.part_size, k, float(self.params.dup_ratio), chunks, out_idx, out_score)
+
+
+@contextmanager
+def compile_notice(notify: Callable[[], None]) -> Iterator[None]:
+    """Call `notify()` once if numba compiles a kernel inside the block: the first related-posts call after
+    installing (or upgrading) compiles for several seconds; later runs load numba's on-disk cache, which
+    fires no compile event."""
+    said = False
+
+    class _Once(event.Listener):
+        def on_start(self, ev: event.Event) -> None:
+            nonlocal said
+            if not said:
+                said = True
+                notify()
+
+        def on_end(self, ev: event.Event) -> None:
+            pass
+
+    with event.install_listener("numba:compile", _Once()):
+        yield

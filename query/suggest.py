@@ -1,8 +1,11 @@
-"""Search-as-you-type: complete the word being typed from the archive's own words, in context.
+"""Search-as-you-type: complete the word being typed into a phrase the archive holds.
 
-"oil pri" -> "oil prices", "oil production", … : the last word is a prefix walked in the term dictionary of the
-unstemmed `words` field, counted only over articles that hold the words already typed, so completions are
-ones that will find something. The headlines shown under the box are the best matches of the completed query.
+"oil pr" -> "oil prices", "oil production", … — what people type, not merely words found near "oil" ("oil
+previous", "oil president"). The last word is a prefix walked in the term dictionary of the unstemmed `words`
+field, over articles that hold the words already typed; each candidate is then kept only if the archive has
+it right after the words before it (a phrase query of up to PHRASE_WORDS words on title and body, backing
+off to fewer), and ranked by how many articles hold that phrase. One word alone is completed by document
+frequency. The headlines shown under the box are the best matches of the completed query.
 """
 from __future__ import annotations
 
@@ -11,13 +14,18 @@ from dataclasses import dataclass, field
 
 import tantivy
 
+from newssearch.indexer.schema import text_analyzer
+
 from .parse import check_query_size
 
 MAX_SUGGESTIONS = 20
 # One letter matches a large slice of the dictionary; counting each term over the typed context would walk
-# its postings, so a one-letter prefix is completed by plain document frequency.
+# its postings, so a one-letter prefix takes its candidates by plain document frequency.
 MIN_PREFIX_FOR_CONTEXT = 2
+PHRASE_WORDS = 3  # the completed word and up to two typed words before it must stand together in an article
+CANDIDATES = 3  # words checked for phrase evidence per completion asked for: the commonest in context
 _WORD = re.compile(r"\w+", re.UNICODE)
+_PHRASE_FIELDS = ("title", "body")
 
 
 @dataclass
@@ -65,16 +73,49 @@ def words_query(schema: tantivy.Schema, words: list[str]) -> tantivy.Query | Non
 
 
 def complete(index: tantivy.Index, searcher: tantivy.Searcher, q: str, limit: int) -> list[Completion]:
+    """Up to `limit` completions of `q`'s last word: phrases the archive holds, the commonest first."""
     check_query_size(q)
     context, prefix = split_typed(q)
-    if not prefix:
+    if not prefix or limit < 1:
         return []
+    if not context:
+        return _completions(context, searcher.terms_with_prefix("words", prefix, limit=limit), limit)
+    # Candidates: the prefix's commonest words in articles holding the typed words, or, for one letter,
+    # in the whole archive (see MIN_PREFIX_FOR_CONTEXT); the phrase check below keeps the right ones.
     ctx = words_query(index.schema, context) if len(prefix) >= MIN_PREFIX_FOR_CONTEXT else None
-    found = searcher.terms_with_prefix("words", prefix, filter_query=ctx, limit=limit + len(context))
+    found = searcher.terms_with_prefix("words", prefix, filter_query=ctx, limit=limit * CANDIDATES + len(context))
+    candidates = [term for term, count in found if count > 0 and term not in context]
+    for n in range(min(PHRASE_WORDS - 1, len(context)), 0, -1):
+        phrased = _phrase_counts(index.schema, searcher, context, n, candidates)
+        if phrased:
+            return _completions(context, phrased, limit)
+    return []
+
+
+def _completions(context: list[str], found: list[tuple[str, int]], limit: int) -> list[Completion]:
     head = " ".join(context)
-    seen = set(context)
     return [Completion(text=f"{head} {term}".strip(), count=count)
-            for term, count in found if count > 0 and term not in seen][:limit]
+            for term, count in found if count > 0 and term not in context][:limit]
+
+
+def _phrase_counts(schema: tantivy.Schema, searcher: tantivy.Searcher, context: list[str], n: int,
+                   candidates: list[str]) -> list[tuple[str, int]]:
+    """(candidate, articles holding the last `n` typed words followed by it, and the other typed words),
+    commonest first; candidates with none left out. Candidates that stem alike ("price", "prices") match
+    the same phrases: the commonest in context stands for them."""
+    analyzer = text_analyzer()
+    lead, rest = context[-n:], words_query(schema, context[:-n])
+    counted: dict[tuple[str, ...], tuple[str, int]] = {}
+    for term in candidates:
+        tokens = tuple(analyzer.analyze(" ".join([*lead, term])))
+        if len(tokens) < 2 or tokens in counted:
+            continue
+        phrase = tantivy.Query.boolean_query([(tantivy.Occur.Should, tantivy.Query.phrase_query(schema, f, list(tokens)))
+                                              for f in _PHRASE_FIELDS])
+        query = phrase if rest is None else tantivy.Query.boolean_query(
+            [(tantivy.Occur.Must, phrase), (tantivy.Occur.Must, rest)])
+        counted[tokens] = (term, searcher.search(query, limit=1).count)
+    return sorted((c for c in counted.values() if c[1] > 0), key=lambda c: -c[1])
 
 
 def expand_prefix(q: str, completions: list[Completion]) -> str:

@@ -17,9 +17,15 @@ CORPUS = ROOT / "corpus"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
+def console_script() -> str:
+    """The `newssearch` console script installed beside this Python (a venv's), else the one on PATH."""
+    beside = Path(sys.executable).with_name("newssearch")
+    return str(beside) if beside.exists() else shutil.which("newssearch") or str(beside)
+
+
 def newssearch(*args: str, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run the installed `newssearch` console script (the real entry point)."""
-    exe = shutil.which("newssearch") or str(Path(sys.executable).with_name("newssearch"))
+    exe = console_script()
     proc = subprocess.run([exe, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300)
     if check and proc.returncode != 0:
         raise AssertionError(f"newssearch {' '.join(map(str, args))} exited {proc.returncode}\n"
@@ -59,7 +65,7 @@ class Server:
     def __init__(self, index: Path, *extra: str):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        exe = shutil.which("newssearch") or str(Path(sys.executable).with_name("newssearch"))
+        exe = console_script()
         self.proc = subprocess.Popen([exe, "serve", "--index", str(index), "--port", str(self.port), *extra],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + 30

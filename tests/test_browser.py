@@ -28,16 +28,39 @@ def browser():
         b.close()
 
 
+DESKTOP = {"viewport": {"width": 1200, "height": 900}}
+PHONE = {"viewport": {"width": 375, "height": 740}, "has_touch": True, "is_mobile": True}
+
+
 @pytest.fixture
-def page(browser, server):
-    context = browser.new_context(viewport={"width": 1200, "height": 900}, base_url=server.base)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto("/")
-    yield pg
-    context.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
+def open_page(browser, server, request):
+    """open_page(url, DESKTOP or PHONE) -> a page; a test that fails leaves a screenshot of each of its pages in
+    test-artifacts/ (git-ignored)."""
+    opened = []
+    failed_before = request.session.testsfailed
+
+    def open_(url: str = "/", device: dict = DESKTOP):
+        context = browser.new_context(**device, base_url=server.base)
+        pg = context.new_page()
+        errors: list[str] = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.goto(url)
+        opened.append((context, pg, errors))
+        return pg
+
+    yield open_
+    failed = request.session.testsfailed > failed_before  # the test's call phase is reported before teardown
+    for i, (context, pg, errors) in enumerate(opened):
+        if failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            pg.screenshot(path=str(ARTIFACTS / f"FAILED-{request.node.name}-{i}.png"), full_page=True)
+        context.close()
+        assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def page(open_page):
+    return open_page("/")
 
 
 def search_for(pg, q: str) -> None:
@@ -92,9 +115,12 @@ def test_facet_click_filters_and_counts_agree(page):
     settled(page, f"new URLSearchParams(location.search).getAll('category').includes({name!r})")
     assert status_count(page) == count <= total_before
     assert page.locator("#category-facet input:checked").count() == 1
-    page.locator("#histogram button").first.click()  # a date bar narrows to its period
+    period = page.locator("#histogram button.period").first
+    label, count = period.locator(".label").inner_text(), int(period.locator(".count").inner_text().replace(",", ""))
+    period.click()  # a period's row narrows to it
     settled(page, "new URLSearchParams(location.search).get('from') !== null")
-    assert page.input_value("#from") == page.input_value("#to") != ""
+    assert page.input_value("#from") == page.input_value("#to") == period.get_attribute("data-period")
+    assert status_count(page) == count and page.locator("#histogram [aria-pressed=true] .label").inner_text() == label
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "facets.png"), full_page=True)
 
@@ -120,10 +146,8 @@ def test_article_view_with_related_posts(page):
     assert page.input_value("#q") == "coffee export quotas"
 
 
-def test_usable_at_phone_width_and_labelled(browser, server):
-    context = browser.new_context(viewport={"width": 375, "height": 740}, base_url=server.base)
-    pg = context.new_page()
-    pg.goto("/?q=gold")
+def test_usable_at_phone_width_and_labelled(open_page):
+    pg = open_page("/?q=gold", PHONE)
     settled(pg, "document.querySelectorAll('#hits li').length > 0")
     assert pg.evaluate("document.documentElement.scrollWidth") <= 375  # nothing runs off the side
     unlabelled = pg.evaluate("""[...document.querySelectorAll('input, select')]
@@ -136,4 +160,72 @@ def test_usable_at_phone_width_and_labelled(browser, server):
     assert pg.evaluate("document.activeElement.id") == "q"
     ARTIFACTS.mkdir(exist_ok=True)
     pg.screenshot(path=str(ARTIFACTS / "phone.png"), full_page=False)
-    context.close()
+
+
+def api(server, path: str) -> dict:
+    return server.get(path)[1]
+
+
+def test_front_page_lists_the_newest_first(page, server):
+    settled(page, "document.querySelectorAll('#hits li').length > 0")
+    assert page.input_value("#sort") == "newest" and "newest first" in page.inner_text("#status")
+    dates = [d.split(" · ")[0] for d in page.locator("#hits li .meta").all_inner_texts()]
+    assert dates == sorted(dates, reverse=True)
+    assert dates[0] == api(server, "/search?sort=newest&limit=1")["hits"][0]["date"][:10]
+    assert "sort" not in page.url  # nothing chosen: a query would rank by relevance
+    search_for(page, "coffee")
+    assert page.input_value("#sort") == "relevance" and "best match first" in page.inner_text("#status")
+
+
+def test_histogram_is_labelled_counted_and_shows_the_undated(page, server):
+    settled(page, "document.querySelectorAll('#histogram li').length > 0")
+    facets = api(server, "/search?limit=1")["facets"]
+    rows = page.locator("#histogram button.period")
+    shown = {rows.nth(i).get_attribute("data-period"): int(rows.nth(i).locator(".count").inner_text().replace(",", ""))
+             for i in range(rows.count())}
+    assert shown == {b["start"]: b["count"] for b in facets["dates"] if b["count"]} and shown["1987"] == 1400
+    assert all(rows.nth(i).locator(".label").inner_text() for i in range(rows.count()))
+    assert page.locator("#histogram .gap").first.inner_text() == "1988 – 2014: none"  # empty years fold
+    assert page.inner_text("#histogram .undated .count") == f"{facets['undated']:,}" == "392"
+    assert f"{facets['uncategorised']:,}" in page.inner_text("#category-facet li.none")
+    search_for(page, "oil")  # months, labelled for people
+    assert page.locator("#histogram button.period .label").first.inner_text() == "Feb 1987"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "histogram.png"), full_page=True)
+
+
+def test_phone_filters_by_a_month_and_a_category_in_three_taps(open_page, server):
+    pg = open_page("/?q=oil", PHONE)
+    settled(pg, "document.querySelectorAll('#hits li').length > 0")
+    toggle = pg.locator("#filters-toggle")
+    assert toggle.is_visible() and not pg.locator("#filters").is_visible()
+    assert toggle.bounding_box()["y"] + toggle.bounding_box()["height"] <= 740  # above the fold, before the hits
+    assert toggle.bounding_box()["y"] < pg.locator("#results").bounding_box()["y"]
+    toggle.tap()  # 1
+    assert pg.locator("#filters").is_visible()
+    assert pg.locator("#filters").bounding_box()["y"] < pg.locator("#results").bounding_box()["y"]
+    pg.locator("#histogram button.period[data-period='1987-03']").tap()  # 2
+    settled(pg, "new URLSearchParams(location.search).get('from') === '1987-03'")
+    pg.locator("#category-facet label", has_text="crude").tap()  # 3
+    settled(pg, "new URLSearchParams(location.search).getAll('category').includes('crude')")
+    want = api(server, "/search?q=oil&category=crude&from=1987-03&to=1987-03&limit=1")["total"]
+    assert 0 < status_count(pg) == want
+    assert pg.inner_text("#filters-toggle") == "Filters (2)" and pg.locator("#filters").is_visible()
+    assert pg.evaluate("document.documentElement.scrollWidth") <= 375
+    ARTIFACTS.mkdir(exist_ok=True)
+    pg.screenshot(path=str(ARTIFACTS / "phone-filters.png"), full_page=True)
+    pg.locator("#filters-done").tap()
+    assert not pg.locator("#filters").is_visible() and pg.locator("#hits li").first.is_visible()
+
+
+def test_article_view_keeps_the_facets_without_a_focus_box(page):
+    search_for(page, "coffee")
+    page.locator("#hits li h3 a").first.click()
+    page.wait_for_selector("#related li")
+    assert page.locator("#filters").is_visible() and page.locator("#category-facet li").count() > 0
+    assert page.evaluate("document.activeElement.id") == "article-title"
+    for sel in ("#article", "#article-title"):
+        assert page.evaluate(f"getComputedStyle(document.querySelector('{sel}')).outlineStyle") == "none"
+    page.locator("#category-facet label").first.click()  # a facet from the article: filtered results
+    settled(page, "new URLSearchParams(location.search).getAll('category').length === 1")
+    assert not page.locator("#results").is_hidden() and page.locator("#article").is_hidden()

@@ -10,6 +10,7 @@ from conftest import CORPUS, needs_shared, newssearch
 from newssearch.indexer import extract
 from newssearch.indexer.records import read_csv, read_json, read_jsonl
 from newssearch.indexer.reuters import read_sgml
+from newssearch.indexer.scoring import expected_text, ngram_prf  # bench/extraction.py scores alike
 from newssearch.indexer.sources import read_bytes
 
 SEED = CORPUS / "pages" / "dumps" / "blms-peace-talks.txt"
@@ -112,16 +113,6 @@ def test_reuters_sgml_including_the_latin1_file():
 
 
 # --- Real pages against Readability's expected article (../shared/data/readability-pages) ---------------------
-def _scorer():
-    """bench/extraction.py's 4-gram F1 and expected-text reader: the tests and the benchmark score alike."""
-    import sys
-
-    sys.path.insert(0, str(CORPUS.parent / "bench"))
-    from extraction import expected_text, ngram_prf
-
-    return expected_text, ngram_prf
-
-
 @pytest.mark.parametrize("page,title,day,author,section,min_f1", [
     ("theverge", "Apple’s Vision Pro hands-on: the Retina display moment for headsets", "2023-06-07",
      "Alex Heath", "front-page", 0.9),  # JSON-LD headline over og:title
@@ -134,7 +125,6 @@ def _scorer():
 ])
 def test_real_html_pages(page, title, day, author, section, min_f1):
     folder = needs_shared("readability-pages", page)
-    expected_text, ngram_prf = _scorer()
     a = extract((folder / "source.html").read_bytes())
     assert a.title == title
     assert (a.date.date().isoformat() if a.date else None) == day
@@ -153,7 +143,6 @@ def test_real_html_pages(page, title, day, author, section, min_f1):
 def test_real_page_dumps_against_the_expected_article(dump, title, day, min_f1):
     """w3m dumps shipped in corpus/, scored against the article Readability extracts from the same page."""
     folder = needs_shared("readability-pages", dump)
-    expected_text, ngram_prf = _scorer()
     a = extract(read_bytes(CORPUS / "pages" / "dumps" / f"{dump}.txt"), kind="pagedump")
     assert a.title == title and a.date.date().isoformat() == day
     precision, recall, f1 = ngram_prf(a.body, expected_text(folder))

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from newssearch import Archive, Article, Problem, build_index
-from newssearch.indexer.sources import find_files, read_file
+from newssearch.indexer.dispatch import read_file
+from newssearch.indexer.sources import find_files
 from newssearch.query.parse import QueryError
 
 EXTENSIONS = [".jsonl", ".json", ".csv", ".tsv", ".html", ".txt", ".sgm", ".jsonl.gz", ".csv.gz", ".html.gz"]

@@ -128,7 +128,8 @@ def test_second_writer_gets_a_clear_error(tmp_path):
 
 def test_large_jsonl_is_read_in_parts_with_the_same_result(tmp_path):
     """A big JSON Lines export is parsed in line-aligned parts; articles and problem lines are unchanged."""
-    from newssearch.indexer.sources import read_file, read_part, split_parts
+    from newssearch.indexer.dispatch import read_file, read_part
+    from newssearch.indexer.sources import split_parts
 
     lines = []
     for i in range(400):

@@ -125,7 +125,7 @@ def test_bad_parameters_name_the_parameter(corpus_index):
 
 def test_human_output_is_readable(corpus_index):
     out = newssearch("query", "cocoa", "--index", corpus_index, "-n", "2").stdout
-    assert "results" in out and "BAHIA" in out and "Categories:" in out and "By " in out
+    assert "results" in out and "COCOA" in out and "Categories:" in out and "By " in out
     assert "<b>" not in out  # highlights are rendered, not shown as HTML
 
 
@@ -134,3 +134,29 @@ def test_stats(corpus_index):
     assert stats["articles"] == 1804
     cats = {c["category"]: c["count"] for c in stats["categories"]}
     assert cats["sport"] == 80 and cats["World"] == 1
+    assert stats["undated"] == 1804 - sum(y["count"] for y in stats["years"]) == 392
+    assert stats["uncategorised"] == query_json(corpus_index, "")["facets"]["uncategorised"] > 0
+
+
+def test_stats_for_people_hides_nothing_silently(corpus_index):
+    stats = json.loads(newssearch("stats", "--index", corpus_index, "--json").stdout)
+    out = newssearch("stats", "--index", corpus_index).stdout
+    assert "undated (392)" in out and f"uncategorised ({stats['uncategorised']:,})" in out
+    hidden = len(stats["categories"]) - 40
+    assert f"… {hidden} more (--all lists every one)" in out
+    every = newssearch("stats", "--index", corpus_index, "--all").stdout
+    assert all(f"{c['category']} ({c['count']:,})" in every for c in stats["categories"]) and "more" not in every
+
+
+def test_facets_count_the_uncategorised_and_undated(corpus_index):
+    res = query_json(corpus_index, "strike", "-n", "100")
+    assert res["total"] <= 100
+    facets = res["facets"]
+    assert facets["uncategorised"] == sum(1 for h in res["hits"] if not h["categories"]) > 0
+    assert facets["undated"] == sum(1 for h in res["hits"] if not h["date"]) > 0
+    assert facets["undated"] + sum(b["count"] for b in facets["dates"]) == res["total"]
+    out = newssearch("query", "strike", "--index", corpus_index).stdout
+    assert f"uncategorised ({facets['uncategorised']})" in out.split("Categories:")[1].splitlines()[0]
+    everything = query_json(corpus_index, "")["facets"]
+    assert everything["undated"] == 392
+    assert "  undated  " in newssearch("query", "", "--index", corpus_index).stdout

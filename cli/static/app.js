@@ -1,5 +1,6 @@
 // The search page: results as you type, facets, paging, article view with related posts.
 // State lives in the URL (?q=&category=&from=&to=&sort=&page= or ?article=ID) so links and Back work.
+// With no query the page browses the archive newest first, as a news site does; a query ranks by relevance.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -19,7 +20,7 @@ function readUrl() {
   const p = new URLSearchParams(location.search);
   return {
     q: p.get("q") || "", categories: p.getAll("category"), from: p.get("from") || "", to: p.get("to") || "",
-    sort: p.get("sort") || "relevance", page: Math.max(1, parseInt(p.get("page") || "1", 10) || 1),
+    sort: p.get("sort") || "", page: Math.max(1, parseInt(p.get("page") || "1", 10) || 1),
     article: p.get("article"),
   };
 }
@@ -30,10 +31,17 @@ function stateParams(s) {
   s.categories.forEach((c) => p.append("category", c));
   if (s.from) p.set("from", s.from);
   if (s.to) p.set("to", s.to);
-  if (s.sort !== "relevance") p.set("sort", s.sort);
+  if (s.sort) p.set("sort", s.sort); // chosen; unset follows the query (effectiveSort)
   if (s.page > 1) p.set("page", String(s.page));
   return p;
 }
+
+// The order when none is chosen: relevance for a query, newest first when browsing.
+function effectiveSort(s) {
+  return s.sort || (s.q.trim() ? "relevance" : "newest");
+}
+
+const SORT_WORDS = { relevance: "best match first", newest: "newest first", oldest: "oldest first" };
 
 function writeUrl(push) {
   const p = state.article ? new URLSearchParams({ article: state.article }) : stateParams(state);
@@ -55,7 +63,10 @@ async function runSearch(push = false) {
   showView("results");
   const seq = ++searchSeq;
   $("results").setAttribute("aria-busy", "true");
+  $("sort").value = effectiveSort(state);
+  updateFiltersToggle();
   const params = stateParams(state);
+  params.set("sort", effectiveSort(state));
   params.set("limit", String(LIMIT));
   if (state.typing) params.set("prefix", "true"); // the word being typed counts as its completions
   try {
@@ -82,7 +93,8 @@ function renderResults(r) {
   $("status").textContent = r.total
     ? `${r.total.toLocaleString()} result${r.total === 1 ? "" : "s"}` +
       (r.folded && r.stories !== r.total ? ` in ${r.stories.toLocaleString()} stories` : "") +
-      (r.hits.length ? ` · ${first}–${first + r.hits.length - 1}` : "") + ` · ${r.took_ms} ms`
+      (r.hits.length ? ` · ${first}–${first + r.hits.length - 1}` : "") + ` · ${SORT_WORDS[r.sort] || r.sort}` +
+      ` · ${r.took_ms} ms`
     : r.query ? `No articles match “${r.query}”.` : "No articles.";
   $("hits").replaceChildren(...r.hits.map((h) => {
     const link = el("a", { href: "?article=" + encodeURIComponent(h.id), textContent: h.title || h.id });
@@ -105,7 +117,7 @@ function renderResults(r) {
 function renderFacets(f) {
   const chosen = new Set(state.categories);
   const shown = f.categories.filter((c) => c.count > 0 || chosen.has(c.category));
-  $("category-facet").replaceChildren(...shown.map((c, i) => {
+  const items = shown.map((c, i) => {
     const box = el("input", { type: "checkbox", id: "cat-" + i, checked: chosen.has(c.category), value: c.category });
     box.addEventListener("change", () => {
       state.categories = box.checked ? [...state.categories, c.category]
@@ -116,23 +128,76 @@ function renderFacets(f) {
     const label = el("label", { htmlFor: box.id }, el("span", { textContent: c.category }),
       el("span", { className: "count", textContent: c.count.toLocaleString() }));
     return el("li", { className: "category" }, box, label);
-  }));
-  const top = Math.max(1, ...f.dates.map((b) => b.count));
-  $("histogram").replaceChildren(...f.dates.map((b) => {
-    const label = `${b.start}: ${b.count.toLocaleString()} articles`;
-    const bar = el("button", { type: "button", title: label, ariaLabel: label });
-    bar.setAttribute("aria-label", label);
-    bar.style.height = Math.max(2, Math.round((100 * b.count) / top)) + "%";
-    bar.addEventListener("click", () => {
-      state.from = b.start; state.to = b.start; state.page = 1; // "1987-03": the whole month
-      $("from").value = state.from; $("to").value = state.to;
+  });
+  if (f.uncategorised) { // counted, so the numbers add up; no filter picks them
+    items.push(el("li", { className: "category none", title: "Articles with no category" },
+      el("span", { textContent: "Uncategorised" }), el("span", { className: "count", textContent: f.uncategorised.toLocaleString() })));
+  }
+  $("category-facet").replaceChildren(...items);
+  renderHistogram(f);
+  $("clear-dates").hidden = !(state.from || state.to);
+  updateFiltersToggle();
+}
+
+// "1987-03" -> "Mar 1987"; a year stays as it is.
+function periodLabel(start) {
+  if (start.length < 7) return start;
+  const [y, m] = start.split("-").map(Number);
+  return new Date(Date.UTC(y, m - 1, 1)).toLocaleString("en", { month: "short", year: "numeric", timeZone: "UTC" });
+}
+
+// Periods as rows (label, bar, count), each a button that filters to it; runs of three or more empty
+// periods fold into one row, and the undated matches, which no period holds, get a row of their own.
+function renderHistogram(f) {
+  const top = Math.max(1, f.undated || 0, ...f.dates.map((b) => b.count));
+  const bar = (count) => {
+    const b = el("span", { className: "bar" });
+    b.style.width = (count ? Math.max(2, Math.round((100 * count) / top)) : 0) + "%";
+    return b;
+  };
+  const rows = [];
+  for (let i = 0; i < f.dates.length;) {
+    let j = i;
+    while (j < f.dates.length && f.dates[j].count === 0) j++;
+    if (j - i >= 3) {
+      rows.push(el("li", { className: "gap", textContent: `${periodLabel(f.dates[i].start)} – ${periodLabel(f.dates[j - 1].start)}: none` }));
+      i = j;
+      continue;
+    }
+    const b = f.dates[i++];
+    const picked = state.from === b.start && state.to === b.start;
+    const button = el("button", { type: "button", className: "period" },
+      el("span", { className: "label", textContent: periodLabel(b.start) }), bar(b.count),
+      el("span", { className: "count", textContent: b.count.toLocaleString() }));
+    button.dataset.period = b.start;
+    button.setAttribute("aria-pressed", String(picked));
+    button.setAttribute("aria-label", `${periodLabel(b.start)}: ${b.count.toLocaleString()} articles`);
+    button.addEventListener("click", () => {
+      // "1987-03": the whole month; picking the chosen period again lets go of it
+      state.from = state.to = picked ? "" : b.start;
+      state.page = 1;
+      syncInputs();
       runSearch(true);
     });
-    return bar;
-  }));
-  const ends = f.dates.length ? [f.dates[0].start, f.dates[f.dates.length - 1].start] : [];
-  $("histogram-axis").replaceChildren(...ends.map((t) => el("span", { textContent: t })));
-  $("clear-dates").hidden = !(state.from || state.to);
+    rows.push(el("li", {}, button));
+  }
+  if (f.undated) {
+    rows.push(el("li", { className: "undated", title: "Articles with no date: in no period, so no date filter picks them" },
+      el("span", { className: "label", textContent: "Undated" }), bar(f.undated),
+      el("span", { className: "count", textContent: f.undated.toLocaleString() })));
+  }
+  $("histogram").replaceChildren(...rows);
+}
+
+// ---- filters on a phone: behind a button at the top, so they come first ------------------------------
+function setFiltersOpen(open) {
+  document.body.classList.toggle("filters-open", open);
+  $("filters-toggle").setAttribute("aria-expanded", String(open));
+}
+
+function updateFiltersToggle() {
+  const n = state.categories.length + (state.from || state.to ? 1 : 0);
+  $("filters-toggle").textContent = n ? `Filters (${n})` : "Filters";
 }
 
 // ---- search as you type --------------------------------------------------------------------------
@@ -210,7 +275,7 @@ async function openArticle(id, push) {
     if (a.url) $("article-meta").append(" · ", el("a", { href: a.url, textContent: "original", rel: "noopener" }));
     $("article-body").replaceChildren(...a.body.split(/\n\s*\n|\n/).filter((p) => p.trim())
       .map((p) => el("p", { textContent: p })));
-    $("article").focus();
+    $("article-title").focus(); // for screen readers and the keyboard; no box is drawn (style.css)
     const rel = await getJson("/articles/" + encodeURIComponent(id) + "/related", new URLSearchParams({ k: "8" }));
     $("related").replaceChildren(...(rel.related.length ? rel.related.map((r) => {
       const link = el("a", { href: "?article=" + encodeURIComponent(r.id), textContent: r.title || r.id });
@@ -223,17 +288,17 @@ async function openArticle(id, push) {
   }
 }
 
+// The filters stay beside an article: picking one goes back to the results, filtered.
 function showView(which) {
   const article = which === "article";
   $("article").hidden = !article;
   $("results").hidden = article;
-  $("filters").hidden = article;
 }
 
 // ---- wiring ----------------------------------------------------------------------------------------
 function syncInputs() {
   $("q").value = state.q;
-  $("sort").value = state.sort;
+  $("sort").value = effectiveSort(state);
   $("from").value = state.from;
   $("to").value = state.to;
 }
@@ -268,6 +333,8 @@ function start() {
     runSearch(true);
   });
   $("sort").addEventListener("change", () => { state.sort = $("sort").value; state.page = 1; runSearch(true); });
+  $("filters-toggle").addEventListener("click", () => setFiltersOpen(!document.body.classList.contains("filters-open")));
+  $("filters-done").addEventListener("click", () => { setFiltersOpen(false); $("results").focus(); });
   for (const id of ["from", "to"]) {
     $(id).addEventListener("change", () => { state[id] = $(id).value.trim(); state.page = 1; runSearch(true); });
   }
