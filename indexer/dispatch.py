@@ -11,10 +11,9 @@ from .sources import Part, read_bytes
 
 def read_part(part: Part) -> Iterator[Article | Problem]:
     """Articles (and problems) from one part of a large JSON Lines file, or from a whole file."""
-    if decide_format(part.path) is BY_NAME["warc"]:  # streamed from the file, never read whole
-        from .warc import read_warc
-
-        yield from read_warc(part.path, part.start, part.end)
+    fmt = decide_format(part.path)
+    if fmt is not None and fmt.stream:  # streamed from the file, never read whole
+        yield from fmt.load(fmt.stream)(part.path, part.start, part.end)
         return
     if part.end is None:
         yield from read_file(part.path)
@@ -33,7 +32,8 @@ def read_file(path: str | Path) -> Iterator[Article | Problem]:
     """Articles (and problems) from one file, dispatched on its format. Never raises for bad content."""
     path = Path(path)
     source = str(path)
-    if decide_format(path) is BY_NAME["warc"]:
+    fmt = decide_format(path)
+    if fmt is not None and fmt.stream:
         yield from read_part(Part(path))
         return
     try:

@@ -30,9 +30,17 @@ class Format:
     # order, the first whose `sniff` accepts the file's start wins (no sniff: accepts anything).
     family: str = ""
     sniff: Callable[[bytes], bool] | None = None
+    # A format too big to read whole (a web crawl): `ranges(path)` cuts a file into byte ranges of whole
+    # records, read in parallel, each streamed from the file by `stream(path, start, end)`.
+    ranges: str | None = None
+    stream: str | None = None
 
     def load_reader(self) -> Reader:
-        module, _, function = self.reader.partition(":")
+        return self.load(self.reader)
+
+    @staticmethod
+    def load(spec: str) -> Callable:
+        module, _, function = spec.partition(":")
         return getattr(importlib.import_module(f"newssearch.indexer.{module}"), function)
 
 
@@ -62,8 +70,8 @@ FORMATS: tuple[Format, ...] = (
     Format("reuters", (".sgm", ".sgml"), "reuters:read_sgml", "Reuters SGML archive"),
     Format("html", (".html", ".htm", ".xhtml"), "extract:read_html", "HTML page", PAGE, looks_like_markup),
     Format("pagedump", (".txt",), "pagedump:read_pagedump", "text page dump", PAGE),
-    # streamed from the file by dispatch.py and read in record-aligned ranges (sources.split_parts)
-    Format("warc", (".warc",), "warc:read_warc_data", "WARC web crawl"),
+    Format("warc", (".warc",), "warc:read_warc_data", "WARC web crawl", ranges="warc:warc_parts",
+           stream="warc:read_warc"),
     Format("wxr", (".xml",), "wxr:read_wxr", "WordPress export", XML, looks_like_wxr),
     Format("feed", (".xml", ".rss", ".atom"), "feeds:read_feed", "RSS/Atom feed", XML, looks_like_feed),
     Format("otherxml", (".xml",), "feeds:skip_xml", "other XML", XML),

@@ -356,11 +356,7 @@ class Archive:
         if filters.categories or filters.date_from:
             allowed = self._allowed_rows(model, combine(self.schema, tantivy.Query.all_query(), filters))
         copies = self._copies()  # never its copies: fetch more, drop those in its group
-        rows = model.related_rows(row, k + copies.extra, allowed)
-        idx = np.array([[r for r, _ in rows] + [-1] * (k + copies.extra - len(rows))], dtype=np.int64)
-        score = np.array([[v for _, v in rows] + [0.0] * (k + copies.extra - len(rows))], dtype=np.float64)
-        idx, score = copies.drop(np.array([row]), idx, score, k)
-        return self._related_hits(model, [(int(r), float(v)) for r, v in zip(idx[0], score[0]) if r >= 0])
+        return self._related_hits(model, copies.drop_one(row, model.related_rows(row, k + copies.extra, allowed), k))
 
     def _related_hits(self, model: RelatedModel, rows: list[tuple[int, float]]) -> list[RelatedHit]:
         searcher = self.searcher()
@@ -382,6 +378,8 @@ class Archive:
         as blocks of articles finish.
         """
         model = self.related_model()
+        import numpy as np
+
         copies = self._copies()
         idx, scores = model.related_all(k + copies.extra, progress=progress)
         idx, scores = copies.drop(np.arange(model.n), idx, scores, k)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
 import tantivy
 
 MAX_COPY_IDS = 20  # ids listed per folded hit; `copies` counts them all
@@ -102,7 +101,9 @@ class CopyFilter:
     candidates to fetch so that k remain after the copies are dropped (the largest group's size - 1,
     at most MAX_RELATED_EXTRA; a bigger group can leave a list short)."""
 
-    def __init__(self, searcher: tantivy.Searcher, id_hash: np.ndarray):
+    def __init__(self, searcher: tantivy.Searcher, id_hash):
+        import numpy as np
+
         n = searcher.num_docs
         table: dict[int, int] = {}
         if n:
@@ -112,10 +113,17 @@ class CopyFilter:
         sizes = np.unique(self.groups, return_counts=True)[1] if len(self.groups) else np.ones(1, np.int64)
         self.extra = int(min(MAX_RELATED_EXTRA, sizes.max() - 1))
 
-    def drop(self, rows: np.ndarray, idx: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The top k of each row's candidates (idx, scores [m, k+extra]) that are not in its group."""
+    def drop(self, rows, idx, scores, k: int):
+        """The top k of each row's candidates (numpy idx, scores [m, k+extra]) that are not in its group."""
+        import numpy as np
+
         same = (idx >= 0) & (self.groups[np.maximum(idx, 0)] == self.groups[rows][:, None])
         order = np.argsort(same, axis=1, kind="stable")  # the others first, in their order
         idx = np.take_along_axis(np.where(same, -1, idx), order, 1)[:, :k]
         scores = np.take_along_axis(np.where(same, 0, scores), order, 1)[:, :k]
         return idx, scores
+
+    def drop_one(self, row: int, ranked: list[tuple[int, float]], k: int) -> list[tuple[int, float]]:
+        """The top k of one row's (row, score) candidates that are not in its group."""
+        group = self.groups[row]
+        return [(r, v) for r, v in ranked if self.groups[r] != group][:k]
