@@ -15,7 +15,10 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from conftest import CORPUS, needs_shared, newssearch
-from newssearch import Archive, extract
+# the package's lazy `extract` first: loading the module `newssearch.indexer.extract` before it would leave the
+# package attribute of that name the module, for every test after this one (as test_extraction imports it)
+from newssearch.indexer import extract  # isort: skip
+from newssearch import Archive
 from newssearch.indexer.warc import read_warc, warc_parts
 
 CRAWLED = "2024-05-01T10:00:00Z"
