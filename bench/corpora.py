@@ -104,3 +104,18 @@ def synthetic(n: int, path: Path, seed: int = 7) -> None:
             date = start + timedelta(days=rng.randrange(26 * 365))
             fh.write(json.dumps({"id": f"syn-{i}", "title": " ".join(words[:8]), "body": " ".join(words[8:]),
                                  "category": cat, "date": date.isoformat()}) + "\n")
+
+
+def reuters_jsonl(path: Path) -> int:
+    """The Reuters-21578 articles with a body as one JSON Lines export (id, title, body, date, categories,
+    author, site): what a CMS export of the archive looks like. Returns the number of records."""
+    n = 0
+    with open(path, "w", encoding="utf-8") as fh:
+        for f in sorted((DATA / "reuters21578").glob("reut2-*.sgm")):
+            for a in read_sgml(read_bytes(f), f.name):
+                if hasattr(a, "body"):
+                    fh.write(json.dumps({"id": a.id, "title": a.title, "body": a.body,
+                                         "date": a.date.isoformat() if a.date else None,
+                                         "categories": a.categories, "author": a.authors, "site": a.site}) + "\n")
+                    n += 1
+    return n

@@ -6,6 +6,7 @@ typos planted the way people make them (one edit in some words of 5+ letters, se
 MAP@100, Recall@100 and the number of queries with no hit, and the typo'd/clean nDCG ratio.
 
     python bench/relevance.py [--collections cacm,cisi,med,cran] [--typo-rate 0.3] [--json]
+    python bench/relevance.py --ablation     # ours with each ranking choice undone in turn
 
 Baselines, as the collections' README describes them: bm25s (k1 0.9, b 0.4, English stopwords, Snowball
 stemmer) and Tantivy 0.27 on its own (`en_stem` body of title + text, `parse_query`, OR).
@@ -202,6 +203,80 @@ def evaluate(search: Searcher, queries: dict[str, str], qrels: dict[str, set[str
     return out
 
 
+# --- ablation: each ranking choice of query/textquery.py undone in turn, on the same index ------------------
+def _ablations() -> dict[str, Callable[[], Callable[[], None]]]:
+    """name -> a function that undoes one choice and returns how to restore it."""
+    import newssearch.query.textquery as tq
+    from newssearch.query.typos import Speller
+
+    def patch(obj, name, value):
+        def apply():
+            old = getattr(obj, name)
+            setattr(obj, name, value)
+            return lambda: setattr(obj, name, old)
+        return apply
+
+    def title(weight):
+        def apply():
+            old = tq.QueryBuilder.__init__.__defaults__
+            tq.QueryBuilder.__init__.__defaults__ = (weight,)
+            return lambda: setattr(tq.QueryBuilder.__init__, "__defaults__", old)
+        return apply
+
+    return {"as shipped": lambda: (lambda: None),
+            "title weight 2.0 (was the boost)": title(2.0),
+            "title weight 1.0": title(1.0),
+            "no proximity bonus": patch(tq, "PROXIMITY_BOOST", 0.0),
+            "no coordination bonus": patch(tq, "enough_words", lambda n: 1),
+            "repeated words counted once": patch(tq.QueryBuilder, "_word", _once(tq.QueryBuilder._word)),
+            "no stopwords removed": patch(tq, "STOPWORDS", frozenset()),
+            "no typo tolerance": patch(Speller, "corrections", lambda self, searcher, word: [])}
+
+
+def _once(word):
+    def counted_once(self, w):
+        count, w.count = w.count, 1
+        try:
+            return word(self, w)
+        finally:
+            w.count = count
+    return counted_once
+
+
+def ablation(names: list[str], typo_rate: float, seed: int) -> None:
+    """nDCG@10 of ours with each choice undone (a fresh QueryBuilder per setting, the same index)."""
+    from newssearch import Archive
+
+    settings = _ablations()
+    table: dict[str, list[str]] = {k: [] for k in settings}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            col = load(name)
+            rng = random.Random(f"{seed}:{name}")
+            typod = {qid: typo_query(text, typo_rate, rng) for qid, text in col.queries.items()}
+            ours(col, Path(tmp))
+            for label, undo in settings.items():
+                restore = undo()
+                try:
+                    archive = Archive.open(Path(tmp) / f"{col.name}-index")  # builds its QueryBuilder anew
+
+                    def search(q: str) -> list[str]:
+                        try:
+                            return [h.id for h in archive.search(q, limit=DEPTH, facets=False).hits]
+                        except ValueError:
+                            return []
+                    clean = evaluate(search, col.queries, col.qrels)["ndcg@10"]
+                    typo_kept = evaluate(search, typod, col.qrels)["ndcg@10"] / clean if clean else 0.0
+                    table[label].append(f"{clean:.3f} ({typo_kept:.0%})")
+                finally:
+                    restore()
+    print("nDCG@10 (typo'd queries' share of it) with one choice undone:\n")
+    print("| setting | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
+    for label, cells in table.items():
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--collections", default=",".join(ALL))
@@ -209,10 +284,14 @@ def main() -> None:
     ap.add_argument("--typo-rate", type=float, default=0.3)
     ap.add_argument("--seed", type=int, default=14)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--ablation", action="store_true", help="ours only, with each ranking choice undone in turn")
     args = ap.parse_args()
     if not DATA.exists():
         sys.exit(f"bench/relevance.py needs the test collections in {DATA} (the project's ../shared/data); "
                  "they are not in the repository.")
+    if args.ablation:
+        ablation(args.collections.split(","), args.typo_rate, args.seed)
+        return
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.collections.split(","):

@@ -28,6 +28,15 @@ index_option = click.option("--index", "index_dir", default=lambda: os.environ.g
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
 
 
+# Control characters (a newline, ESC starting a terminal escape) and bidi overrides in file names or in
+# indexed text are shown escaped: printed raw, they forge lines ("error: ...") or clear the screen.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: Any) -> str:
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
+
+
 def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
@@ -72,16 +81,30 @@ def cli() -> None:
               help="Parser processes [default: one per core].")
 @click.option("--batch-size", type=click.IntRange(1), default=BATCH_SIZE, show_default=True, metavar="N",
               help="Articles per commit: a crash loses at most this much work.")
+@click.option("--follow-symlinks", is_flag=True,
+              help="Follow symlinks met in directories wherever they point [default: only inside PATHS].")
+@click.option("--shards", type=click.IntRange(1, 100_000), default=None, metavar="N",
+              help="Write a sharded archive of about this many shards (the size cap is chosen to fit).")
+@click.option("--shard-by", type=click.Choice(["year", "month", "none"]), default=None,
+              help="Split a sharded archive by the articles' year or month [default: month].")
+@click.option("--shard-size", type=click.IntRange(1), default=None, metavar="N",
+              help="Articles per shard before a period is split by id hash (instead of --shards).")
+@click.option("--cluster", default=None, metavar="ADDRESS",
+              help="Build on Ray: 'local' starts one here, 'auto' or ray://HOST:PORT joins a cluster.")
 @json_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def index_cmd(paths: tuple[str, ...], index_dir: str, workers: int | None, batch_size: int, as_json: bool,
-              quiet: bool) -> None:
+def index_cmd(paths: tuple[str, ...], index_dir: str, workers: int | None, batch_size: int,
+              follow_symlinks: bool, shards: int | None, shard_by: str | None, shard_size: int | None,
+              cluster: str | None, as_json: bool, quiet: bool) -> None:
     """Read the articles under PATHS into the index (created if needed).
 
     PATHS are files or directories, searched recursively: JSON Lines (.jsonl), JSON (.json), CSV (.csv,
     .tsv), HTML pages (.html), text page dumps (.txt) and Reuters SGML (.sgm), each optionally gzipped
     (.gz). Re-running updates changed articles, skips unchanged ones and never drops what is indexed.
     Bad input is reported (file and line) and skipped; the exit status is 1 if anything failed.
+
+    With --shards, --shard-by, --shard-size or --cluster (or into a directory that is already sharded) it
+    writes a sharded archive: one index per period (and id-hash bucket) and a manifest, searched as one.
     """
     bar = None
     if not quiet and not as_json and sys.stderr.isatty():
@@ -98,18 +121,34 @@ def index_cmd(paths: tuple[str, ...], index_dir: str, workers: int | None, batch
 
     from newssearch.indexer.build import build_index
 
+    sharded = bool(shards or shard_by or shard_size or cluster) or (Path(index_dir) / "shards.json").is_file()
+    runner = None
     try:
-        report = build_index(paths, index_dir, workers=workers, batch_size=batch_size, progress=progress)
-    except IndexUnusable as exc:
+        if sharded:
+            from newssearch.indexer.shards import LocalRunner, build_sharded
+
+            if cluster:
+                from newssearch.indexer.distributed import RayRunner
+
+                runner = RayRunner(cluster, workers)
+            report = build_sharded(paths, index_dir, shard_by=shard_by, shards=shards, shard_size=shard_size,
+                                   runner=runner or LocalRunner(workers), batch_size=batch_size, progress=progress,
+                                   follow_symlinks=follow_symlinks)
+        else:
+            report = build_index(paths, index_dir, workers=workers, batch_size=batch_size, progress=progress,
+                                 follow_symlinks=follow_symlinks)
+    except (IndexUnusable, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         if bar is not None:
             bar.close()
+        if runner is not None:
+            runner.close()
     if as_json:
         _print_json(report.to_dict())
     else:
         for p in report.problems[:MAX_PROBLEM_LINES]:
-            click.echo(f"error: {p}", err=True)
+            click.echo(f"error: {printable(p)}", err=True)
         if len(report.problems) > MAX_PROBLEM_LINES:
             click.echo(f"… and {len(report.problems) - MAX_PROBLEM_LINES} more problems (--json lists all)",
                        err=True)
@@ -123,8 +162,8 @@ def _highlight(snippet_html: str) -> str:
     import html
 
     parts = re.split(r"(<b>.*?</b>)", snippet_html)
-    return "".join(click.style(html.unescape(p[3:-4]), bold=True, fg="yellow") if p.startswith("<b>")
-                   else html.unescape(p) for p in parts)
+    return "".join(click.style(printable(html.unescape(p[3:-4])), bold=True, fg="yellow") if p.startswith("<b>")
+                   else printable(html.unescape(p)) for p in parts)
 
 
 @cli.command("query")
@@ -182,11 +221,12 @@ def query_cmd(text: str, index_dir: str, categories: tuple[str, ...], date_from:
     click.echo(f"{result.total:,} results{stories} ({result.took_ms:.1f} ms) · showing {shown} · page {page} of "
                f"{result.pages} · sorted by {sort}\n")
     for i, hit in enumerate(result.hits, start=(page - 1) * limit + 1):
-        click.echo(f"{i:>3}. " + click.style(hit.title, bold=True))
+        click.echo(f"{i:>3}. " + click.style(printable(hit.title), bold=True))
         meta = [hit.date[:10] if hit.date else "undated", ", ".join(hit.categories) or "uncategorised"]
         meta += [x for x in (hit.site, ", ".join(hit.authors)) if x]
-        click.echo("     " + click.style(" · ".join(meta), dim=True))
-        click.echo("     " + click.style(f"id: {hit.id}" + (f"  url: {hit.url}" if hit.url and hit.url != hit.id else ""),
+        click.echo("     " + click.style(printable(" · ".join(meta)), dim=True))
+        where = f"id: {hit.id}" + (f"  url: {hit.url}" if hit.url and hit.url != hit.id else "")
+        click.echo("     " + click.style(printable(where),
                                          dim=True))
         click.echo("     " + _highlight(hit.snippet))
         if hit.copies:
@@ -253,17 +293,20 @@ def extract_cmd(files: tuple[str, ...], kind: str | None, url: str | None, as_js
             template = template_for(f) if fmt.name == "pagedump" else frozenset()
             article = extract(data, url=url, kind=fmt.name, source=f, template=template)
         except (OSError, ValueError) as exc:
-            click.echo(f"error: {f}: {exc}", err=True)
+            click.echo(f"error: {printable(f)}: {printable(exc)}", err=True)
             failed = True
             continue
         if as_json:
             out.append(article.to_dict())
             continue
         d = article.to_dict()
+        if d["date"] and d["local_date"] and not d["date"].startswith(d["local_date"]):
+            d["date"] += f" ({d['local_date']} on the page)"  # the page's own day, a different one in UTC
         for key in ("title", "date", "authors", "categories", "site", "url", "id"):
             value = ", ".join(d[key]) if isinstance(d[key], list) else d[key]
-            click.echo(f"{key:>10}: {value if value else '—'}")
-        click.echo(f"{'body':>10}: {len(article.body.split())} words\n\n{article.body}\n")
+            click.echo(f"{key:>10}: {printable(value) if value else '—'}")
+        body = "\n".join(map(printable, article.body.split("\n")))
+        click.echo(f"{'body':>10}: {len(article.body.split())} words\n\n{body}\n")
     if as_json:
         _print_json(out)
     sys.exit(1 if failed else 0)
@@ -278,9 +321,11 @@ def extract_cmd(files: tuple[str, ...], kind: str | None, url: str | None, as_js
 @click.option("--all", "all_articles", is_flag=True, help="Every article's related posts, as JSON Lines.")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
               help="With --all: the JSON Lines file.")
+@click.option("--cluster", default=None, metavar="ADDRESS",
+              help="With --all on a sharded archive: a Ray task per shard ('local', 'auto' or ray://HOST:PORT).")
 @json_option
 def related_cmd(article_id: str | None, index_dir: str, k: int, same_category: bool, since: str | None,
-                all_articles: bool, out: str | None, as_json: bool) -> None:
+                all_articles: bool, out: str | None, cluster: str | None, as_json: bool) -> None:
     """Related posts: the articles most like ARTICLE_ID by BM25 (never itself or its copies).
 
     With --all --out FILE, computes them for the whole archive at once and writes one JSON line per
@@ -290,7 +335,19 @@ def related_cmd(article_id: str | None, index_dir: str, k: int, same_category: b
     if all_articles:
         if article_id or not out:
             raise click.UsageError("use either ARTICLE_ID or --all --out FILE")
-        _write_all_related(archive, k, out)
+        runner = None
+        if cluster:
+            from newssearch.indexer.distributed import RayRunner
+
+            try:
+                runner = RayRunner(cluster)
+            except RuntimeError as exc:
+                raise click.ClickException(str(exc)) from None
+        try:
+            _write_all_related(archive, k, out, runner)
+        finally:
+            if runner is not None:
+                runner.close()
         return
     if not article_id:
         raise click.UsageError("give an ARTICLE_ID (from `newssearch query`), or --all --out FILE")
@@ -308,16 +365,16 @@ def related_cmd(article_id: str | None, index_dir: str, k: int, same_category: b
         return
     for i, h in enumerate(hits, 1):
         meta = " · ".join([h.date[:10] if h.date else "undated", ", ".join(h.categories) or "uncategorised"])
-        click.echo(f"{i:>3}. {click.style(h.title, bold=True)}  {click.style(f'{h.score:.2f}', dim=True)}")
-        click.echo("     " + click.style(f"{meta} · id: {h.id}", dim=True))
+        click.echo(f"{i:>3}. {click.style(printable(h.title), bold=True)}  {click.style(f'{h.score:.2f}', dim=True)}")
+        click.echo("     " + click.style(printable(f"{meta} · id: {h.id}"), dim=True))
 
 
 def _say_compiling() -> None:
-    click.echo("compiling the related-posts kernel: the first use after installing takes about 10 s; "
-               "later runs load it from numba's cache", err=True)
+    click.echo("compiling the related-posts kernel, once after installing (seconds to a minute, by the "
+               "machine); later runs load it from numba's cache…", err=True)
 
 
-def _write_all_related(archive: Archive, k: int, out: str) -> None:
+def _write_all_related(archive: Archive, k: int, out: str, runner: Any = None) -> None:
     import time
 
     from newssearch.query.related import compile_notice
@@ -327,8 +384,14 @@ def _write_all_related(archive: Archive, k: int, out: str) -> None:
     if sys.stderr.isatty():
         from tqdm import tqdm
         bar = tqdm(total=len(archive), desc="related posts", unit="article", file=sys.stderr)
+    progress = (lambda done: bar.update(done - bar.n)) if bar else None
     with compile_notice(_say_compiling):
-        ids, rows, scores = archive.related_all(k, progress=(lambda done: bar.update(done - bar.n)) if bar else None)
+        if runner is not None:
+            if not hasattr(archive, "manifest"):
+                raise click.UsageError("--cluster needs a sharded archive (newssearch index … --shards N)")
+            ids, rows, scores = archive.related_all(k, progress=progress, runner=runner)
+        else:
+            ids, rows, scores = archive.related_all(k, progress=progress)
     if bar:
         bar.close()
     computed = time.perf_counter() - started
@@ -354,8 +417,12 @@ def _write_all_related(archive: Archive, k: int, out: str) -> None:
               help="Answers to /search and /suggest each worker keeps until the index changes (0: none).")
 @click.option("--threads", type=click.IntRange(1, 1000), default=2, show_default=True, metavar="N",
               help="Requests each worker works on at once; the rest wait in line.")
+@click.option("--header-timeout", type=click.FloatRange(0.1, 3600), default=10.0, show_default=True,
+              help="Seconds a client has to send a request's line and headers (slow clients are cut off).")
+@click.option("--cluster", default=None, metavar="ADDRESS",
+              help="A sharded archive's shards held by Ray actors ('local', 'auto', ray://HOST:PORT); one worker.")
 def serve_cmd(index_dir: str, host: str, port: int, cors_origins: tuple[str, ...], workers: int,
-              cache_size: int, threads: int) -> None:
+              cache_size: int, threads: int, header_timeout: float, cluster: str | None) -> None:
     """Serve the search page and the JSON API (read-only) over HTTP.
 
     \b
@@ -367,10 +434,19 @@ def serve_cmd(index_dir: str, host: str, port: int, cors_origins: tuple[str, ...
     """
     from newssearch.cli.server import serve
 
-    _open(index_dir)  # a clear message now rather than a failing server
+    if cluster:  # the one server process joins the cluster; its shard actors do the searching
+        from newssearch.indexer.shards import is_sharded
+        from newssearch.query.sharded import CLUSTER_ENV
+
+        if not is_sharded(index_dir):
+            raise click.UsageError("--cluster serves a sharded archive (newssearch index … --shards N)")
+        os.environ[CLUSTER_ENV] = cluster
+        workers = 1
+    else:
+        _open(index_dir)  # a clear message now rather than a failing server
     click.echo(f"newssearch serving {index_dir} on http://{host}:{port}/ (Ctrl-C stops)", err=True)
     serve(index_dir, host=host, port=port, cors_origins=list(cors_origins), workers=workers,
-          cache_size=cache_size, threads=threads)
+          cache_size=cache_size, threads=threads, header_timeout_s=header_timeout)
 
 
 @cli.command("stats")

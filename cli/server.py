@@ -24,13 +24,22 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from newssearch import __version__
+from newssearch.cli.apimodels import Article as ApiArticle
+from newssearch.cli.apimodels import (CategoryCount, Health, RelatedAnswer, SearchAnswer, SuggestAnswer,
+                                      answers)
+from newssearch.cli.httpguard import HEAD_TIMEOUT_S, PAGE_CSP, GuardedHttpToolsProtocol, GuardMiddleware
+from newssearch.indexer.article import safe_url
 from newssearch.errors import ArticleNotFound, IndexBusy, IndexUnusable, NewssearchError, QueryError
 from newssearch.query.archive import MAX_LIMIT, SORTS, Archive
 from newssearch.query.plain import plain
 from newssearch.query.suggest import MAX_SUGGESTIONS
 
 STATIC = Path(__file__).parent / "static"
-RELOAD_CHECK_S = 1.0  # how often a request may look for a newer commit of the index
+# How often a request may look for a newer commit of the index: every request (one stat of meta.json).
+# Then an answer never goes back across workers: once any worker has answered from a commit, the next
+# request to any worker sees meta.json changed and reloads first (each looking once a second, two workers
+# took turns showing the old and the new article count while an index run committed).
+RELOAD_CHECK_S = 0.0
 CACHE_SIZE = 4096  # answers kept per worker: a few KB each
 # Requests each worker works on at once; the rest wait in line. Two keep the core busy (one thread's Python
 # runs while the other's Tantivy call has released the GIL), and a slow request holds up only its own. Forty
@@ -76,7 +85,9 @@ class LiveArchive:
 
     def __init__(self, index_dir: str | Path, cache_size: int = 0):
         self.cache = ResponseCache(cache_size)
-        self._meta = Path(index_dir) / "tantivy" / "meta.json"
+        # A sharded archive's manifest is rewritten when an `index` run has written its shards.
+        sharded = Path(index_dir) / "shards.json"
+        self._meta = sharded if sharded.exists() else Path(index_dir) / "tantivy" / "meta.json"
         # The stamp before the open: a commit landing between the two is then seen as a change. Read after,
         # it would be taken for the state opened, and this worker would serve the old index until the next.
         self._stamp = self._meta_stamp()
@@ -85,23 +96,26 @@ class LiveArchive:
         self._lock = threading.Lock()
         self.generation = 0  # reloads so far: answers are cached under the generation they were computed in
 
-    def _meta_stamp(self) -> int:
+    def _meta_stamp(self) -> tuple:
+        # Inode and size too: two commits within the clock's tick share an mtime, never a new file's inode.
         try:
-            return self._meta.stat().st_mtime_ns
+            st = self._meta.stat()
         except OSError:
-            return 0
+            return ()
+        return st.st_mtime_ns, st.st_ino, st.st_size
 
     def get(self) -> Archive:
         now = time.monotonic()
         if now - self._checked >= RELOAD_CHECK_S:
-            with self._lock:
-                self._checked = now
-                stamp = self._meta_stamp()
-                if stamp != self._stamp:
-                    self._stamp = stamp
-                    self.archive.reload()
-                    self.generation += 1
-                    self.cache.clear()
+            self._checked = now
+            if self._meta_stamp() != self._stamp:
+                with self._lock:
+                    stamp = self._meta_stamp()
+                    if stamp != self._stamp:
+                        self._stamp = stamp
+                        self.archive.reload()
+                        self.generation += 1
+                        self.cache.clear()
         return self.archive
 
 
@@ -160,13 +174,39 @@ def _error(status: int, message: str, parameter: str | None = None) -> JSONRespo
     return JSONResponse(body, status_code=status)
 
 
+def _public(item: dict[str, Any]) -> dict[str, Any]:
+    """A hit, headline or article as clients see it: without `source` (a path on this server) and with its
+    url only if a page may link to it (an index built before URLs were checked may hold others)."""
+    item.pop("source", None)
+    if "url" in item:
+        item["url"] = safe_url(item["url"])
+    return item
+
+
 def create_app(index_dir: str | Path, cors_origins: list[str] | None = None,
                cache_size: int = CACHE_SIZE, threads: int = THREADS) -> FastAPI:
     """The ASGI app serving the index at `index_dir` (raises IndexNotFound if there is none); cache_size
     answers to /search and /suggest are kept until the index changes (0: none); `threads` requests at most
     are worked on at once, the rest wait their turn."""
     live = LiveArchive(index_dir, cache_size)
+    # No /docs or /redoc: FastAPI's load their scripts from a CDN (blank offline, unchecked code on our
+    # origin). /openapi.json describes the API for any viewer or client generator.
+    app = FastAPI(title="newssearch", version=__version__, lifespan=_lifespan(threads), docs_url=None,
+                  redoc_url=None,
+                  description="Search a news archive: ranked full-text search with facets, "
+                              "search-as-you-type, articles and their related posts. Read-only.")
+    if cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=cors_origins, allow_methods=["GET"],
+                           allow_headers=["*"])
+    app.add_middleware(GuardMiddleware)  # added last: outermost, so every answer gets its headers
+    _add_error_handlers(app)
+    _add_search_routes(app, live)
+    _add_article_routes(app, live)
+    _add_page(app)
+    return app
 
+
+def _lifespan(threads: int):
     @asynccontextmanager
     async def lifespan(_: FastAPI):
         anyio.to_thread.current_default_thread_limiter().total_tokens = threads
@@ -175,12 +215,11 @@ def create_app(index_dir: str | Path, cors_origins: list[str] | None = None,
         gc.freeze()
         yield
 
-    app = FastAPI(title="newssearch", version=__version__, lifespan=lifespan,
-                  description="Search a news archive: ranked full-text search with facets, "
-                              "search-as-you-type, articles and their related posts. Read-only.")
-    if cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=cors_origins, allow_methods=["GET"],
-                           allow_headers=["*"])
+    return lifespan
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Every error answers as JSON: {"error", "status", "parameter"?}, never a traceback."""
 
     app.add_exception_handler(NewssearchError, _library_error)
 
@@ -201,12 +240,14 @@ def create_app(index_dir: str | Path, cors_origins: list[str] | None = None,
         # Never a traceback to the client; the server log has it.
         return _error(500, f"internal error ({type(exc).__name__})")
 
-    @app.get("/health", summary="Liveness and what is served")
+
+def _add_search_routes(app: FastAPI, live: LiveArchive) -> None:
+    @app.get("/health", summary="Liveness and what is served", responses=answers(Health))
     def health() -> Response:
         archive = live.get()
         return _json({"status": "ok", "articles": len(archive), "version": __version__})
 
-    @app.get("/search", summary="Ranked search with facets")
+    @app.get("/search", summary="Ranked search with facets", responses=answers(SearchAnswer, 400))
     def search(
         request: Request,
         q: Annotated[str, Query(description="A question or keywords (misspellings corrected); +word and "
@@ -218,8 +259,8 @@ def create_app(index_dir: str | Path, cors_origins: list[str] | None = None,
         site: str | None = None,
         author: str | None = None,
         sort: Annotated[str, Query(description=" | ".join(SORTS))] = "relevance",
-        page: int = 1,
-        limit: Annotated[int, Query(description=f"1 to {MAX_LIMIT}")] = 10,
+        page: Annotated[int, Query(ge=1)] = 1,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
         interval: Annotated[str | None, Query(description="month | year (default: from the span)")] = None,
         facets: bool = True,
         prefix: Annotated[bool, Query(description="search-as-you-type: the last word is a prefix")] = False,
@@ -228,25 +269,40 @@ def create_app(index_dir: str | Path, cors_origins: list[str] | None = None,
     ) -> Response:
         if interval not in (None, "month", "year"):
             raise QueryError("interval", f"{interval!r} is not one of month, year")
-        return _cached(live, request, lambda archive: archive.search(
-            q, categories=category, date_from=from_, date_to=to, site=site, author=author, sort=sort,
-            page=page, limit=limit, facets=facets, interval=interval, prefix=prefix, recency=recency,
-            fold=fold).to_dict())
 
-    @app.get("/suggest", summary="Search-as-you-type: completions and headlines")
+        def compute(archive: Archive) -> dict:
+            answer = archive.search(q, categories=category, date_from=from_, date_to=to, site=site,
+                                    author=author, sort=sort, page=page, limit=limit, facets=facets,
+                                    interval=interval, prefix=prefix, recency=recency, fold=fold).to_dict()
+            answer["hits"] = [_public(h) for h in answer["hits"]]
+            return answer
+
+        return _cached(live, request, compute)
+
+    @app.get("/suggest", summary="Search-as-you-type: completions and headlines",
+             responses=answers(SuggestAnswer, 400))
     def suggest(request: Request, q: str = "",
-                limit: Annotated[int, Query(description=f"completions, 0 to {MAX_SUGGESTIONS}")] = 8,
-                titles: Annotated[int, Query(description=f"headlines, 0 to {MAX_SUGGESTIONS}")] = 5,
+                limit: Annotated[int, Query(description="completions", ge=0, le=MAX_SUGGESTIONS)] = 8,
+                titles: Annotated[int, Query(description="headlines", ge=0, le=MAX_SUGGESTIONS)] = 5,
                 ) -> Response:
-        return _cached(live, request, lambda archive: plain(archive.suggest(q, limit=limit, titles=titles)))
+        def compute(archive: Archive) -> dict:
+            answer = plain(archive.suggest(q, limit=limit, titles=titles))
+            answer["titles"] = [_public(t) for t in answer["titles"]]
+            return answer
 
-    @app.get("/categories", summary="Every category with its article count")
+        return _cached(live, request, compute)
+
+    @app.get("/categories", summary="Every category with its article count",
+             responses=answers(list[CategoryCount]))
     def categories() -> Response:
         return _json([plain(c) for c in live.get().categories()])
 
+
+def _add_article_routes(app: FastAPI, live: LiveArchive) -> None:
     # Ids are often URLs: the id is the rest of the path, percent-encoded by the client.
-    @app.get("/articles/{article_id:path}/related", summary="Related posts of an article")
-    def related(article_id: str, k: Annotated[int, Query(description=f"1 to {MAX_LIMIT}")] = 10,
+    @app.get("/articles/{article_id:path}/related", summary="Related posts of an article",
+             responses=answers(RelatedAnswer, 400, 404))
+    def related(article_id: str, k: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
                 same_category: bool = False, since: str | None = None) -> Response:
         archive = live.get()
         try:
@@ -255,21 +311,22 @@ def create_app(index_dir: str | Path, cors_origins: list[str] | None = None,
             if archive.article(article_id + "/related") is not None:
                 return article(article_id + "/related")  # an id that itself ends in /related
             raise
-        return _json({"id": article_id, "related": [plain(h) for h in hits]})
+        return _json({"id": article_id, "related": [_public(plain(h)) for h in hits]})
 
-    @app.get("/articles/{article_id:path}", summary="One article")
+    @app.get("/articles/{article_id:path}", summary="One article", responses=answers(ApiArticle, 404))
     def article(article_id: str) -> Response:
         found = live.get().article(article_id)
         if found is None:
             raise ArticleNotFound(article_id)
-        return _json(found.to_dict())
+        return _json(_public(found.to_dict()))
 
-    @app.get("/", include_in_schema=False)
+
+def _add_page(app: FastAPI) -> None:
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     def page() -> FileResponse:
-        return FileResponse(STATIC / "index.html")
+        return FileResponse(STATIC / "index.html", headers={"Content-Security-Policy": PAGE_CSP})
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    return app
 
 
 def app_from_env() -> FastAPI:
@@ -281,12 +338,13 @@ def app_from_env() -> FastAPI:
 
 def serve(index_dir: str | Path, host: str = "127.0.0.1", port: int = 8000,
           cors_origins: list[str] | None = None, workers: int = 1, cache_size: int = CACHE_SIZE,
-          threads: int = THREADS) -> None:
+          threads: int = THREADS, header_timeout_s: float = HEAD_TIMEOUT_S) -> None:
     """Run the app on uvicorn until interrupted. Several workers (processes) use several cores: Python
     holds one process to about one core, and bench/serve.py shows that is the bottleneck."""
     import uvicorn
 
     os.environ["NEWSSEARCH_SERVE"] = json.dumps({"index": str(index_dir), "cors_origins": cors_origins or [],
-                                                 "cache_size": cache_size, "threads": threads})
+                                                 "cache_size": cache_size, "threads": threads,
+                                                 "head_timeout_s": header_timeout_s})
     uvicorn.run("newssearch.cli.server:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False)
+                log_level="warning", access_log=False, http=GuardedHttpToolsProtocol)

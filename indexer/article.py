@@ -7,14 +7,47 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from newssearch.limits import MAX_BODY_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS
+
 _SPACE = re.compile(r"\s+")
+_UNSAFE_URL = re.compile(r'[\x00-\x20\x7f-\x9f\\<>"]')  # whitespace, controls and what breaks out of markup
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if it is an absolute http(s) one a page may link to, else None: javascript:, data:, vbscript:
+    or relative links, and URLs with spaces, controls, quotes or angle brackets, are never stored nor
+    turned into links."""
+    url = (url or "").strip()
+    if not url or len(url) > MAX_URL_CHARS or _UNSAFE_URL.search(url):
+        return None
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in ("http", "https") or not rest or rest[0] in "/?#":
+        return None
+    return url
+
+
+def _cut(text: str, limit: int, mark: str = " …") -> str:
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", limit // 2, limit)
+    return text[: cut if cut > 0 else limit].rstrip() + mark
+
+
+_UNUSUAL_SPACE = re.compile(r"\s(?:\s+|(?<! ))")  # every whitespace run but a single space
+
+
+def _space_run(m: re.Match[str]) -> str:
+    return "\n\n" if m.group().count("\n") >= 2 else " "
 
 
 def normalise_space(text: str) -> str:
-    """Collapse runs of whitespace inside lines, keep paragraph breaks (blank lines)."""
-    paragraphs = re.split(r"\n\s*\n", text.replace("\r\n", "\n").replace("\r", "\n"))
-    cleaned = (_SPACE.sub(" ", p).strip() for p in paragraphs)
-    return "\n\n".join(p for p in cleaned if p)
+    """Collapse runs of whitespace inside lines, keep paragraph breaks (blank lines).
+
+    One pass: a run of whitespace holding two line breaks is a paragraph break, any other run a space;
+    single spaces (most of them) are not touched."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _UNUSUAL_SPACE.sub(_space_run, text).strip()
 
 
 def category_path(value: str) -> str:
@@ -36,18 +69,19 @@ class Article:
     authors: list[str] = field(default_factory=list)
     site: str | None = None
     source: str = ""  # where it came from: "file" or "file:line"
+    # The calendar day of `date` as the page states it, in its own time zone ("2025-06-02"): a page's
+    # 23:30 -05:00 is the next day in UTC. For display; `date` (the instant) is what filters use.
+    local_date: str | None = None
     # A headline made up from the body's first sentence is shown, never indexed as a title: it would count
     # the lead a second (boosted) time and let short "titles" of common words win.
     title_from_body: bool = False
 
     def fingerprint(self) -> int:
         """A 63-bit hash of the content (not of where it came from): unchanged articles are skipped."""
-        h = hashlib.blake2b(digest_size=8)
-        for part in (self.title, self.body, self.url or "", self.date.isoformat() if self.date else "",
-                     "\x1f".join(self.categories), "\x1f".join(self.authors), self.site or ""):
-            h.update(part.encode("utf-8", "surrogatepass"))
-            h.update(b"\x1e")
-        return int.from_bytes(h.digest(), "big") >> 1  # fits tantivy's i64/u64 fast fields
+        parts = (self.title, self.body, self.url or "", self.date.isoformat() if self.date else "",
+                 "\x1f".join(self.categories), "\x1f".join(self.authors), self.site or "", "")
+        data = "\x1e".join(parts).encode("utf-8", "surrogatepass")  # each part ends with \x1e, as ever
+        return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big") >> 1  # fits i64/u64 fields
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -71,14 +105,14 @@ def make_article(*, title: str | None, body: str | None, source: str, id: str | 
     taken from the start of the body (exports such as the BBC set run the headline into the text).
     Raises ValueError when there is no body text at all.
     """
-    body = normalise_space(body or "")
-    title = _SPACE.sub(" ", title or "").strip()
+    body = _cut(normalise_space(body or ""), MAX_BODY_CHARS)
+    title = _cut(_SPACE.sub(" ", title or "").strip(), MAX_TITLE_CHARS, "…")
     if not body:
         raise ValueError("no article text")
     title_from_body = not title
     if title_from_body:
         title = derive_title(body)
-    url = (url or "").strip() or None
+    url = safe_url(url)
     if date is not None:
         date = date.astimezone(timezone.utc) if date.tzinfo else date.replace(tzinfo=timezone.utc)
     cats = _unique(category_path(c) for c in (categories or []))

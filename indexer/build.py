@@ -1,16 +1,21 @@
 """Index an archive: parse files in parallel, write through one Tantivy writer, commit in batches, upsert."""
 from __future__ import annotations
 
+import errno
 import multiprocessing as mp
+import multiprocessing.pool
 import os
+import shutil
+import threading
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import tantivy
 
+from newssearch.errors import DiskFull
 from newssearch.limits import BATCH_SIZE
 
 from .article import Article, Notice, Problem
@@ -20,9 +25,29 @@ from .faults import failpoint
 from .schema import IndexBusy, id_hash, open_index
 from .dispatch import read_part
 from .sources import Part, find_files, split_parts
-from .terms import TermWriter, compact, indexed_fingerprints, term_counts
+from .terms import TermRows, TermWriter, compact, indexed_fingerprints, term_rows
 
 WRITER_HEAP = 256 * 1024 * 1024
+LOW_DISK_BYTES = 64 * 1024 * 1024  # a write that fails with less free than this failed for want of space
+
+
+def _disk_full(exc: BaseException, index_dir: str | Path) -> DiskFull | None:
+    """A DiskFull for `exc` when the disk holding the index is (nearly) full: Tantivy reports a failed
+    write as 'an index writer was killed', without the errno, so the free space decides."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        free = 0
+    elif isinstance(exc, (OSError, ValueError)):
+        try:
+            free = shutil.disk_usage(index_dir).free
+        except OSError:
+            return None
+        if free >= LOW_DISK_BYTES:
+            return None
+    else:
+        return None
+    return DiskFull(index_dir, f"{index_dir}: the disk is full ({free // 1024 // 1024} MB free); free some "
+                    "space and run the same command again: what was committed is kept, and unchanged "
+                    "articles are skipped")
 
 
 @dataclass
@@ -60,11 +85,14 @@ def indexed_title(a: Article) -> str:
     return "" if a.title_from_body else a.title
 
 
-def article_document(a: Article, group: int | None = None, copy: bool = False) -> tantivy.Document:
+def article_document(a: Article, hash_: int | None = None, fingerprint: int | None = None, group: int | None = None,
+                     copy: bool = False) -> tantivy.Document:
+    """The Tantivy document of an article (`hash_`, `fingerprint`: its id_hash and fingerprint if known;
+    `group`: its near-duplicate group, indexer/copies.py, its id hash when not given)."""
     doc = tantivy.Document()
     doc.add_text("id", a.id)
-    doc.add_integer("id_hash", id_hash(a.id))
-    doc.add_integer("fingerprint", a.fingerprint())
+    doc.add_integer("id_hash", id_hash(a.id) if hash_ is None else hash_)
+    doc.add_integer("fingerprint", a.fingerprint() if fingerprint is None else fingerprint)
     if a.url:
         doc.add_text("url", a.url)
     doc.add_text("shown_title" if a.title_from_body else "title", a.title)
@@ -91,37 +119,67 @@ def article_document(a: Article, group: int | None = None, copy: bool = False) -
         doc.add_date("date", a.date)
         doc.add_integer("published", int(a.date.timestamp()))
     doc.add_text("source", a.source)
-    doc.add_integer("group", id_hash(a.id) if group is None else group)
+    doc.add_integer("group", (id_hash(a.id) if hash_ is None else hash_) if group is None else group)
     doc.add_boolean("copy", copy)
     return doc
 
 
-Parsed = tuple[Article, Counter, Sketch] | Problem | Notice
+Parsed = tuple[Article, int, int, Sketch] | Problem | Notice  # (article, id_hash, fingerprint, sketch)
 
 
-def _parse(part: Part) -> tuple[Part, list[Parsed]]:
-    """Read one file (or part of one) and tokenise its articles (in the worker: both are CPU-bound)."""
-    return part, [item if isinstance(item, (Problem, Notice))
-                  else (item, term_counts(indexed_title(item), item.body), sketch(item.title, item.body, item.date))
-                  for item in read_part(part)]
+def _parse(part: Part) -> tuple[Part, list[Parsed], TermRows]:
+    """Read one file (or part of one), hash and tokenise its articles (in the worker: all CPU-bound).
+    The term rows hold one row per article, in order."""
+    items = list(read_part(part))
+    articles = [a for a in items if isinstance(a, Article)]
+    rows = term_rows([(indexed_title(a), a.body) for a in articles])
+    return part, [a if not isinstance(a, Article) else (a, id_hash(a.id), a.fingerprint(), sketch(a.title, a.body, a.date))
+                  for a in items], rows
 
 
-def parse_files(files: list[Part], workers: int) -> Iterator[tuple[Part, list[Parsed]]]:
-    """Parse files in worker processes (HTML extraction is CPU-bound), yielding results in file order."""
-    if workers <= 1 or len(files) <= 1:
+def _die_with_parent() -> None:
+    """Pool worker initializer: exit as soon as the process that started the pool is gone, even killed
+    with SIGKILL (which runs no cleanup): orphans would keep parsing for nobody."""
+    parent = mp.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()  # returns when the parent's sentinel pipe closes, i.e. when it has died
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="die-with-parent").start()
+
+
+def start_pool(workers: int) -> multiprocessing.pool.Pool:
+    """Parser processes, started BEFORE the index writer is opened (build_index does): neither started by
+    fork, so they inherit none of this process's descriptors (the writer's lock among them) nor its
+    threads, and each exits when this process dies."""
+    methods = mp.get_all_start_methods()
+    ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" in methods:
+        # Imported once, in the fork server, rather than by every worker of every run.
+        ctx.set_forkserver_preload(["newssearch.indexer.build", "newssearch.indexer.records",
+                                    "newssearch.indexer.extract", "newssearch.indexer.pagedump"])
+    return ctx.Pool(workers, initializer=_die_with_parent)
+
+
+def parse_files(files: list[Part], pool: multiprocessing.pool.Pool | None, workers: int
+                ) -> Iterator[tuple[Part, list[Parsed], TermRows]]:
+    """Parse files in the pool's processes (HTML extraction is CPU-bound), yielding results in file order;
+    in this process when there is no pool."""
+    if pool is None:
         yield from map(_parse, files)
         return
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-    with ctx.Pool(workers) as pool:
-        # A window of files in flight, not pool.imap: imap would let the workers run ahead and queue every
-        # parsed file in this process's memory when the writer is the slower side.
-        window: deque = deque()
-        for part in files:
-            window.append(pool.apply_async(_parse, (part,)))
-            if len(window) > workers:
-                yield window.popleft().get()
-        while window:
+    # A window of files in flight, not pool.imap: imap would let the workers run ahead and queue every
+    # parsed file in this process's memory when the writer is the slower side.
+    window: deque = deque()
+    for part in files:
+        window.append(pool.apply_async(_parse, (part,)))
+        if len(window) > workers:
             yield window.popleft().get()
+    while window:
+        yield window.popleft().get()
 
 
 def open_writer(index: tantivy.Index, index_dir: str | Path) -> tantivy.IndexWriter:
@@ -135,88 +193,147 @@ def open_writer(index: tantivy.Index, index_dir: str | Path) -> tantivy.IndexWri
 
 
 def build_index(paths: Iterable[str | Path], index_dir: str | Path, *, workers: int | None = None,
-                batch_size: int = BATCH_SIZE,
-                progress: Callable[[int, int, int], None] | None = None) -> IndexReport:
+                batch_size: int = BATCH_SIZE, progress: Callable[[int, int, int], None] | None = None,
+                follow_symlinks: bool = False) -> IndexReport:
     """Read the archive at `paths` into the index at `index_dir` (created if needed); returns the report.
 
     Upserts by article id: a changed article replaces its old version, an unchanged one is skipped, so
     running it twice gives the same index. Bad input becomes a Problem in the report, never an exception.
-    `progress(bytes_done, bytes_total, articles_read)` is called as files finish.
+    `progress(bytes_done, bytes_total, articles_read)` is called as files finish. Symlinks under a
+    directory are followed only inside the given paths unless `follow_symlinks`.
     """
     started = time.perf_counter()
     report = IndexReport(index=str(index_dir))
-    files, problems = find_files(paths)
+    files, problems = find_files(paths, follow_symlinks)
     report.problems.extend(problems)
     report.failed += len(problems)
     report.files = len(files)
-
-    index = open_index(index_dir, create=True)
-    writer = open_writer(index, index_dir)
+    parts = [part for f in files for part in split_parts(f)]
+    workers = workers or os.cpu_count() or 1
+    pool = start_pool(min(workers, len(parts))) if workers > 1 and len(parts) > 1 else None
     try:
-        known = indexed_fingerprints(index)
-        terms = TermWriter(index_dir)
-        groups = CopyGroups(index_dir, index, known)
-        parts = [part for f in files for part in split_parts(f)]
+        _write(parts, pool, workers, index_dir, batch_size, progress, report)
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _write(parts: list[Part], pool: multiprocessing.pool.Pool | None, workers: int, index_dir: str | Path,
+           batch_size: int, progress: Callable[[int, int, int], None] | None, report: IndexReport) -> None:
+    """Parse `parts` (in `pool`) and write them through one writer, committing every `batch_size`."""
+    upserter = Upserter(index_dir, report, batch_size)
+    try:
         total_bytes, done_bytes = sum(p.size for p in parts), 0
-        pending = 0
-        seen: set[int] = set()
-        workers = workers or os.cpu_count() or 1
-        for part, items in parse_files(parts, workers):
+        for part, items, rows in parse_files(parts, pool, workers):
             failpoint("file")
-            for parsed in items:
-                if isinstance(parsed, Notice):
-                    report.notices.append(parsed)
-                    continue
-                if isinstance(parsed, Problem):
-                    report.problems.append(parsed)
-                    report.failed += 1
-                    continue
-                item, counts, sk = parsed
-                report.articles += 1
-                h, fp = id_hash(item.id), item.fingerprint()
-                old = known.get(h)
-                if h in seen:  # met earlier in this run: the later version wins
-                    report.duplicates += 1
-                    if old == fp:
-                        continue
-                    writer.delete_documents_by_term("id", item.id)
-                else:
-                    seen.add(h)
-                    if old == fp:
-                        report.unchanged += 1
-                        continue
-                    if old is None:
-                        report.added += 1
-                    else:
-                        writer.delete_documents_by_term("id", item.id)
-                        report.updated += 1
-                writer.add_document(article_document(item, *groups.place(item.id, h, fp, sk)))
-                failpoint("add")
-                terms.add(item.id, h, fp, counts)
-                known[h] = fp
-                pending += 1
-                if pending >= batch_size:
-                    _commit(writer, terms, groups)
-                    pending = 0
+            upserter.add_all(items, rows)
             done_bytes += part.size
             if progress:
                 progress(done_bytes, total_bytes, report.articles)
-        if pending:
-            _commit(writer, terms, groups)
-        failpoint("merge", during=True)
-        writer.wait_merging_threads()
-        compact(index_dir, known)
-        compact_copies(index_dir, known)
-    except BaseException:
+        upserter.finish()
+    except BaseException as exc:
+        upserter.abort(exc)
+        raise
+
+
+class Upserter:
+    """One index's writer: upserts parsed articles by id, commits every `batch_size`, counts into `report`.
+
+    build_index feeds it parsed files; a sharded build (indexer/shards.py) one per shard. `delete_hashes`
+    removes articles by id hash (an article that moved to another shard).
+    """
+
+    def __init__(self, index_dir: str | Path, report: IndexReport, batch_size: int = BATCH_SIZE):
+        self.index_dir, self.report, self.batch_size = index_dir, report, batch_size
+        self.index = open_index(index_dir, create=True)
+        self.writer = open_writer(self.index, index_dir)
         try:
-            writer.rollback()  # keep the last commit intact; only the unfinished batch is lost
+            # A commit killed midway can leave files no commit refers to (a delete bitset, say), and the next
+            # commit of the same operations would find their names taken: clear them first.
+            self.writer.garbage_collect_files()
+            self.known = indexed_fingerprints(self.index)
+            self.terms = TermWriter(index_dir)
+            self.groups = CopyGroups(index_dir, self.index, self.known)
+        except BaseException as exc:
+            self.abort(exc)
+            raise
+        self.pending = 0
+        self.seen: set[int] = set()
+
+    def add_all(self, items: Iterable[Parsed], rows: TermRows) -> None:
+        """Upsert parsed articles; `rows` holds their term rows, one per article (problems have none)."""
+        report, writer, known = self.report, self.writer, self.known
+        row = -1
+        for parsed in items:
+            if isinstance(parsed, Notice):
+                report.notices.append(parsed)
+                continue
+            if isinstance(parsed, Problem):
+                report.problems.append(parsed)
+                report.failed += 1
+                continue
+            item, h, fp, sk = parsed
+            row += 1
+            report.articles += 1
+            old = known.get(h)
+            if h in self.seen:  # met earlier in this run: the later version wins
+                report.duplicates += 1
+                if old == fp:
+                    continue
+                writer.delete_documents_by_term("id", item.id)
+            else:
+                self.seen.add(h)
+                if old == fp:
+                    report.unchanged += 1
+                    continue
+                if old is None:
+                    report.added += 1
+                else:
+                    writer.delete_documents_by_term("id", item.id)
+                    report.updated += 1
+            writer.add_document(article_document(item, h, fp, *self.groups.place(item.id, h, fp, sk)))
+            failpoint("add")
+            self.terms.add(item.id, h, fp, rows, row)
+            known[h] = fp
+            self.pending += 1
+            if self.pending >= self.batch_size:
+                _commit(writer, self.terms, self.groups)
+                self.pending = 0
+
+    def delete_hashes(self, hashes: Iterable[int]) -> int:
+        """Delete the articles with these id hashes (those this index holds); committed with the next batch."""
+        n = 0
+        for h in hashes:
+            if self.known.pop(h, None) is not None:
+                self.writer.delete_documents_by_term("id_hash", h)
+                self.groups.forget(h)
+                self.pending += 1
+                n += 1
+        return n
+
+    def finish(self) -> None:
+        if self.pending:
+            _commit(self.writer, self.terms, self.groups)
+            self.pending = 0
+        failpoint("merge", during=True)
+        self.writer.wait_merging_threads()
+        compact(self.index_dir, self.known)
+        compact_copies(self.index_dir, self.known)
+        self.index.reload()
+        self.report.total = self.index.searcher().num_docs
+
+    def abort(self, exc: BaseException | None = None) -> None:
+        """Roll back the unfinished batch (the last commit stays intact); a full disk becomes DiskFull."""
+        try:
+            self.writer.rollback()
         except Exception:
             pass
-        raise
-    index.reload()
-    report.total = index.searcher().num_docs
-    report.seconds = time.perf_counter() - started
-    return report
+        full = _disk_full(exc, self.index_dir) if exc is not None else None
+        if full is not None:
+            raise full from exc
 
 
 def _commit(writer: tantivy.IndexWriter, terms: TermWriter, groups: CopyGroups) -> None:

@@ -157,6 +157,13 @@ class CopyGroups:
         self._rows.append((id_hash, fingerprint, group, copy, s.size, s.day, s.state))
         return group, copy
 
+    def forget(self, id_hash: int) -> None:
+        """An article deleted from the index (moved to another shard) leaves its group."""
+        key = self._key.pop(id_hash, None) if self._lsh is not None else None
+        if key is not None:
+            self._lsh.remove(key)
+            self._members[self._group[key]] -= 1
+
     def _insert(self, id_hash: int, group: int, s: Sketch, minhash) -> None:
         key = len(self._minhash)
         self._minhash.append(minhash)

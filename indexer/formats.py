@@ -10,7 +10,9 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
+
+from newssearch.limits import MAX_RECORD_BYTES, MiB
 
 if TYPE_CHECKING:
     from .article import Article, Problem
@@ -105,6 +107,28 @@ def decide_format(path: str | Path | None, head: bytes | None = None) -> Format 
         if f.sniff is None or f.sniff(head[:SNIFF_BYTES]):
             return f
     return named[0] if named else None
+
+
+BLOCK = MiB  # the unit files are read and decompressed in
+
+
+class TooLarge(ValueError):
+    """An input over one of the bounds in newssearch.limits: reported as a problem naming the file (and line)."""
+
+
+def bounded_lines(stream: BinaryIO, end: int | None = None, limit: int = MAX_RECORD_BYTES) -> Iterator[bytes | None]:
+    """The stream's lines (with their b"\\n"), up to offset `end`; None in place of a line over `limit`
+    bytes, which is skipped a block at a time and never held whole."""
+    while end is None or stream.tell() < end:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit and not line.endswith(b"\n"):
+            while (rest := stream.readline(BLOCK)) and not rest.endswith(b"\n"):
+                pass
+            yield None
+        else:
+            yield line
 
 
 def decode_text(data: bytes) -> str:

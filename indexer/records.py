@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, BinaryIO
 
 from .article import Article, Problem, make_article
 from .dates import parse_date
-from .formats import decode_text, extension
+from .formats import MAX_RECORD_BYTES, MiB, bounded_lines, decode_text, extension
 
 # Our field -> the names exports use for it, in order of preference (compared case- and punctuation-blind).
 FIELD_NAMES: dict[str, tuple[str, ...]] = {
@@ -30,26 +31,46 @@ _LIST_SPLIT = re.compile(r"\s*[;|,]\s*")
 _AUTHOR_SPLIT = re.compile(r"\s*(?:;|\||,\s*and\s+|\s+and\s+|,|&)\s*")
 
 
+_NOT_KEY = re.compile(r"[^a-z0-9]")
+_KEYS: dict[str, str] = {}  # an export repeats its field names on every record: worked out once each
+
+
 def _key(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower())
+    key = _KEYS.get(name)
+    if key is None:
+        key = _NOT_KEY.sub("", name.lower())
+        if len(_KEYS) < 10_000:  # bounded: hostile input may name a new field on every record
+            _KEYS[name] = key
+    return key
 
 
 _LOOKUP = {field: tuple(_key(n) for n in names) for field, names in FIELD_NAMES.items()}
+_RANK: dict[str, tuple[str, int]] = {}  # key -> its field and how preferred it is there
+for _field, _keys in _LOOKUP.items():
+    for _rank, _k in enumerate(_keys):
+        _RANK.setdefault(_k, (_field, _rank))
 
 
 def map_fields(record: Mapping[str, Any]) -> dict[str, Any]:
-    """Pick our fields out of a record whatever the export called them."""
-    by_key: dict[str, Any] = {}
-    for k, v in record.items():
-        if isinstance(k, str):
-            by_key.setdefault(_key(k), v)
+    """Pick our fields out of a record whatever the export called them: for each field, the most preferred
+    name with a value (of keys that read the same, the first)."""
     out: dict[str, Any] = {}
-    for field, keys in _LOOKUP.items():
-        for k in keys:
-            v = by_key.get(k)
-            if v not in (None, "", [], {}):
-                out[field] = v
-                break
+    best: dict[str, int] = {}
+    seen: set[str] = set()
+    for k, v in record.items():
+        if not isinstance(k, str):
+            continue
+        key = _key(k)
+        if key in seen:
+            continue
+        seen.add(key)
+        fr = _RANK.get(key)
+        if fr is None or v in (None, "", [], {}):
+            continue
+        field, rank = fr
+        if rank < best.get(field, len(_LOOKUP[field])):
+            best[field] = rank
+            out[field] = v
     return out
 
 
@@ -159,16 +180,62 @@ def read_json(data: bytes, source: str) -> Iterator[Article | Problem]:
         yield _convert(record, f"{source}[{i}]")
 
 
-def read_csv(data: bytes, source: str) -> Iterator[Article | Problem]:
-    try:
-        text = decode_text(data)
-    except ValueError as exc:
-        yield Problem(source, str(exc))
+csv.field_size_limit(MAX_RECORD_BYTES)  # a longer field is a problem on its row (characters, not bytes)
+
+
+class _CsvLines:
+    """A CSV file's lines as text for csv.reader, read a line at a time: a line over MAX_RECORD_BYTES is
+    skipped a block at a time (RecordTooLarge from next(), after which reading goes on), bytes that are not
+    UTF-8 end the file (ValueError naming the byte)."""
+
+    def __init__(self, stream: BinaryIO):
+        self._lines = bounded_lines(stream)
+        self._offset = 0
+        self._pending: list[str] = []
+
+    def __iter__(self) -> "_CsvLines":
+        return self
+
+    def __next__(self) -> str:
+        if self._pending:
+            return self._pending.pop()
+        raw = next(self._lines)
+        if raw is None:
+            raise RecordTooLarge(f"row over the {MAX_RECORD_BYTES // MiB} MB record limit: skipped")
+        try:
+            line = raw.decode("utf-8-sig" if not self._offset else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"not valid UTF-8 at byte {self._offset + exc.start}") from None
+        self._offset += len(raw)
+        if "\r" in line[:-2]:  # old Mac files end lines with a lone CR: split as universal newlines would
+            *self._pending, line = reversed([x for x in re.split(r"(?<=\r)(?!\n)", line) if x])
+        return line
+
+
+class RecordTooLarge(ValueError):
+    pass
+
+
+def read_csv(data: bytes | BinaryIO, source: str) -> Iterator[Article | Problem]:
+    """CSV/TSV rows (from bytes or a binary stream, read a line at a time) -> Articles."""
+    lines = _CsvLines(io.BytesIO(data) if isinstance(data, bytes) else data)
+    sample: list[str] = []  # the first lines, to tell commas from tabs
+    while sum(map(len, sample)) < 8192:
+        try:
+            if (line := next(lines, None)) is None:
+                break
+            sample.append(line)
+        except RecordTooLarge as exc:
+            yield Problem(f"{source}:{len(sample) + 1}", str(exc))
+        except ValueError as exc:
+            yield Problem(source, str(exc))
+            return
+    if not "".join(sample).strip():
+        yield Problem(source, "empty file")
         return
-    csv.field_size_limit(1 << 27)
-    sample = text[:8192]
-    delimiter = "\t" if extension(source) == ".tsv" or sample.count("\t") > sample.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    text = "".join(sample)
+    delimiter = "\t" if extension(source) == ".tsv" or text.count("\t") > text.count(",") else ","
+    reader = csv.reader(itertools.chain(sample, lines), delimiter=delimiter)
     try:
         header = next(reader)
     except (StopIteration, csv.Error) as exc:
@@ -183,9 +250,20 @@ def read_csv(data: bytes, source: str) -> Iterator[Article | Problem]:
             row = next(reader)
         except StopIteration:
             break
-        except csv.Error as exc:
-            yield Problem(f"{source}:{reader.line_num}", f"malformed CSV ({exc})")
+        except RecordTooLarge as exc:
+            yield Problem(f"{source}:{reader.line_num + 1}", str(exc))
             continue
+        except csv.Error as exc:
+            message = str(exc)
+            if "field larger than field limit" in message:
+                message = f"field over the {MAX_RECORD_BYTES // MiB} MB record limit: row skipped"
+            else:
+                message = f"malformed CSV ({message})"
+            yield Problem(f"{source}:{reader.line_num}", message)
+            continue
+        except ValueError as exc:  # not UTF-8: what came before is kept, the rest cannot be read
+            yield Problem(source, str(exc))
+            return
         where = f"{source}:{reader.line_num}"
         if not any(cell.strip() for cell in row):
             continue

@@ -27,13 +27,18 @@ DEFAULT_FIELDS = ["title", "body"]
 IndexError_ = IndexUnusable
 
 
-def text_analyzer() -> tantivy.TextAnalyzer:
-    return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-            .filter(tantivy.Filter.remove_long(40))
-            .filter(tantivy.Filter.lowercase())
-            .filter(tantivy.Filter.ascii_fold())
-            .filter(tantivy.Filter.stemmer("english"))
-            .build())
+def text_analyzer(stem: bool = True) -> tantivy.TextAnalyzer:
+    """`stem=False`: the words before stemming (`stem_analyzer` then stems one word at a time)."""
+    builder = (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+               .filter(tantivy.Filter.remove_long(40))
+               .filter(tantivy.Filter.lowercase())
+               .filter(tantivy.Filter.ascii_fold()))
+    return (builder.filter(tantivy.Filter.stemmer("english")) if stem else builder).build()
+
+
+def stem_analyzer() -> tantivy.TextAnalyzer:
+    """The text analyser's last step alone: one word in, its stem out."""
+    return tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.raw()).filter(tantivy.Filter.stemmer("english")).build()
 
 
 def keyword_analyzer() -> tantivy.TextAnalyzer:

@@ -1,44 +1,79 @@
-"""Find the files of an archive and open them (plain or gzip); dispatch.py hands each to its reader."""
+"""Find the files of an archive and open them (plain, or gzip decompressed as it is read, within bounds);
+dispatch.py hands each to its reader."""
 from __future__ import annotations
 
 import errno
 import gzip
+import io
 import os
+import stat
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from newssearch.limits import GZIP_RATIO_FROM, MAX_FILE_BYTES, MAX_GZIP_RATIO, MiB
+
 from .article import Problem
-from .formats import BY_NAME, decide_format, known_extensions
+from .formats import BLOCK, BY_NAME, TooLarge, decide_format, known_extensions
 
 
-def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
+def find_files(paths: Iterable[str | Path], follow_symlinks: bool = False) -> tuple[list[Path], list[Problem]]:
     """Every file of a known format under the given paths, sorted, each once.
 
-    Directories are walked recursively without following directory symlinks (no loops);
-    a missing or unreadable path is a Problem, not an exception.
+    Directories are walked recursively. A symlink met in the walk is followed only when it stays inside the
+    given paths (a link out of the tree, say to /etc/passwd, is a Problem and is not read), and directory
+    links are not walked (no loops), unless `follow_symlinks`. Paths given by name are read whatever they
+    are. Only regular files are read (a FIFO or device never is). A missing or unreadable path is a
+    Problem, not an exception.
     """
     found: dict[str, Path] = {}
     problems: list[Problem] = []
-    for raw in paths:
-        p = Path(raw)
+    given = [Path(raw) for raw in paths]
+    roots = [_real(p) for p in given if p.exists()]
+    for p in given:
         if not p.exists():
             problems.append(Problem(str(p), "no such file or directory"))
         elif p.is_dir():
-            def onerror(err: OSError) -> None:
-                problems.append(Problem(str(err.filename or p), f"cannot read directory: {err.strerror}"))
-            for root, dirs, files in os.walk(p, onerror=onerror):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    f = Path(root, name)
-                    if decide_format(f) and not name.startswith("."):
-                        _add(found, problems, f)
+            _walk(p, roots, follow_symlinks, found, problems)
         elif decide_format(p):
             _add(found, problems, p)
         else:
             problems.append(Problem(str(p), f"unknown format (expected {known_extensions()}, optionally .gz)"))
     return sorted(found.values()), problems
+
+
+def _real(p: Path) -> str:
+    return os.path.realpath(p)
+
+
+def _inside(target: str, roots: list[str]) -> bool:
+    return any(target == r or target.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def _walk(top: Path, roots: list[str], follow: bool, found: dict[str, Path], problems: list[Problem]) -> None:
+    def onerror(err: OSError) -> None:
+        problems.append(Problem(str(err.filename or top), f"cannot read directory: {err.strerror}"))
+
+    walked: set[str] = set()  # real paths of the directories walked: followed links never loop
+    for root, dirs, files in os.walk(top, onerror=onerror, followlinks=follow):
+        real_root = _real(Path(root))
+        if real_root in walked:
+            dirs[:] = []
+            continue
+        walked.add(real_root)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            f = Path(root, name)
+            if name.startswith(".") or not decide_format(f):
+                continue
+            if f.is_symlink() and not follow:
+                target = _real(f)
+                if os.path.exists(target) and not _inside(target, roots):
+                    problems.append(Problem(str(f), "symlink to a file outside the given paths: not followed "
+                                                    "(--follow-symlinks follows it)"))
+                    continue
+            _add(found, problems, f)
 
 
 PART_BYTES = 4 * 1024 * 1024  # JSON Lines files larger than this are read and parsed in parts of about this size
@@ -81,14 +116,17 @@ def split_parts(path: Path, part_bytes: int = PART_BYTES) -> list[Part]:
         parts, start, line = [], 0, 1
         while start < size:
             fh.seek(start)
-            chunk = fh.read(part_bytes)
-            end = start + len(chunk)
-            if end < size:
-                tail = fh.readline()  # finish the line the chunk cut
-                chunk += tail
-                end += len(tail)
+            newlines = fh.read(part_bytes).count(b"\n")
+            end = min(start + part_bytes, size)
+            if end < size:  # finish the line the chunk cut, a block at a time (a line may be huge)
+                while block := fh.read(BLOCK):
+                    cut = block.find(b"\n")
+                    if cut >= 0:
+                        end, newlines = end + cut + 1, newlines + 1
+                        break
+                    end += len(block)
             parts.append(Part(path, start, end, line))
-            line += chunk.count(b"\n")
+            line += newlines
             start = end
     return parts
 
@@ -102,16 +140,65 @@ def _add(found: dict[str, Path], problems: list[Problem], f: Path) -> None:
         problems.append(Problem(str(f), "symlink loop" if loop else "broken symlink or unreadable path "
                                 f"({getattr(exc, 'strerror', None) or exc})"))
         return
+    try:
+        regular = stat.S_ISREG(os.stat(key).st_mode)
+    except OSError as exc:
+        problems.append(Problem(str(f), f"cannot read it ({exc.strerror})"))
+        return
+    if not regular:  # a FIFO would block the run, a device never end
+        problems.append(Problem(str(f), "not a regular file"))
+        return
     found.setdefault(key, f)
 
 
-def read_bytes(path: Path) -> bytes:
-    """The file's bytes, gunzipped when it is gzip. Raises OSError/ValueError with a readable message."""
-    with open(path, "rb") as fh:
-        data = fh.read()
-    if data[:2] == b"\x1f\x8b":
+class _Gunzip(io.RawIOBase):
+    """A gzip stream decompressed as it is read, a block at a time, that refuses to inflate more than
+    MAX_GZIP_RATIO times what it has read (a bomb)."""
+
+    def __init__(self, raw: io.BufferedReader):
+        self._raw = raw
+        self._gz = gzip.GzipFile(fileobj=raw, mode="rb")
+        self._out = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
         try:
-            return gzip.decompress(data)
+            n = self._gz.readinto(buffer)
         except (EOFError, OSError, zlib.error) as exc:
             raise ValueError(f"corrupt or truncated gzip ({exc})") from None
+        self._out += n
+        if self._out > GZIP_RATIO_FROM and self._out > MAX_GZIP_RATIO * max(1, self._raw.tell()):
+            raise TooLarge(f"gzip inflates over {MAX_GZIP_RATIO}x its size (a decompression bomb?): "
+                           f"not read past {self._out // MiB} MB")
+        return n
+
+    def close(self) -> None:
+        self._gz.close()
+        self._raw.close()
+        super().close()
+
+
+def open_input(path: str | Path) -> io.BufferedReader:
+    """The file as a binary stream, gunzipped as it is read when it is gzip (whatever its name)."""
+    fh = open(path, "rb")
+    if fh.peek(2)[:2] != b"\x1f\x8b":
+        return fh
+    return io.BufferedReader(_Gunzip(fh), BLOCK)
+
+
+def read_limited(stream: io.BufferedIOBase, limit: int, what: str) -> bytes:
+    """All of the stream, or TooLarge when it holds more than `limit` bytes (never more read)."""
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"{what} over the {limit // MiB} MB limit for files read whole: not read "
+                       "(JSON Lines and CSV are streamed: export those)")
     return data
+
+
+def read_bytes(path: str | Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The file's bytes, gunzipped when it is gzip, at most `limit` of them. Raises OSError/ValueError
+    (TooLarge over the limit) with a readable message."""
+    with open_input(path) as stream:
+        return read_limited(stream, limit, "file is")

@@ -18,13 +18,15 @@ import numpy as np
 import tantivy
 
 from .faults import failpoint
-from .schema import TITLE_BOOST, text_analyzer
+from .schema import TITLE_BOOST, stem_analyzer, text_analyzer
 
 _ANALYZER: tantivy.TextAnalyzer | None = None
 
 
 def term_counts(title: str, body: str) -> Counter[str]:
-    """Analysed term counts of one article; title terms count TITLE_BOOST times (as the title boost)."""
+    """Analysed term counts of one article; title terms count TITLE_BOOST times (as the title boost).
+
+    The plain reference for `term_rows` (which the indexer uses): same counts, same order."""
     global _ANALYZER
     if _ANALYZER is None:  # one per process: analysers cannot be pickled into workers
         _ANALYZER = text_analyzer()
@@ -32,6 +34,86 @@ def term_counts(title: str, body: str) -> Counter[str]:
     for t in _ANALYZER.analyze(title):
         counts[t] += TITLE_BOOST
     return counts
+
+
+@dataclass
+class TermRows:
+    """The term counts of a run of articles, as CSR rows over a vocabulary of their own.
+
+    Each row lists its terms in the order `term_counts` does (first seen in the body, then in the title),
+    so the term ids the writer gives new terms follow the same order as before."""
+
+    vocab: list[str]  # local term id -> term
+    indptr: np.ndarray  # int64 [n+1]
+    indices: np.ndarray  # int32 local term ids
+    data: np.ndarray  # float32 counts, title terms weighted
+    global_ids: np.ndarray | None = None  # local -> the writer's term id, -1 until given (writer side)
+
+    def __len__(self) -> int:
+        return len(self.indptr) - 1
+
+
+_FOLD: tantivy.TextAnalyzer | None = None
+_STEM: tantivy.TextAnalyzer | None = None
+_STEMS: dict[str, str] = {}  # word -> stem, kept across the parts a worker reads (bounded)
+_STEMS_MAX = 1_000_000
+
+
+class _TokenIds(dict):
+    """Folded word -> local term id of its stem. The stemmer runs once per distinct word, not per token:
+    stemming is most of what analysing costs, and a word's stem does not depend on where it stands."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.vocab: list[str] = []
+        self._stem_ids: dict[str, int] = {}
+
+    def __missing__(self, word: str) -> int:
+        stem = _STEMS.get(word)
+        if stem is None:
+            if len(_STEMS) >= _STEMS_MAX:
+                _STEMS.clear()
+            stem = _STEMS[word] = _STEM.analyze(word)[0]
+        i = self._stem_ids.get(stem)
+        if i is None:
+            i = self._stem_ids[stem] = len(self.vocab)
+            self.vocab.append(stem)
+        self[word] = i
+        return i
+
+
+def term_rows(texts: list[tuple[str, str]]) -> TermRows:
+    """Term rows of (title, body) pairs: what `term_counts` gives for each, with one analyser pass per text
+    and no Python per token (dictionary lookups through map(), counting in numpy)."""
+    global _FOLD, _STEM
+    if _FOLD is None:
+        _FOLD, _STEM = text_analyzer(stem=False), stem_analyzer()
+    ids = _TokenIds()
+    lookup = ids.__getitem__
+    tokens: list[int] = []
+    ends: list[int] = []  # token offsets where each body, then each title, ends
+    for title, body in texts:
+        tokens.extend(map(lookup, _FOLD.analyze(body)))
+        ends.append(len(tokens))
+        tokens.extend(map(lookup, _FOLD.analyze(title)))
+        ends.append(len(tokens))
+    n, v = len(texts), max(1, len(ids.vocab))
+    seg_len = np.diff(np.asarray([0] + ends, dtype=np.int64))
+    segment = np.repeat(np.arange(2 * n, dtype=np.int64), seg_len)
+    key = (segment >> 1) * v + np.asarray(tokens, dtype=np.int64)  # (article, term)
+    weight = np.where(segment & 1, TITLE_BOOST, 1.0)
+    perm = np.argsort(key, kind="stable")  # equal keys keep token order: a group's first is its first token
+    sorted_key = key[perm]
+    starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]]) if len(key) else np.zeros(0, np.int64)
+    counts = np.add.reduceat(weight[perm], starts) if len(key) else np.zeros(0)
+    rank = np.full(len(key), -1, dtype=np.int64)
+    rank[perm[starts]] = np.arange(len(starts))
+    order = rank[rank >= 0]  # groups by first token: article by article, each term where it first occurs
+    uniq = sorted_key[starts][order]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(uniq // v, minlength=n), out=indptr[1:])
+    return TermRows(vocab=ids.vocab, indptr=indptr, indices=(uniq % v).astype(np.int32),
+                    data=counts[order].astype(np.float32))
 
 
 def terms_dir(index_dir: str | Path) -> Path:
@@ -73,29 +155,58 @@ class TermWriter:
         for stale in self.dir.glob("*.tmp"):  # a chunk a crashed run did not finish writing
             stale.unlink()
         self._new_terms: list[str] = []
-        self._rows: list[tuple[str, int, int, Counter[str]]] = []
+        self._keys: list[tuple[str, int, int]] = []  # (id, id_hash, fingerprint) per row
+        self._picks: list[tuple[TermRows, list[int]]] = []  # which rows of which TermRows, in order
         self._next = _next_chunk_number(chunk_files(index_dir))
 
-    def add(self, article_id: str, id_hash: int, fingerprint: int, counts: Counter[str]) -> None:
-        self._rows.append((article_id, id_hash, fingerprint, counts))
+    def add(self, article_id: str, id_hash: int, fingerprint: int, rows: TermRows, row: int) -> None:
+        """Row `row` of `rows` is the article's; rows of one TermRows come in order."""
+        self._keys.append((article_id, id_hash, fingerprint))
+        if self._picks and self._picks[-1][0] is rows:
+            self._picks[-1][1].append(row)
+        else:
+            self._picks.append((rows, [row]))
 
-    def _term_id(self, term: str) -> int:
-        i = self.vocab.get(term)
-        if i is None:
-            i = self.vocab[term] = len(self.vocab)
-            self._new_terms.append(term)
-        return i
+    def _global_ids(self, rows: TermRows, local: np.ndarray) -> np.ndarray:
+        """Term ids of the local ids `local` (entries in row order); terms new to the vocabulary get the
+        next ids in the order they first occur, as when each row's terms were numbered one by one."""
+        if rows.global_ids is None:
+            rows.global_ids = np.full(len(rows.vocab), -1, dtype=np.int64)
+        g = rows.global_ids
+        unset = local[g[local] < 0]
+        if len(unset):
+            uniq, first = np.unique(unset, return_index=True)
+            for lid in uniq[np.argsort(first)].tolist():
+                term = rows.vocab[lid]
+                i = self.vocab.get(term)
+                if i is None:
+                    i = self.vocab[term] = len(self.vocab)
+                    self._new_terms.append(term)
+                g[lid] = i
+        return g[local]
+
+    def _batch_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """indptr, indices, data of the rows added since the last flush, each row sorted by term id."""
+        lengths, parts_i, parts_d = [], [], []
+        for rows, picked in self._picks:
+            js = np.asarray(picked, dtype=np.int64)
+            starts, ends = rows.indptr[js], rows.indptr[js + 1]
+            n = ends - starts
+            entry = np.repeat(starts - np.r_[0, np.cumsum(n)[:-1]], n) + np.arange(n.sum())
+            gid = self._global_ids(rows, rows.indices[entry])
+            row_of = np.repeat(np.arange(len(js)), n)
+            order = np.lexsort((gid, row_of))
+            lengths.append(n)
+            parts_i.append(gid[order].astype(np.int32))
+            parts_d.append(rows.data[entry][order])
+        indptr = np.zeros(len(self._keys) + 1, dtype=np.int64)
+        np.cumsum(np.concatenate(lengths), out=indptr[1:])
+        return indptr, np.concatenate(parts_i), np.concatenate(parts_d)
 
     def flush(self) -> None:
-        if not self._rows:
+        if not self._keys:
             return
-        indptr, indices, data = [0], [], []
-        for _, _, _, counts in self._rows:
-            ids = [self._term_id(t) for t in counts]
-            order = np.argsort(ids)
-            indices.extend(np.asarray(ids, dtype=np.int32)[order])
-            data.extend(np.asarray(list(counts.values()), dtype=np.float32)[order])
-            indptr.append(len(indices))
+        indptr, indices, data = self._batch_rows()
         if self._new_terms:  # vocabulary first: a chunk never names a term id the vocabulary lacks
             with open(self.vocab_file, "a", encoding="utf-8") as fh:
                 fh.write("".join(t + "\n" for t in self._new_terms))
@@ -103,13 +214,12 @@ class TermWriter:
                 os.fsync(fh.fileno())
             self._new_terms = []
         _save_chunk(self.dir / f"chunk-{self._next:06d}.npz",
-                    ids=np.array([r[0] for r in self._rows], dtype=object),
-                    id_hash=np.array([r[1] for r in self._rows], dtype=np.int64),
-                    fingerprint=np.array([r[2] for r in self._rows], dtype=np.int64),
-                    indptr=np.asarray(indptr, dtype=np.int64), indices=np.asarray(indices, dtype=np.int32),
-                    data=np.asarray(data, dtype=np.float32))
+                    ids=np.array([k[0] for k in self._keys], dtype=object),
+                    id_hash=np.array([k[1] for k in self._keys], dtype=np.int64),
+                    fingerprint=np.array([k[2] for k in self._keys], dtype=np.int64),
+                    indptr=indptr, indices=indices, data=data)
         self._next += 1
-        self._rows = []
+        self._keys, self._picks = [], []
 
 
 def _drop_partial_line(path: Path) -> None:

@@ -4,7 +4,8 @@ what went wrong without reading messages. `str(error)` is the message for people
     NewssearchError
     ├── IndexUnusable        an index directory cannot be used (.path): written by another schema version, …
     │   ├── IndexNotFound    no index there
-    │   └── IndexBusy        another process is writing to it
+    │   ├── IndexBusy        another process is writing to it
+    │   └── DiskFull         writing it failed for want of space (what was committed is kept)
     ├── QueryError           bad search input (.parameter: "q", "limit", "from", …); also a ValueError
     └── ArticleNotFound      no article with that id (.article_id); also a KeyError
 """
@@ -40,6 +41,10 @@ class IndexBusy(IndexUnusable):
     """Another process is writing to the index at `path`."""
 
 
+class DiskFull(IndexUnusable):
+    """Writing the index at `path` failed because its disk is full; what was committed before is intact."""
+
+
 class QueryError(NewssearchError, ValueError):
     """Bad search input: `parameter` names the input ("q", "limit", "from", "category", …), `message` says
     what is wrong with it. str() reads "parameter: message"."""
@@ -60,4 +65,5 @@ class ArticleNotFound(NewssearchError, KeyError):
         self.article_id = article_id
 
 
-__all__ = ["NewssearchError", "IndexUnusable", "IndexNotFound", "IndexBusy", "QueryError", "ArticleNotFound"]
+__all__ = ["NewssearchError", "IndexUnusable", "IndexNotFound", "IndexBusy", "DiskFull", "QueryError",
+           "ArticleNotFound"]

@@ -24,6 +24,7 @@ from .recency import half_life_seconds, rerank_by_recency
 from .textquery import QueryBuilder
 from .plain import plain
 from .snippets import QueryTerms
+from .weighting import TermWeights
 from .suggest import MAX_SUGGESTIONS, Suggestions, TitleSuggestion, complete, expand_prefix
 
 if TYPE_CHECKING:  # numba (related.py) and numpy (terms.py) are imported only when related posts are asked for
@@ -32,6 +33,7 @@ if TYPE_CHECKING:  # numba (related.py) and numpy (terms.py) are imported only w
     from .related import RelatedModel
 
 MAX_OFFSET = 10_000
+RELAXED_WARNING = "no article holds all the words; showing articles with some of them"
 SNIPPET_CHARS = 240
 PREFIX_EXPANSIONS = 8  # search-as-you-type: the word being typed stands for its 8 commonest completions
 
@@ -97,6 +99,20 @@ class SearchResult:
         return d
 
 
+def check_paging(sort: str, limit: int, page: int) -> int:
+    """Refuse a bad sort, limit or page (QueryError naming it); the offset of the page's first hit."""
+    if sort not in SORTS:
+        raise QueryError("sort", f"{sort!r} is not one of {', '.join(SORTS)}")
+    if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise QueryError("limit", f"{limit!r} is out of range (1 to {MAX_LIMIT})")
+    if not isinstance(page, int) or page < 1:
+        raise QueryError("page", f"{page!r} must be 1 or more")
+    offset = (page - 1) * limit
+    if offset + limit > MAX_OFFSET:
+        raise QueryError("page", f"results beyond the first {MAX_OFFSET} are not served; narrow the query")
+    return offset
+
+
 def _stored_article(doc: dict[str, list]) -> Article:
     dates = doc.get("date") or []
     return Article(
@@ -126,7 +142,12 @@ class Archive:
 
     @classmethod
     def open(cls, path: str | Path) -> "Archive":
-        """Open an index directory written by `newssearch index` (raises IndexNotFound if there is none)."""
+        """Open an index directory written by `newssearch index` (raises IndexNotFound if there is none).
+        A sharded archive's directory opens as a ShardedArchive, which has the same methods."""
+        if (Path(path) / "shards.json").is_file():  # indexer/shards.py's manifest
+            from .sharded import ShardedArchive
+
+            return ShardedArchive.open(path)  # type: ignore[return-value]
         return cls(open_index(path), Path(path))
 
     def reload(self) -> None:
@@ -168,7 +189,8 @@ class Archive:
                site: str | None = None, author: str | None = None, sort: str = "relevance",
                limit: int = 10, page: int = 1, facets: bool = True, interval: str | None = None,
                snippet_chars: int = SNIPPET_CHARS, prefix: bool = False,
-               recency: str | float | None = None, fold: bool = True) -> SearchResult:
+               recency: str | float | None = None, term_weights: TermWeights | None = None,
+               relaxed: bool | None = None, fold: bool = True) -> SearchResult:
         """Ranked (BM25, title boosted) or date-sorted hits for `q`, with facets for the same query.
 
         `q` is read as a search box reads it (query/textquery.py): plain words rank articles by how many of
@@ -179,21 +201,16 @@ class Archive:
         half-life of age (among the best RECENCY_WINDOW matches).
         `date_to` is inclusive of the period given ("1987-03" is through the end of March).
         `prefix=True` (search-as-you-type) reads the last word as a prefix: "oil pr" finds "oil prices".
+        `term_weights` multiplies each query word's (phrase's) score by a factor: a sharded archive's
+        archive-wide statistics (query/weighting.py, query/sharded.py). `relaxed` (a sharded archive's
+        decision for all its shards): True runs the any-word query, False never falls back to it.
         `fold=True` shows each group of near-duplicates (syndicated copies) as its best hit, with `copies`
         and `copy_ids`; `total` counts matching articles, `stories` the groups (what the pages count).
         Facet counts count articles.
         Raises QueryError (a ValueError) for bad parameters, naming the parameter.
         """
         started = time.perf_counter()
-        if sort not in SORTS:
-            raise QueryError("sort", f"{sort!r} is not one of {', '.join(SORTS)}")
-        if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-            raise QueryError("limit", f"{limit!r} is out of range (1 to {MAX_LIMIT})")
-        if not isinstance(page, int) or page < 1:
-            raise QueryError("page", f"{page!r} must be 1 or more")
-        offset = (page - 1) * limit
-        if offset + limit > MAX_OFFSET:
-            raise QueryError("page", f"results beyond the first {MAX_OFFSET} are not served; narrow the query")
+        offset = check_paging(sort, limit, page)
         searcher = self.searcher()  # one view of the index for the whole request
         text, inline_categories = split_category_terms(q or "")
         if prefix:
@@ -207,18 +224,20 @@ class Archive:
         if filters.date_from and filters.date_to and filters.date_from >= filters.date_to:
             raise QueryError("from", "the start date is after the end date (to)")
         half_life = half_life_seconds(recency) if recency not in (None, "") else None
-        parsed = self.queries.build(text, searcher)
+        parsed = self.queries.build(text, searcher, term_weights)
         text_query, warnings = parsed.query, parsed.warnings
+        if relaxed and parsed.relaxed is not None:  # a sharded archive found nothing in any shard as asked
+            text_query = parsed.relaxed
+            warnings = warnings + [RELAXED_WARNING]
         res_hits, total, folded = self._page(searcher, combine(self.schema, text_query, filters), sort, limit,
                                              offset, half_life, fold)
-        if total == 0 and parsed.relaxed is not None:
+        if total == 0 and parsed.relaxed is not None and relaxed is None:
             # Nothing holds the required phrases or +words: any of the words will do (a query never comes
             # back empty while articles hold some of its words).
             text_query = parsed.relaxed
             res_hits, total, folded = self._page(searcher, combine(self.schema, text_query, filters), sort, limit,
                                                  offset, half_life, fold)
-            warnings = warnings + ["nothing matches the required words or phrases; showing articles with some "
-                                   "of the words"]
+            warnings = warnings + [RELAXED_WARNING]
         terms = QueryTerms.of(parsed.highlight)
         hits = [self._hit(searcher, addr, score if sort == "relevance" else None, terms, snippet_chars)
                 for score, addr in res_hits]

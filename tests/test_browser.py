@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,9 @@ def open_page(browser, server, request):
         pg = context.new_page()
         errors: list[str] = []
         pg.on("pageerror", lambda e: errors.append(str(e)))
+        # The page runs under the server's Content-Security-Policy: anything it blocks is an error here.
+        pg.on("console", lambda m: errors.append(m.text)
+              if m.type == "error" and "Content Security Policy" in m.text else None)
         pg.goto(url)
         opened.append((context, pg, errors))
         return pg
@@ -70,8 +74,18 @@ def search_for(pg, q: str) -> None:
     settled(pg, f"new URLSearchParams(location.search).get('q') === {q!r}")
 
 
+def wait_until(pg, condition: str, timeout: float = 30) -> None:
+    """Poll a JavaScript condition from here: Playwright's wait_for_function compiles its predicate inside the
+    page, which the page's Content-Security-Policy (no eval) refuses whenever the first check fails."""
+    deadline = time.monotonic() + timeout
+    while not pg.evaluate(condition):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not true after {timeout} s: {condition}")
+        pg.wait_for_timeout(50)
+
+
 def settled(pg, condition: str) -> None:
-    pg.wait_for_function(f"({condition}) && document.getElementById('results').getAttribute('aria-busy') === 'false'")
+    wait_until(pg, f"({condition}) && document.getElementById('results').getAttribute('aria-busy') === 'false'")
 
 
 def status_count(pg) -> int:
@@ -99,7 +113,7 @@ def test_keyboard_picks_a_completion(page):
     page.keyboard.press("ArrowDown")
     assert page.get_attribute("#q", "aria-activedescendant")
     page.keyboard.press("Enter")
-    page.wait_for_function("document.getElementById('suggestions').hidden")
+    wait_until(page, "document.getElementById('suggestions').hidden")
     assert page.input_value("#q").strip() == "coffee"
     settled(page, "new URLSearchParams(location.search).get('q') === 'coffee'")
     assert status_count(page) > 5
@@ -138,9 +152,9 @@ def test_article_view_with_related_posts(page):
     page.screenshot(path=str(ARTIFACTS / "article-related.png"), full_page=True)
     next_title = related.first.inner_text()
     related.first.click()
-    page.wait_for_function(f"document.getElementById('article-title').textContent === {next_title!r}")
+    wait_until(page, f"document.getElementById('article-title').textContent === {next_title!r}")
     page.go_back()
-    page.wait_for_function(f"document.getElementById('article-title').textContent === {title!r}")
+    wait_until(page, f"document.getElementById('article-title').textContent === {title!r}")
     page.click("#back")
     settled(page, "!document.getElementById('results').hidden")
     assert page.input_value("#q") == "coffee export quotas"
@@ -229,3 +243,15 @@ def test_article_view_keeps_the_facets_without_a_focus_box(page):
     page.locator("#category-facet label").first.click()  # a facet from the article: filtered results
     settled(page, "new URLSearchParams(location.search).getAll('category').length === 1")
     assert not page.locator("#results").is_hidden() and page.locator("#article").is_hidden()
+
+
+def test_did_you_mean_corrects_a_misspelt_query(page):
+    search_for(page, "goverment spending")
+    assert page.is_visible("#did-you-mean")
+    assert page.inner_text("#did-you-mean-link") == "government spending"
+    assert page.locator("#hits .snippet b").count() > 0  # the corrected word is highlighted
+    page.click("#did-you-mean-link")
+    # Waited for from Playwright's side: a predicate evaluated in the page would be refused by its CSP.
+    sync_api.expect(page).to_have_url(re.compile(r"q=government\+spending"))
+    sync_api.expect(page.locator("#did-you-mean")).to_be_hidden()
+    assert page.input_value("#q") == "government spending"

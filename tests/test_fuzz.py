@@ -186,7 +186,10 @@ def test_queries_give_results_or_a_clear_error(corpus_archive, q, limit, page, s
     except QueryError as exc:
         assert str(exc).split(":")[0] in ("q", "limit", "page", "sort", "from", "to", "category"), exc
         return
-    assert result.total >= 0 and len(result.hits) <= limit
+    # The page holds what is left of the matches after the pages before it, each once, at most `limit`.
+    assert 0 <= result.total <= len(corpus_archive)
+    assert len(result.hits) == max(0, min(limit, result.total - (page - 1) * limit))
+    assert len({h.id for h in result.hits}) == len(result.hits)
 
 
 @fuzz(300)

@@ -69,8 +69,11 @@ def _words(text: str) -> str:
 def test_stated_bounds_are_the_code_s():
     from newssearch.cli.server import CACHE_SIZE, THREADS
     from newssearch.indexer.schema import TITLE_BOOST
+    from newssearch.query.textquery import TITLE_WEIGHT
     from newssearch.indexer.sources import PART_BYTES
-    from newssearch.limits import BATCH_SIZE, MAX_LIMIT
+    from newssearch.limits import (BATCH_SIZE, GZIP_RATIO_FROM, HEAD_TIMEOUT_S, MAX_BODY_CHARS, MAX_FILE_BYTES,
+                                   MAX_GZIP_RATIO, MAX_HEAD_BYTES, MAX_LIMIT, MAX_RECORD_BYTES, MAX_TITLE_CHARS,
+                                   MAX_URL_CHARS)
     from newssearch.query.archive import MAX_OFFSET
     from newssearch.query.parse import MAX_QUERY_CHARS, MAX_QUERY_TERMS
     from newssearch.query.related import RelatedParams
@@ -85,8 +88,12 @@ def test_stated_bounds_are_the_code_s():
         f"Queries over {MAX_QUERY_CHARS:,} characters or {MAX_QUERY_TERMS} terms",
         f"pages past {MAX_OFFSET:,} results", f"`limit` over {MAX_LIMIT}",
         f"answers to its last {CACHE_SIZE:,} distinct", f"(`--threads`, {THREADS};",
-        f"title boosted {TITLE_BOOST:g}×", f"its {related.max_query_terms} highest tf·idf terms",
+        f"title field adds its own score × {TITLE_WEIGHT:g}", f"title terms counted {TITLE_BOOST:g}×", f"its {related.max_query_terms} highest tf·idf terms",
         f"in more than {related.max_doc_freq_ratio:.0%} of articles", f"≥ {related.dup_ratio:.0%} of its score",
+        f"| {MAX_RECORD_BYTES >> 20} MiB |", f"| {MAX_FILE_BYTES >> 20} MiB after decompression |",
+        f"inflates over {MAX_GZIP_RATIO}× its size (checked past the first {GZIP_RATIO_FROM >> 20} MiB)",
+        f"| {MAX_BODY_CHARS:,} characters |", f"| {MAX_TITLE_CHARS:,} characters / {MAX_URL_CHARS:,} |",
+        f"| {MAX_HEAD_BYTES >> 10} KiB, counted as they arrive |", f"| {HEAD_TIMEOUT_S:g} s (`--header-timeout`)",
     ]
     missing = [s for s in stated if s not in text]
     assert not missing, f"README no longer states these as the code has them: {missing}"

@@ -1,15 +1,45 @@
 """The HTTP API over real HTTP: `newssearch serve` on 127.0.0.1, started by the tests."""
 from __future__ import annotations
 
+import http.client
 import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import pytest
 
 from conftest import CORPUS, Server, newssearch, query_json
 from newssearch.cli.server import RELOAD_CHECK_S
+
+
+def _raw(server, request: bytes, timeout: float = 30) -> tuple[bytes, float]:
+    """Send raw bytes on a new connection; (everything answered until the server closes, seconds taken)."""
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=timeout) as sock:
+        try:
+            sock.sendall(request)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused before the end: what it answered is read below
+        chunks = []
+        try:
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        except ConnectionResetError:
+            pass
+    return b"".join(chunks), time.monotonic() - started
+
+
+def _status_and_json(answer: bytes) -> tuple[int, dict]:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert b"content-type: application/json" in head.lower(), head
+    return int(head.split()[1]), json.loads(body)
 
 
 def test_health_and_openapi(server, corpus_index):
@@ -85,7 +115,9 @@ def test_suggest_completes_in_context(server):
 def test_prefix_search_follows_typing(server):
     plain = server.get("/search?" + urlencode({"q": "oil pr", "facets": "false"}))[1]
     typed = server.get("/search?" + urlencode({"q": "oil pr", "prefix": "true", "facets": "false"}))[1]
-    assert plain["total"] == 0 and typed["total"] > 10
+    # typed, "pr" stands for its completions (prices, production…), all required with "oil"; as a finished
+    # word it is just a word, and "oil" alone matches more
+    assert 10 < typed["total"] < plain["total"]
     assert server.get("/search?" + urlencode({"q": "oil prices", "prefix": "true"}))[1]["total"] >= \
         server.get("/search?" + urlencode({"q": "oil prices"}))[1]["total"]
 
@@ -149,22 +181,35 @@ def test_bad_input_is_a_clear_4xx(server, path, status, parameter):
         assert body["error"].startswith(parameter) if status == 400 else "no article" in body["error"]
 
 
-@pytest.mark.parametrize("path", [
-    "/search?q=%E0%A4%A",  # truncated UTF-8 sequence
-    "/search?q=%zz%",  # not percent-encoding at all
-    "/search?q=%00%01%02oil",  # control characters
-    "/search?q=%22unbalanced",
-    "/search?q=AND%20OR%20(",
-    "/search?q=title%3A",
-    "/search?q=nosuchfield%3Aoil",
-    "/suggest?q=%ff%fe",
-    "/suggest?q=%22oil%20(",
-    "/articles/%zz",
+@pytest.mark.parametrize("path,parameter", [
+    ("/search?q=%E0%A4%A", "q"),  # truncated UTF-8 sequence
+    ("/search?q=%FF", "q"),  # not UTF-8 once decoded
+    ("/search?q=oil%zz%", "q"),  # not percent-encoding at all
+    ("/search?q=oil&category=%C3%28", "category"),
+    ("/suggest?q=%ff%fe", "q"),
+    ("/articles/%zz", "article_id"),
+    ("/articles/%FF/related", "article_id"),
 ])
-def test_malformed_input_never_fails_the_server(server, path):
-    status, body, _ = server.get(path)
-    assert status in (200, 404), body
-    assert "error" not in body or "Traceback" not in body["error"]
+def test_malformed_percent_encoding_is_a_400(server, path, parameter):
+    """The README promises 400: decoding with U+FFFD in place would search for what was never asked."""
+    status, body, headers = server.get(path)
+    assert status == 400, body
+    assert body["parameter"] == parameter and body["error"].startswith(f"{parameter}: not valid percent-encoding")
+
+
+@pytest.mark.parametrize("path,status", [
+    ("/search?q=%00%01%02oil", 200),  # control characters: valid UTF-8, read as spaces
+    ("/search?q=%22unbalanced", 200),
+    ("/search?q=AND%20OR%20(", 200),
+    ("/search?q=title%3A", 200),
+    ("/search?q=nosuchfield%3Aoil", 200),
+    ("/suggest?q=%22oil%20(", 200),
+    ("/search?q=caf%C3%A9+au+lait", 200),
+])
+def test_odd_but_valid_queries_are_answered(server, path, status):
+    got, body, _ = server.get(path)
+    assert got == status, body
+    assert isinstance(body["total" if path.startswith("/search") else "completions"], (int, list))
 
 
 def test_concurrent_requests_all_answer(server):
@@ -176,15 +221,23 @@ def test_concurrent_requests_all_answer(server):
 
 
 def test_requests_beyond_the_pool_wait_their_turn(corpus_index, server):
-    """One worker working on one request at a time: 16 clients at once are all answered, each as alone."""
+    """One worker working on one request at a time: 16 clients at once are all answered, each as alone, one
+    after the other: the times the server spent on them add up to no more than the time they all took (with
+    requests worked on at once, each one's time would include the others' and the sum exceed it)."""
     srv = Server(corpus_index, "--workers", "1", "--threads", "1", "--cache-size", "0")
     try:
-        paths = ["/search?" + urlencode({"q": q}) for q in ("oil", "coffee prices", "bank rates", "gold")] * 8
+        queries = ("", "oil", "coffee prices", "bank rates")
+        paths = ["/search?" + urlencode({"q": q, "interval": "month"}) for q in queries] * 8
+        srv.get(paths[0])  # warm
+        started = time.perf_counter()
         with ThreadPoolExecutor(16) as pool:
             answers = list(pool.map(srv.get, paths))
+        wall_ms = (time.perf_counter() - started) * 1000
         assert [status for status, _, _ in answers] == [200] * len(paths)
         for path, (_, body, _) in zip(paths, answers):
             assert body["hits"] == server.get(path)[1]["hits"]
+        busy_ms = sum(body["took_ms"] for _, body, _ in answers)
+        assert busy_ms <= wall_ms, f"{busy_ms:.0f} ms of work in {wall_ms:.0f} ms: requests overlapped"
     finally:
         srv.stop()
 
@@ -279,3 +332,90 @@ def test_the_page_and_its_assets_are_served(server):
     assert 'role="search"' in body["_text"] and "/static/app.js" in body["_text"]
     for asset in ("/static/app.js", "/static/style.css"):
         assert server.get(asset)[0] == 200
+
+
+def test_the_page_and_answers_carry_security_headers(server):
+    for path in ("/", "/search?q=oil", "/static/app.js", "/no/such/route"):
+        _, _, headers = server.get(path)
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["x-frame-options"] == "DENY" and headers["referrer-policy"] == "no-referrer"
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    csp = server.get("/")[2]["content-security-policy"]
+    assert "script-src 'self';" in csp and "'unsafe-inline'" not in csp and "default-src 'none'" in csp
+
+
+def test_head_of_the_page(server):
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        conn.request("HEAD", "/")
+        res = conn.getresponse()
+        assert res.status == 200 and res.getheader("content-type").startswith("text/html")
+        assert res.read() == b"" and int(res.getheader("content-length")) > 1000
+    finally:
+        conn.close()
+
+
+def test_api_docs_need_no_cdn(server):
+    """/docs and /redoc loaded their scripts from a CDN: removed; /openapi.json describes the API."""
+    assert server.get("/docs")[0] == 404 and server.get("/redoc")[0] == 404
+    status, spec, _ = server.get("/openapi.json")
+    assert status == 200 and spec["openapi"].startswith("3.")
+    page = server.get("/")[1]["_text"]
+    assert "//" not in "".join(re.findall(r'(?:src|href)="([^"]*)"', page)), "the page loads nothing from elsewhere"
+
+
+def test_hits_and_articles_do_not_expose_server_paths(server, corpus_index):
+    body = server.get("/search?q=oil&limit=5")[1]
+    assert body["hits"] and all("source" not in h for h in body["hits"])
+    hit = body["hits"][0]
+    article = server.get("/articles/" + quote(hit["id"], safe=""))[1]
+    assert article["id"] == hit["id"] and "source" not in article
+    assert str(corpus_index.parent) not in json.dumps(body) + json.dumps(article)
+    assert all("source" not in t for t in server.get("/suggest?q=oil")[1]["titles"])
+
+
+def test_a_huge_request_head_is_refused_as_it_arrives(server):
+    answer, seconds = _raw(server, b"GET /search?q=oil HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (8 << 20) + b"\r\n\r\n")
+    status, body = _status_and_json(answer)
+    assert status == 431 and "64 KB" in body["error"]
+    assert server.get("/health")[0] == 200  # and the worker goes on serving
+
+
+def test_uvicorns_own_errors_are_json(server):
+    status, body = _status_and_json(_raw(server, b"NOT HTTP AT ALL\r\n\r\n")[0])
+    assert status == 400 and body["status"] == 400 and body["error"]
+
+
+def test_slow_request_heads_are_cut_off(corpus_index):
+    srv = Server(corpus_index, "--workers", "1", "--header-timeout", "1")
+    try:
+        answer, seconds = _raw(srv, b"GET /search?q=oil HTTP/1.1\r\nHost: x\r\n")  # and then nothing
+        status, body = _status_and_json(answer)
+        assert status == 408 and 0.9 < seconds < 5
+        answer, seconds = _raw(srv, b"")  # connects, sends nothing
+        assert answer == b"" and 0.9 < seconds < 5
+        assert srv.get("/health")[0] == 200
+    finally:
+        srv.stop()
+
+
+def test_answers_never_go_back_across_workers(tmp_path):
+    """Two workers while an index run commits batch after batch: each answer holds at least as many
+    articles as the one before it, whichever worker gives it."""
+    index = tmp_path / "index"
+    newssearch("index", CORPUS / "bbc", "--index", index)
+    srv = Server(index, "--workers", "2")
+    exe = shutil.which("newssearch") or str(Path(sys.executable).with_name("newssearch"))
+    try:
+        proc = subprocess.Popen([exe, "index", str(CORPUS / "reuters"), "--index", str(index), "--batch-size", "50"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        seen = []
+        while proc.poll() is None:
+            seen.append(srv.get("/health")[1]["articles"])
+        assert proc.wait() == 0, proc.stderr.read()
+        seen.append(srv.get("/health")[1]["articles"])
+        back = [(a, b) for a, b in zip(seen, seen[1:]) if b < a]
+        assert not back, f"went back {len(back)} times in {len(seen)} answers: {back[:5]}"
+        assert len(set(seen)) > 3  # commits were seen as they landed
+    finally:
+        srv.stop()

@@ -40,7 +40,7 @@ def test_long_input_backs_off_to_the_last_words(archive):
     # the last two typed words and the completion make the phrase; earlier words must also be in the article
     (top, *_) = archive.suggest("opec crude oil pr", titles=0).completions
     assert top.text == "opec crude oil prices"
-    assert top.count == archive.search('opec "crude oil prices"', facets=False).total > 0
+    assert top.count == archive.search('+opec +"crude oil prices"', facets=False).total > 0
 
 
 def test_no_phrase_no_completion(archive):

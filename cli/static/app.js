@@ -96,6 +96,13 @@ function renderResults(r) {
       (r.hits.length ? ` · ${first}–${first + r.hits.length - 1}` : "") + ` · ${SORT_WORDS[r.sort] || r.sort}` +
       ` · ${r.took_ms} ms`
     : r.query ? `No articles match “${r.query}”.` : "No articles.";
+  // A word the archive does not hold: offer the query corrected (the hits already include its corrections).
+  $("did-you-mean").hidden = !r.did_you_mean;
+  if (r.did_you_mean) {
+    const fix = $("did-you-mean-link");
+    fix.textContent = r.did_you_mean;
+    fix.href = "?" + new URLSearchParams({ q: r.did_you_mean });
+  }
   $("hits").replaceChildren(...r.hits.map((h) => {
     const link = el("a", { href: "?article=" + encodeURIComponent(h.id), textContent: h.title || h.id });
     link.addEventListener("click", (e) => { e.preventDefault(); openArticle(h.id, true); });
@@ -113,6 +120,14 @@ function renderResults(r) {
   $("page-info").textContent = `Page ${r.page} of ${r.pages.toLocaleString()}`;
   if (r.facets) renderFacets(r.facets);
 }
+
+$("did-you-mean-link").addEventListener("click", (e) => {
+  e.preventDefault();
+  const text = $("did-you-mean-link").textContent;
+  $("q").value = text;
+  Object.assign(state, { q: text, page: 1, typing: false });
+  runSearch(true);
+});
 
 function renderFacets(f) {
   const chosen = new Set(state.categories);
