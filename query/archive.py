@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # numba (related.py) and numpy (terms.py) are imported only w
     from .related import RelatedModel
 
 MAX_OFFSET = 10_000
-RELAXED_WARNING = "no article holds all the words; showing articles with some of them"
+RELAXED_WARNING = "nothing matches the required words or phrases; showing articles with some of the words"
 SNIPPET_CHARS = 240
 PREFIX_EXPANSIONS = 8  # search-as-you-type: the word being typed stands for its 8 commonest completions
 
