@@ -266,6 +266,7 @@ def _add_search_routes(app: FastAPI, live: LiveArchive) -> None:
         facets: bool = True,
         prefix: Annotated[bool, Query(description="search-as-you-type: the last word is a prefix")] = False,
         recency: Annotated[str | None, Query(description="half-life (30d, 2w, 6m, 1y): rank relevant-and-recent")] = None,
+        fold: Annotated[bool, Query(description="one hit per story, its near-duplicates as copies")] = True,
     ) -> Response:
         if interval not in (None, "month", "year"):
             raise QueryError("interval", f"{interval!r} is not one of month, year")
@@ -273,7 +274,7 @@ def _add_search_routes(app: FastAPI, live: LiveArchive) -> None:
         def compute(archive: Archive) -> dict:
             answer = archive.search(q, categories=category, date_from=from_, date_to=to, site=site,
                                     author=author, sort=sort, page=page, limit=limit, facets=facets,
-                                    interval=interval, prefix=prefix, recency=recency).to_dict()
+                                    interval=interval, prefix=prefix, recency=recency, fold=fold).to_dict()
             answer["hits"] = [_public(h) for h in answer["hits"]]
             return answer
 
