@@ -1,10 +1,20 @@
 """Article extraction: ours against trafilatura on the same real pages, as HTML and as page dumps.
 
     pip install -e '.[bench]'          # and Debian's w3m for the dumps
-    python bench/extraction.py         # ../shared/data/readability-pages (130 real pages)
-    python bench/extraction.py --pages bbc-1 cnn --show   # a few pages, with their scores
+    python bench/extraction.py         # both sets below
+    python bench/extraction.py --set readability --pages bbc-1 cnn --show   # a few pages, with their scores
+    python bench/extraction.py --set wcxb --half a     # half of WCXB's sites (b: the other half)
 
-For each page of Mozilla Readability's test set: body text scored by word 4-gram F1 against the text of
+WCXB (../shared/data/wcxb-dev: 1,358 reviewed pages of seven types): body text scored by the benchmark's own
+`word_f1` (evaluate.py: bag-of-words F1 on its tokenizer), per page type; on the pages that state them, the
+title (the visible headline, equal after normalising case, quotes and spaces: a site name left in is wrong),
+the publication date (the same calendar day as the page states it: ours is the day in the page's own time
+zone, `Article.local_date`) and the authors (every name we give stands in the stated byline, and its first
+name is among them). trafilatura: `extract(include_comments=False)` as WCXB's README measures
+it, its metadata from `extract_metadata()` (untimed). Rates: pages per second of each, in the same run, on one
+core: CPU seconds of this process (`time.process_time`), so other work on the machine does not count.
+
+Mozilla Readability's test set (../shared/data/readability-pages, 130 pages), for each page: body text scored by word 4-gram F1 against the text of
 `expected.html` (precision, recall and F1 per page, then averaged over pages; a page with no text extracted
 scores 0; CJK characters count as words), and title, byline and date compared with `expected-metadata.json`
 on the pages that state them (a title is right with or without the site's name; a date on the stated day).
@@ -18,8 +28,10 @@ Rates: pages per second for each extraction path, timed in this run on the same 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -99,10 +111,12 @@ class Score:
 
 
 def w3m_dump(page: Path, cache: Path) -> str:
-    out = cache / f"{page.name}.txt"
+    """`w3m -dump` of a readability page folder or a WCXB NNNN.html.gz, kept in cache."""
+    out = cache / f"{page.name.removesuffix('.html.gz')}.txt"
     if not out.exists():
-        dump = subprocess.run(["w3m", "-dump", "-T", "text/html", "-O", "UTF-8", "-cols", "80",
-                               str(page / "source.html")], capture_output=True, check=True).stdout
+        html = gzip.decompress(page.read_bytes()) if page.suffix == ".gz" else (page / "source.html").read_bytes()
+        dump = subprocess.run(["w3m", "-dump", "-T", "text/html", "-O", "UTF-8", "-cols", "80"], input=html,
+                              capture_output=True, check=True).stdout
         out.write_bytes(dump)
     return out.read_text(encoding="utf-8", errors="replace")
 
@@ -122,12 +136,12 @@ def site_templates(dumps: dict[str, str]) -> dict[str, frozenset[str]]:
 
 def run_ours(s: Score, content: bytes | str, kind: str, template: frozenset[str] = frozenset()):
     """Our extraction, timed into s; None when it finds no article."""
-    t = time.perf_counter()
+    t = time.process_time()
     try:
         a = extract(content, kind=kind, template=template)
     except ValueError:
         a = None
-    s.seconds += time.perf_counter() - t
+    s.seconds += time.process_time() - t
     return a
 
 
@@ -152,19 +166,165 @@ def score_ours(s: Score, a, want: str, meta: dict) -> tuple[float, float, float]
     return score(s, a.body, want, meta, a.title, a.authors, a.date)
 
 
+WCXB = DATA / "wcxb-dev"
+WCXB_TYPES = ("article", "forum", "product", "collection", "listing", "documentation", "service")
+
+
+def warm_up() -> None:
+    """Imports and first-call set-up out of the timings: one page through each, untimed."""
+    import trafilatura
+    html = (PAGES / "bbc-1" / "source.html").read_bytes()
+    extract(html, kind="html")
+    trafilatura.extract(html, include_comments=False)
+
+
+def wcxb_word_f1():
+    """The benchmark's own scorer (its evaluate.py), so figures compare with the published ones."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("wcxb_evaluate", WCXB / "evaluate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.word_f1
+
+
+def site_half(url: str | None) -> str:
+    """"a" or "b": a fixed split of sites (not pages), to tune on one half and check on the other."""
+    import hashlib
+    from urllib.parse import urlsplit
+    host = (urlsplit(url or "").hostname or "").removeprefix("www.")
+    return "ab"[hashlib.sha1(host.encode()).digest()[0] & 1]
+
+
+def wcxb_title_ok(got: str | None, expected: str) -> bool:
+    return bool(got) and _norm(got) == _norm(expected)
+
+
+def wcxb_author_ok(got: list[str], expected: str) -> bool:
+    """Every name we give stands in the stated byline, and the first name it states is among them ("Ann
+    Lee" for "Ann Lee, MD" or "Ann Lee and Bo Li" is right; "View all posts by Ann Lee" or the site's name
+    is not)."""
+    want = _norm(expected)
+    names = [_norm(a) for a in got if _norm(a)]
+    if not names or not all(n in want for n in names):
+        return False
+    first = re.split(r",|;|&|\band\b", want)[0].strip()
+    return any(first in n for n in names)
+
+
+def wcxb_date_ok(got: str | None, expected: str) -> bool:
+    return bool(got) and got[:len(expected)] == expected
+
+
+def run_wcxb(args, cache: Path) -> None:
+    import trafilatura
+    word_f1 = wcxb_word_f1()
+    systems = ["html ours", "html trafilatura"] + (["dump ours", "dump whole"] if args.dumps else [])
+    f1s = {s: {} for s in systems}  # system -> type -> [F1]
+    meta = {s: {k: {} for k in ("title", "date", "author")} for s in systems[:2]}  # -> type -> [bool]
+    seconds = dict.fromkeys(systems[:2], 0.0)
+    n = 0
+    files = sorted((WCXB / "ground-truth").glob("*.json"))
+    warm_up()
+    for gt_file in files:
+        data = json.loads(gt_file.read_text(encoding="utf-8"))
+        gt = data.get("ground_truth") or {}
+        kind = ((data.get("_internal") or {}).get("page_type") or {}).get("primary", "article")
+        if args.half and site_half(data.get("url")) != args.half or args.types and kind not in args.types:
+            continue
+        if args.limit and n >= args.limit:
+            break
+        n += 1
+        html = gzip.decompress((WCXB / "html" / f"{gt_file.stem}.html.gz").read_bytes())
+        want = gt.get("main_content") or ""
+
+        t = time.process_time()
+        try:
+            a = extract(html, kind="html")
+        except ValueError:
+            a = None
+        seconds["html ours"] += time.process_time() - t
+        t = time.process_time()
+        text = trafilatura.extract(html, include_comments=False)
+        seconds["html trafilatura"] += time.process_time() - t
+        m = trafilatura.extract_metadata(html)
+        found = {"html ours": (a.body if a else "", a and a.title, a.authors if a else [], a and a.local_date),
+                 "html trafilatura": (text or "", m and m.title, [m.author] if m and m.author else [],
+                                      m and m.date)}
+        if args.dumps:
+            dump = w3m_dump(WCXB / "html" / f"{gt_file.stem}.html.gz", cache)
+            try:
+                d = extract(dump, kind="pagedump")
+            except ValueError:
+                d = None
+            found["dump ours"] = (d.body if d else "", None, [], None)
+            found["dump whole"] = (dump, None, [], None)
+        row = [gt_file.stem, kind]
+        for name in systems:
+            body, title, authors, day = found[name]
+            f1 = word_f1(body, want)[2]
+            f1s[name].setdefault(kind, []).append(f1)
+            row.append(f"{name} {f1:.3f}")
+            if name in meta:
+                for what, ok in (("title", gt.get("title") and wcxb_title_ok(title, gt["title"])),
+                                 ("date", gt.get("publish_date") and wcxb_date_ok(day, gt["publish_date"])),
+                                 ("author", gt.get("author") and wcxb_author_ok(authors, gt["author"]))):
+                    if gt.get({"date": "publish_date"}.get(what, what)):
+                        meta[name][what].setdefault(kind, []).append(bool(ok))
+        if args.show:
+            print("  ".join(row))
+
+    def mean(values: list[float]) -> str:
+        return f"{sum(values) / len(values):.3f}" if values else "    -"
+
+    half = f", sites of half {args.half}" if args.half else ""
+    print(f"\nWCXB dev: {n} pages{half}. Body F1 (WCXB's word_f1), per page type:")
+    print(f"{'type':14s} {'pages':>5s} " + " ".join(f"{s:>16s}" for s in systems))
+    kinds = [k for k in WCXB_TYPES if k in f1s["html ours"]]
+    for kind in kinds + ["all types"]:
+        cells = [sum(f1s[s].values(), []) if kind == "all types" else f1s[s][kind] for s in systems]
+        print(f"{kind:14s} {len(cells[0]):5d} " + " ".join(f"{mean(c):>16s}" for c in cells))
+    print(f"\nMetadata right, on the pages that state it ({', '.join(systems[:2])}):")
+    for kind in ("article", "all types"):
+        for what in ("title", "date", "author"):
+            cells = []
+            for s in systems[:2]:
+                v = sum(meta[s][what].values(), []) if kind == "all types" else meta[s][what].get(kind, [])
+                cells.append(f"{sum(v) / len(v):6.1%} ({sum(v)}/{len(v)})" if v else "-")
+            print(f"  {kind:10s} {what:7s} " + "  ".join(f"{c:>18s}" for c in cells))
+    ours, ref = seconds["html ours"], seconds["html trafilatura"]
+    print(f"\npages/s, one core: ours {n / ours:.1f}, trafilatura {n / ref:.1f} (ours/trafilatura "
+          f"{ref / ours:.2f})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--pages", nargs="*", help="only these page folders (default: all)")
+    ap.add_argument("--set", choices=["readability", "wcxb", "all"], default="all", help="which page set")
+    ap.add_argument("--pages", nargs="*", help="readability: only these page folders (default: all)")
+    ap.add_argument("--half", choices=["a", "b"], help="wcxb: only the sites of this half")
+    ap.add_argument("--types", nargs="*", choices=WCXB_TYPES, help="wcxb: only these page types")
+    ap.add_argument("--limit", type=int, help="wcxb: at most this many pages")
+    ap.add_argument("--no-dumps", dest="dumps", action="store_false", help="wcxb: skip the w3m dumps")
     ap.add_argument("--work", help="folder for the w3m dumps (default: a new temporary one)")
     ap.add_argument("--show", action="store_true", help="print each page's scores")
-    ap.add_argument("--json", help="also write per-page scores to this JSON file")
+    ap.add_argument("--json", help="readability: also write per-page scores to this JSON file")
     args = ap.parse_args()
     if not PAGES.exists():  # a clone has no ../shared/data, and corpus/ has no expected texts to score against
         print(f"skipped: needs {PAGES} (Mozilla Readability's test pages with their expected text), which a "
               "clone of newssearch does not have", file=sys.stderr)
         return
     cache = workdir(args.work, "newssearch-extraction-")
+    if args.dumps and not shutil.which("w3m"):
+        print("w3m is not installed: no page dumps (apt-get install w3m)", file=sys.stderr)
+        args.dumps = False
+    if args.set in ("readability", "all"):
+        run_readability(args, cache)
+    if args.set in ("wcxb", "all"):
+        run_wcxb(args, cache)
+
+
+def run_readability(args, cache: Path) -> None:
     import trafilatura
+    warm_up()
 
     pages = sorted(p for p in PAGES.iterdir() if (p / "source.html").exists()
                    and (not args.pages or p.name in args.pages))
@@ -186,9 +346,9 @@ def main() -> None:
         a = run_ours(systems["html ours"], html, "html")
         row["html ours"] = score_ours(systems["html ours"], a, want, meta)
 
-        t = time.perf_counter()
-        text = trafilatura.extract(html)
-        systems["html trafilatura"].seconds += time.perf_counter() - t
+        t = time.process_time()
+        text = trafilatura.extract(html, include_comments=False)
+        systems["html trafilatura"].seconds += time.process_time() - t
         m = trafilatura.extract_metadata(html)  # its metadata, outside the timing (extract() skips it)
         row["html trafilatura"] = score(systems["html trafilatura"], text, want, meta, m and m.title,
                                         [m.author] if m and m.author else [],
@@ -205,7 +365,7 @@ def main() -> None:
             print(f"{page.name:40s} {cells}")
 
     n = len(pages)
-    print(f"\n{n} pages from {PAGES} (HTML {html_bytes / 1e6:.1f} MB; w3m dumps {dump_bytes / 1e6:.1f} MB)")
+    print(f"\nReadability's pages: {n} pages from {PAGES} (HTML {html_bytes / 1e6:.1f} MB; w3m dumps {dump_bytes / 1e6:.1f} MB)")
     print(f"{'':18s} {'precision':>9s} {'recall':>7s} {'F1':>6s} {'failed':>6s}   "
           f"{'title':>14s} {'byline':>14s} {'date':>14s} {'pages/s':>8s}")
     for name, s in systems.items():
@@ -225,6 +385,7 @@ def main() -> None:
           f"({n / dump.seconds:.0f} vs {n / ours.seconds:.0f} pages/s, one core)")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
+
 
 
 if __name__ == "__main__":

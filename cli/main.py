@@ -152,6 +152,8 @@ def index_cmd(paths: tuple[str, ...], index_dir: str, workers: int | None, batch
         if len(report.problems) > MAX_PROBLEM_LINES:
             click.echo(f"… and {len(report.problems) - MAX_PROBLEM_LINES} more problems (--json lists all)",
                        err=True)
+        for n in report.notices[:MAX_PROBLEM_LINES]:
+            click.echo(f"note: {n}", err=True)
         click.echo(report.summary())
     sys.exit(1 if report.failed else 0)
 
@@ -185,10 +187,13 @@ def _highlight(snippet_html: str) -> str:
 @click.option("--no-facets", is_flag=True, help="Skip category and date counts.")
 @click.option("--recency", metavar="HALF_LIFE", default=None,
               help="Rank relevant-and-recent: scores halve per HALF_LIFE of age (30d, 2w, 6m, 1y).")
+@click.option("--no-fold", is_flag=True, help="List every copy of a story (syndicated near-duplicates) "
+                                               "instead of one hit per story.")
 @json_option
 def query_cmd(text: str, index_dir: str, categories: tuple[str, ...], date_from: str | None,
               date_to: str | None, site: str | None, author: str | None, sort: str, limit: int, page: int,
-              interval: str | None, no_facets: bool, recency: str | None, as_json: bool) -> None:
+              interval: str | None, no_facets: bool, recency: str | None, no_fold: bool,
+              as_json: bool) -> None:
     """Search the index. TEXT is read as a search box reads it: a question or keywords (articles with
     more of the words, rarer ones and closer together rank first; misspelt words are corrected);
     +word and "exact phrases" must match, -word must not; AND/OR/NOT formulas; field:value for title,
@@ -201,7 +206,7 @@ def query_cmd(text: str, index_dir: str, categories: tuple[str, ...], date_from:
     try:
         result = archive.search(text, categories=list(categories), date_from=date_from, date_to=date_to,
                                 site=site, author=author, sort=sort, limit=limit, page=page,
-                                facets=not no_facets, interval=interval, recency=recency)
+                                facets=not no_facets, interval=interval, recency=recency, fold=not no_fold)
     except QueryError as exc:
         raise _bad_parameter(exc) from None
     if as_json:
@@ -212,7 +217,8 @@ def query_cmd(text: str, index_dir: str, categories: tuple[str, ...], date_from:
     if result.did_you_mean:
         click.echo("Did you mean: " + click.style(result.did_you_mean, bold=True) + "?")
     shown = f"{(page - 1) * limit + 1}–{(page - 1) * limit + len(result.hits)}" if result.hits else "none"
-    click.echo(f"{result.total:,} results ({result.took_ms:.1f} ms) · showing {shown} · page {page} of "
+    stories = f" in {result.stories:,} stories" if result.folded and result.stories != result.total else ""
+    click.echo(f"{result.total:,} results{stories} ({result.took_ms:.1f} ms) · showing {shown} · page {page} of "
                f"{result.pages} · sorted by {sort}\n")
     for i, hit in enumerate(result.hits, start=(page - 1) * limit + 1):
         click.echo(f"{i:>3}. " + click.style(printable(hit.title), bold=True))
@@ -222,7 +228,12 @@ def query_cmd(text: str, index_dir: str, categories: tuple[str, ...], date_from:
         where = f"id: {hit.id}" + (f"  url: {hit.url}" if hit.url and hit.url != hit.id else "")
         click.echo("     " + click.style(printable(where),
                                          dim=True))
-        click.echo("     " + _highlight(hit.snippet) + "\n")
+        click.echo("     " + _highlight(hit.snippet))
+        if hit.copies:
+            click.echo("     " + click.style(f"+{hit.copies} {'copy' if hit.copies == 1 else 'copies'}: "
+                                             + ", ".join(hit.copy_ids) + (" …" if hit.copies > len(hit.copy_ids)
+                                                                          else ""), dim=True))
+        click.echo()
     if result.facets:
         _print_facets(result.facets)
 
@@ -289,6 +300,8 @@ def extract_cmd(files: tuple[str, ...], kind: str | None, url: str | None, as_js
             out.append(article.to_dict())
             continue
         d = article.to_dict()
+        if d["date"] and d["local_date"] and not d["date"].startswith(d["local_date"]):
+            d["date"] += f" ({d['local_date']} on the page)"  # the page's own day, a different one in UTC
         for key in ("title", "date", "authors", "categories", "site", "url", "id"):
             value = ", ".join(d[key]) if isinstance(d[key], list) else d[key]
             click.echo(f"{key:>10}: {printable(value) if value else '—'}")

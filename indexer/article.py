@@ -69,6 +69,9 @@ class Article:
     authors: list[str] = field(default_factory=list)
     site: str | None = None
     source: str = ""  # where it came from: "file" or "file:line"
+    # The calendar day of `date` as the page states it, in its own time zone ("2025-06-02"): a page's
+    # 23:30 -05:00 is the next day in UTC. For display; `date` (the instant) is what filters use.
+    local_date: str | None = None
     # A headline made up from the body's first sentence is shown, never indexed as a title: it would count
     # the lead a second (boosted) time and let short "titles" of common words win.
     title_from_body: bool = False
@@ -138,6 +141,18 @@ class Problem:
     """Something a reader could not use: reported with where it is, never raised."""
 
     source: str  # "file" or "file:line"
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.message}"
+
+
+@dataclass
+class Notice:
+    """Something worth telling about input that was read, not a failure: items a feed gives only as a
+    summary, drafts and revisions a WordPress export holds. Reported, never counted as failed."""
+
+    source: str
     message: str
 
     def __str__(self) -> str:

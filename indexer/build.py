@@ -18,7 +18,9 @@ import tantivy
 from newssearch.errors import DiskFull
 from newssearch.limits import BATCH_SIZE
 
-from .article import Article, Problem
+from .article import Article, Notice, Problem
+from .copies import CopyGroups, Sketch, sketch
+from .copies import compact as compact_copies
 from .faults import failpoint
 from .schema import IndexBusy, id_hash, open_index
 from .dispatch import read_part
@@ -63,10 +65,12 @@ class IndexReport:
     total: int = 0  # articles in the index afterwards
     seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)  # said about the input, not failures
 
     def to_dict(self) -> dict:
-        d = {k: v for k, v in self.__dict__.items() if k != "problems"}
+        d = {k: v for k, v in self.__dict__.items() if k not in ("problems", "notices")}
         d["problems"] = [{"source": p.source, "message": p.message} for p in self.problems]
+        d["notices"] = [{"source": p.source, "message": p.message} for p in self.notices]
         return d
 
     def summary(self) -> str:
@@ -81,8 +85,10 @@ def indexed_title(a: Article) -> str:
     return "" if a.title_from_body else a.title
 
 
-def article_document(a: Article, hash_: int | None = None, fingerprint: int | None = None) -> tantivy.Document:
-    """The Tantivy document of an article (`hash_`, `fingerprint`: its id_hash and fingerprint if known)."""
+def article_document(a: Article, hash_: int | None = None, fingerprint: int | None = None, group: int | None = None,
+                     copy: bool = False) -> tantivy.Document:
+    """The Tantivy document of an article (`hash_`, `fingerprint`: its id_hash and fingerprint if known;
+    `group`: its near-duplicate group, indexer/copies.py, its id hash when not given)."""
     doc = tantivy.Document()
     doc.add_text("id", a.id)
     doc.add_integer("id_hash", id_hash(a.id) if hash_ is None else hash_)
@@ -113,19 +119,22 @@ def article_document(a: Article, hash_: int | None = None, fingerprint: int | No
         doc.add_date("date", a.date)
         doc.add_integer("published", int(a.date.timestamp()))
     doc.add_text("source", a.source)
+    doc.add_integer("group", (id_hash(a.id) if hash_ is None else hash_) if group is None else group)
+    doc.add_boolean("copy", copy)
     return doc
 
 
-Parsed = tuple[Article, int, int] | Problem  # (article, id_hash, fingerprint)
+Parsed = tuple[Article, int, int, Sketch] | Problem | Notice  # (article, id_hash, fingerprint, sketch)
 
 
 def _parse(part: Part) -> tuple[Part, list[Parsed], TermRows]:
     """Read one file (or part of one), hash and tokenise its articles (in the worker: all CPU-bound).
     The term rows hold one row per article, in order."""
     items = list(read_part(part))
-    articles = [a for a in items if not isinstance(a, Problem)]
+    articles = [a for a in items if isinstance(a, Article)]
     rows = term_rows([(indexed_title(a), a.body) for a in articles])
-    return part, [a if isinstance(a, Problem) else (a, id_hash(a.id), a.fingerprint()) for a in items], rows
+    return part, [a if not isinstance(a, Article) else (a, id_hash(a.id), a.fingerprint(), sketch(a.title, a.body, a.date))
+                  for a in items], rows
 
 
 def _die_with_parent() -> None:
@@ -247,6 +256,7 @@ class Upserter:
             self.writer.garbage_collect_files()
             self.known = indexed_fingerprints(self.index)
             self.terms = TermWriter(index_dir)
+            self.groups = CopyGroups(index_dir, self.index, self.known)
         except BaseException as exc:
             self.abort(exc)
             raise
@@ -258,11 +268,14 @@ class Upserter:
         report, writer, known = self.report, self.writer, self.known
         row = -1
         for parsed in items:
+            if isinstance(parsed, Notice):
+                report.notices.append(parsed)
+                continue
             if isinstance(parsed, Problem):
                 report.problems.append(parsed)
                 report.failed += 1
                 continue
-            item, h, fp = parsed
+            item, h, fp, sk = parsed
             row += 1
             report.articles += 1
             old = known.get(h)
@@ -281,13 +294,13 @@ class Upserter:
                 else:
                     writer.delete_documents_by_term("id", item.id)
                     report.updated += 1
-            writer.add_document(article_document(item, h, fp))
+            writer.add_document(article_document(item, h, fp, *self.groups.place(item.id, h, fp, sk)))
             failpoint("add")
             self.terms.add(item.id, h, fp, rows, row)
             known[h] = fp
             self.pending += 1
             if self.pending >= self.batch_size:
-                _commit(writer, self.terms)
+                _commit(writer, self.terms, self.groups)
                 self.pending = 0
 
     def delete_hashes(self, hashes: Iterable[int]) -> int:
@@ -296,17 +309,19 @@ class Upserter:
         for h in hashes:
             if self.known.pop(h, None) is not None:
                 self.writer.delete_documents_by_term("id_hash", h)
+                self.groups.forget(h)
                 self.pending += 1
                 n += 1
         return n
 
     def finish(self) -> None:
         if self.pending:
-            _commit(self.writer, self.terms)
+            _commit(self.writer, self.terms, self.groups)
             self.pending = 0
         failpoint("merge", during=True)
         self.writer.wait_merging_threads()
         compact(self.index_dir, self.known)
+        compact_copies(self.index_dir, self.known)
         self.index.reload()
         self.report.total = self.index.searcher().num_docs
 
@@ -321,8 +336,9 @@ class Upserter:
             raise full from exc
 
 
-def _commit(writer: tantivy.IndexWriter, terms: TermWriter) -> None:
+def _commit(writer: tantivy.IndexWriter, terms: TermWriter, groups: CopyGroups) -> None:
     terms.flush()  # before the commit: the index never holds an article without its terms
+    groups.flush()
     failpoint("flushed")
     failpoint("commit", during=True)
     writer.commit()

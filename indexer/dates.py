@@ -63,3 +63,18 @@ def _from_text(text: str) -> datetime:
         return dateutil_parser.parse(text, default=_DEFAULT)
     except (ValueError, OverflowError, TypeError) as exc:
         raise ValueError(f"not a date: {text[:60]!r}") from exc
+
+
+_STATED_DAY = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})")
+
+
+def local_day(value: object) -> str | None:
+    """The calendar day a date states in its own time zone ("2025-06-02T23:30:00-05:00" -> "2025-06-02",
+    which in UTC is the 3rd); None when it is not a date."""
+    if isinstance(value, str) and (m := _STATED_DAY.match(value)):
+        return f"{m[1]}-{m[2]}-{m[3]}"
+    try:
+        dt = _from_text(value.strip()) if isinstance(value, str) else value
+    except ValueError:
+        return None
+    return dt.date().isoformat() if isinstance(dt, datetime) else None

@@ -6,16 +6,19 @@ what the page does not state.
 """
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import dataclass, field
 
+from lxml.etree import XPath
 from lxml.html import HtmlElement
 
+MAX_JSON_LD_OBJECTS = 2000  # objects read per JSON-LD block: a bound on hostile pages
 _CDATA = re.compile(r"^\s*<!\[CDATA\[|\]\]>\s*$")
 _ARTICLE_TYPES = re.compile(r"Article|Posting|Report|NewsArticle|WebPage|CreativeWork|Blog", re.I)
 # <title> separators between a headline and the site's name.
-_TITLE_SEPARATOR = re.compile(r"\s+(?:[|\-–—·»/\\]|::)\s+|\s+(?=\[[^\]]+\]$)")
+_TITLE_SEPARATOR = re.compile(r"\s+(?:[|\-–—·•»/\\_]|::)\s+|\s+(?=\[[^\]]+\]$)")
 
 
 @dataclass
@@ -29,8 +32,11 @@ class PageMeta:
 
 
 def _clean(value) -> str | None:
+    """Whitespace tidied, entities a CMS escaped twice ("&amp;#8217;" read as "&#8217;") decoded."""
     if not isinstance(value, str):
         return None
+    if "&" in value:
+        value = html.unescape(value)
     value = " ".join(value.split())
     return value or None
 
@@ -47,8 +53,12 @@ def _meta_tags(tree: HtmlElement) -> dict[str, str]:
     return out
 
 
-def _json_ld(tree: HtmlElement) -> dict:
-    """The first schema.org article-like object among the page's JSON-LD blocks ({} if none)."""
+def _json_ld(tree: HtmlElement) -> tuple[dict, dict[str, dict]]:
+    """The first schema.org article-like object among the page's JSON-LD blocks ({} if none), and every
+    object that has an @id by that id (WordPress's Yoast names the author as {"@id": …} of a Person
+    elsewhere in its @graph)."""
+    found: dict = {}
+    ids: dict[str, dict] = {}
     for script in tree.iter("script"):
         if (script.get("type") or "").lower() != "application/ld+json" or not script.text:
             continue
@@ -57,18 +67,22 @@ def _json_ld(tree: HtmlElement) -> dict:
         except (ValueError, RecursionError):  # broken or absurdly nested: the page's other metadata still counts
             continue
         stack = data if isinstance(data, list) else [data]
-        while stack:
+        seen = 0
+        while stack and seen < MAX_JSON_LD_OBJECTS:
             item = stack.pop(0)
+            seen += 1
             if not isinstance(item, dict):
                 continue
             if isinstance(item.get("@graph"), list):
                 stack.extend(item["@graph"])
+            if isinstance(item.get("@id"), str) and len(item) > 1:
+                ids.setdefault(item["@id"], item)
             types = item.get("@type")
             types = " ".join(t for t in types if isinstance(t, str)) if isinstance(types, list) else types
-            if isinstance(types, str) and _ARTICLE_TYPES.search(types) and (
+            if not found and isinstance(types, str) and _ARTICLE_TYPES.search(types) and (
                     item.get("headline") or item.get("name")):
-                return item
-    return {}
+                found = item
+    return found, ids
 
 
 def _first(value) -> str | None:
@@ -76,15 +90,47 @@ def _first(value) -> str | None:
     return _clean(value[0] if value else None) if isinstance(value, list) else _clean(value)
 
 
-def _names(value) -> list[str]:
-    """Author names from JSON-LD: a string, a Person, or a list of either."""
+def _names(value, ids: dict[str, dict] | None = None) -> list[str]:
+    """Author names from JSON-LD: a string, a Person (or a reference to one by @id), or a list of them."""
     items = value if isinstance(value, list) else [value]
     out = []
     for item in items:
+        if isinstance(item, dict) and "name" not in item and ids and isinstance(item.get("@id"), str):
+            item = ids.get(item["@id"], item)
         name = _clean(item.get("name")) if isinstance(item, dict) else _clean(item)
-        if name and not name.startswith("http"):
+        name = author_name(name) if name else None
+        if name:
             out.append(name)
     return out
+
+
+_BYLINE_PREFIX = re.compile(
+    r"^(?:(?:view|see|read) (?:all|more) (?:posts|articles|stories)(?: by)?|more (?:posts|articles|stories) by|"
+    r"(?:written|posted|published|reviewed|edited|reported|text|words|story)(?: and \w+)? by|"
+    r"author(?:ed by)?|by|von|par|por|di|door)\b[\s:|]*", re.I)
+_NOT_A_NAME = re.compile(r"^(?:https?:|www\.)|@\S+\.|^\W*$|^(?:admin|administrator|name|author|authors|by|"
+                         r"staff writer|unknown|guest|editor)$", re.I)
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
+          r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+# What bylines run on into after the name: a date or its label, a reading time.
+_AFTER_NAME = re.compile(rf"\s*(?:[|•·]|\b(?:(?:last )?updated|published|posted|on|reviewed|fact[- ]checked|edited)\b|\b{_MONTH}\s+\d"
+                         r"|\b(?:january|february|march|july|september|october|november|december)$"
+                         r"|\d{1,4}[/.-]\d|\d+ min).*$", re.I)
+MAX_NAME_WORDS = 8
+_NAME_PARTICLES = {"and", "de", "van", "von", "der", "da", "di", "la", "le", "du", "del", "bin", "al", "&"}
+
+
+def author_name(text: str) -> str | None:
+    """A name as a byline writes it, without "By", "Written by", "View all posts by" or a trailing "|";
+    None for what is not a person's or a desk's name (a URL, an e-mail, "admin", a sentence)."""
+    text = _BYLINE_PREFIX.sub("", " ".join(text.split()))
+    text = _AFTER_NAME.sub("", text).strip(" |,:;-–—·•")
+    if not text or _NOT_A_NAME.search(text) or len(text.split()) > MAX_NAME_WORDS:
+        return None
+    words = [w for w in text.split() if w.lower() not in _NAME_PARTICLES]
+    if sum(w[:1].islower() for w in words) * 2 > len(words) and " " in text:
+        return None  # a phrase in a sentence ("by humans, not robots"), not a name
+    return text
 
 
 def _title_from_title_tag(title: str, site: str | None) -> str:
@@ -100,6 +146,25 @@ def _title_from_title_tag(title: str, site: str | None) -> str:
     return head if len(head.split()) >= 3 else title
 
 
+SITE_NAME_WORDS = 4  # a title's last part after a separator this short is the site's (or a section's) name
+
+
+def _strip_site(title: str, sites: list[str]) -> str:
+    """A metadata title without the site's name it often carries ("Headline | Site"): the part that is a
+    name the page gives itself (og:site_name, the publisher), else a short last part after the headline."""
+    parts = _TITLE_SEPARATOR.split(title)
+    if len(parts) < 2:
+        return title
+    names = {s.casefold() for s in sites}
+    kept = [p for p in parts if p.strip("[] ").casefold() not in names]
+    if kept and len(kept) < len(parts):
+        return " - ".join(kept)
+    head = title[:title.rfind(parts[-1])].rstrip(" |-–—·•»/\\:[")
+    if len(parts[-1].split()) <= SITE_NAME_WORDS and len(head.split()) >= 3:
+        return head
+    return title
+
+
 def _ld_title(ld: dict, title_tag: str | None, sites: list[str]) -> str | None:
     """JSON-LD headline, or its name when the two differ and only the name is what <title> says; never
     the site's own name (some sites put it there)."""
@@ -111,27 +176,137 @@ def _ld_title(ld: dict, title_tag: str | None, sites: list[str]) -> str | None:
     return headline or name
 
 
+def byline_authors(tree: HtmlElement) -> list[str]:
+    """Authors from the page's visible byline where its metadata names none: elements marked as the
+    author (rel="author", itemprop="author", an author-name or byline class), else the first element of an
+    "author" class whose text is a name; their itemprop="name" part if they mark one."""
+    marked, named_like = [], []
+    for el in _BYLINE_XPATH(tree):  # one pass over the tree; the rest is on the few elements it finds
+        if el.tag not in _BYLINE_TAGS or _outside_article(el):
+            continue
+        cls = el.get("class") or ""
+        if ("author" in (el.get("rel") or "").split() or "author" in (el.get("itemprop") or "").split()
+                or el.get("id") == "author" or cls == "author" or _AUTHOR_CLASS.search(cls)):
+            marked.append(el)
+        else:
+            named_like.append(el)
+    for found in (marked, named_like):
+        out: list[str] = []
+        for el in found:
+            named = el.xpath('.//*[@itemprop="name"]')
+            text = _clean((named[0] if named else el).text_content())
+            name = author_name(text) if text else None
+            if name and len(name.split()) <= MAX_BYLINE_WORDS and name.casefold() not in (n.casefold() for n in out):
+                out.append(name)
+            if len(out) >= MAX_AUTHORS or out and el.tag != "a":
+                break
+        if out:
+            return out
+    return []
+
+
+def _outside_article(el: HtmlElement) -> bool:
+    """In an aside, a menu or the comments, or in the page's footer (an article's own <footer> often holds
+    its byline)."""
+    ancestors = list(el.iterancestors())
+    for i, a in enumerate(ancestors):
+        if a.tag in ("aside", "nav") or "comment" in (a.get("class") or ""):
+            return True
+        if a.tag == "footer" and not any(b.tag in ("article", "main") for b in ancestors[i + 1:]):
+            return True
+    return False
+
+
+MAX_AUTHORS = 5
+MAX_BYLINE_WORDS = 5
+_BYLINE_TAGS = frozenset({"a", "span", "div", "p", "address", "strong"})
+_AUTHOR_CLASS = re.compile(r"author-?name|author__name|authorname|byline", re.I)
+_BYLINE_XPATH = XPath('//*[@rel="author" or contains(@itemprop, "author") or @id="author" or '
+                      'contains(@class, "author") or contains(@class, "Author") or contains(@class, "byline") or '
+                      'contains(@class, "posted-by") or contains(@class, "submitted-by") or contains(@class, "writer")]')
+
+
+_TOKEN = re.compile(r"\w+")
+MAX_HEADLINE_WORDS = 40
+
+
+def _tokens(text: str) -> set[str]:
+    return set(_TOKEN.findall(text.casefold()))
+
+
+def _headings(tree: HtmlElement) -> list[str]:
+    """The texts of the page's <h1>s, in page order (hidden screen-reader or logo ones included: the
+    caller matches them against the page's metadata)."""
+    out = []
+    for h in tree.iter("h1"):
+        text = _clean(h.text_content())
+        if text and len(text.split()) <= MAX_HEADLINE_WORDS and text not in out:
+            out.append(text)
+    return out
+
+
+def visible_headline(headings: list[str], stated: list[str], sites: list[str]) -> str | None:
+    """The headline the page shows: the <h1> that the page's metadata titles (JSON-LD, OpenGraph, <title>)
+    agree with, in its visible wording (metadata often rewords it for search engines or adds the site's
+    name); None when none agrees (then the metadata's title, without the site's name, stands)."""
+    # The site's name: what the page calls itself, and the parts after the first of a separated title
+    # ("Headline | Site"): a logo in an <h1> matches those words, not the headline's.
+    site_keys = {s.casefold() for s in sites}
+    site_keys.update(p.strip(" :[]").casefold() for t in stated if t for p in _TITLE_SEPARATOR.split(t)[1:])
+    headings = [h for h in headings if h.casefold() not in site_keys]
+    if not headings:
+        return None
+    stated_tokens = [_tokens(t) for t in stated if t]
+    best, best_score = None, 0.0
+    for h in headings:
+        ht = _tokens(h)
+        if not ht:
+            continue
+        # Share of the heading's words the best-matching metadata title has, and of that title's words
+        # the heading has: a logo or a section name shares few of them.
+        score = max((len(ht & st) / len(ht) * min(1.0, 2 * len(ht & st) / len(st)) for st in stated_tokens
+                     if st), default=0.0)
+        if score > best_score:
+            best, best_score = h, score
+    # A heading no metadata title agrees with is as often a section's or a logo's as the headline (the
+    # sole <h1> taken then: 619 against 622 right on WCXB's articles).
+    return best if best_score >= 0.5 else None
+
+
+def _marked_published(tree: HtmlElement) -> str | None:
+    """A date the page's markup marks as the publication date: itemprop="datePublished" on any element
+    (its content= or datetime=, else its text), or a <time pubdate>. Never a modified date."""
+    for el in tree.xpath('//*[@itemprop="datePublished"]|//time[@pubdate]'):
+        value = _clean(el.get("content") or el.get("datetime") or el.text_content())
+        if value:
+            return value
+    return None
+
+
 def page_meta(tree: HtmlElement) -> PageMeta:
     meta = _meta_tags(tree)
-    ld = _json_ld(tree)
+    ld, ids = _json_ld(tree)
     publisher = _clean(ld["publisher"].get("name")) if isinstance(ld.get("publisher"), dict) else None
     site = meta.get("og:site_name") or publisher
     title_tag = _clean(tree.findtext(".//title"))
-    title = (_ld_title(ld, title_tag, [s for s in (site, publisher) if s]) or meta.get("dc:title")
+    sites = [s for s in (site, publisher, meta.get("application-name")) if s]
+    title = (_ld_title(ld, title_tag, sites) or meta.get("dc:title")
              or meta.get("dcterm:title") or meta.get("og:title") or meta.get("weibo:article:title")
              or meta.get("weibo:webpage:title") or meta.get("title") or meta.get("twitter:title")
              or meta.get("parsely-title") or (title_tag and _title_from_title_tag(title_tag, site)))
+    shown = visible_headline(_headings(tree), [_clean(ld.get("headline")), meta.get("og:title"), title_tag, title],
+                             sites)
+    title = shown or (title and _strip_site(title, sites))
     published = (_clean(ld.get("datePublished")) or meta.get("article:published_time")
-                 or meta.get("og:published_time") or meta.get("parsely-pub-date") or meta.get("datepublished")
-                 or meta.get("dc:date:issued") or meta.get("dcterms:created") or meta.get("dc:date"))
-    if not published:
-        for t in tree.iter("time"):
-            if t.get("itemprop") == "datePublished" or t.get("pubdate") is not None:
-                published = _clean(t.get("datetime"))
-                break
-    authors = _names(ld.get("author")) or [a for a in (meta.get("author"), meta.get("article:author"),
-                                                        meta.get("parsely-author"), meta.get("dc:creator"))
-                                            if a and not a.startswith("http")][:1]
+                 or meta.get("og:published_time") or meta.get("og:article:published_time")
+                 or meta.get("parsely-pub-date") or meta.get("datepublished") or meta.get("publish-date")
+                 or meta.get("publishdate") or meta.get("pubdate") or meta.get("sailthru:date")
+                 or meta.get("dc:date:issued") or meta.get("dcterms:created") or meta.get("dc:date")
+                 or _marked_published(tree) or _clean(ld.get("dateCreated")))
+    # A site's own name as author stays: that is how many company blogs sign (and how readers cite them).
+    authors = (_names(ld.get("author"), ids) or _names(ld.get("creator"), ids) or _names([a for a in (
+        meta.get("author"), meta.get("article:author"), meta.get("parsely-author"), meta.get("dc:creator"))
+        if a][:1]) or byline_authors(tree))
     section = _first(ld.get("articleSection")) or meta.get("article:section") or meta.get("parsely-section")
     url = meta.get("og:url") or _clean(ld.get("url"))
     for link in tree.iter("link"):

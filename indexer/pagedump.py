@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property, lru_cache
 from pathlib import Path
 
@@ -270,6 +271,9 @@ def _find_title(lines: list[str], body_start: int, byline_at: int | None,
             continue
         if t.endswith(".") and n > 15 or _NOT_A_TITLE.match(t) or t in template:
             continue  # a sentence, a byline, a reading aid or the site's template: not a headline
+        if _PICTURE_OF.match(t) or _NAME_LINE.match(t) and (i + 1 < len(texts) and _DATE.search(texts[i + 1])
+                                                          or i > 0 and _PICTURE_OF.match(texts[i - 1])):
+            continue  # an author's picture and name beside the date line
         score = -0.05 * (anchor - i)
         standalone = (i == 0 or not texts[i - 1]) and (i + 1 == len(texts) or not texts[i + 1])
         if standalone:
@@ -293,6 +297,51 @@ def _find_byline(lines: list[str], body_start: int) -> int | None:
         if _DATE.search(t) and len(t.split()) <= 25:
             return i
     return None
+
+
+_GLUED_LABEL = re.compile(r"(?<=[a-z])(?=(?:Published|Updated|Posted|Last updated|Reviewed)\b)")
+_BY_LINE = re.compile(r"^(?:(?:written|posted|published|reported|words|text) )?by[:\s]\s*(.+)$|^authors?:\s*(.+)$", re.I)
+_PICTURE_OF = re.compile(r"^(?:(?:picture|photo|image|avatar) of (.+)|(.+?) (?:photo|avatar|picture|headshot))$", re.I)
+_NAME_LINE = re.compile(r"^(?:[A-Z][\w'’.-]*|de|van|von|der|da|di|la|le)(?: (?:[A-Z][\w'’.-]*|de|van|von|der|da|di|la|le)){1,3}$")
+_UPDATED = re.compile(r"^\W*(?:last )?(?:updated|modified|edited)\b", re.I)
+NEAR_HEADLINE = 8  # lines below the headline (or above the body) where bylines and dates stand
+
+
+def _byline_fields(lines: list[str], title_at: int | None, byline_at: int | None,
+                   body_start: int) -> tuple[str | None, datetime | None]:
+    """Author and publication date from the lines around the headline, as a page lays them out: a
+    category, the headline, then a "By …" line or a name beside a date line, a reading time ("5 Mins
+    Read"); a published date before an "Updated" one."""
+    from .htmlmeta import author_name
+
+    start = title_at + 1 if title_at is not None else max(0, body_start - NEAR_HEADLINE)
+    end = max(body_start, min(len(lines), start + NEAR_HEADLINE))
+    window = [_GLUED_LABEL.sub(" ", _clean_line(lines[i])) for i in range(start, end)]
+    if byline_at is not None and not start <= byline_at < end:
+        window.append(_GLUED_LABEL.sub(" ", _clean_line(lines[byline_at])))
+    author = date = None
+    dated = [k for k, t in enumerate(window) if _DATE.search(t) and len(t.split()) <= 25]
+    for k in sorted(dated, key=lambda k: bool(_UPDATED.match(window[k]))):  # published before "Updated"
+        try:
+            date = parse_date(_DATE.search(window[k]).group(0))
+            break
+        except ValueError:
+            continue
+    for k, t in enumerate(window):
+        m = _BYLINE.search(t) or _BY_LINE.match(t)
+        if m:
+            author = author_name(re.sub(r"\s*@\w+", "", next(g for g in m.groups() if g)))  # no "@handle"
+            if author:
+                break
+        m = _PICTURE_OF.match(t)
+        named = m and (m.group(1) or m.group(2))
+        if named and k + 1 < len(window) and window[k + 1] == named:
+            author = named
+            break
+        if _NAME_LINE.match(t) and any(abs(k - d) == 1 for d in dated) and not _DATE.search(t):
+            author = t  # a name on the line beside the date line
+            break
+    return author, date
 
 
 def _category(lines: list[str], title_at: int) -> str | None:
@@ -375,18 +424,7 @@ def pagedump_to_article(text: str, url: str | None = None, source: str = "<input
     title_at = _find_title(lines, body_start, byline_at, template)
     if byline_at is not None and title_at is not None and byline_at < title_at:
         byline_at = None
-    author, date = None, None
-    if byline_at is not None:
-        byline = _clean_line(lines[byline_at])
-        m = _BYLINE.search(byline)
-        if m:
-            author = re.sub(r"\s*@\w+", "", m.group(1)).strip(" ,|-–—")  # no "@handle"
-        d = _DATE.search(byline)
-        if d:
-            try:
-                date = parse_date(d.group(0))
-            except ValueError:
-                date = None
+    author, date = _byline_fields(lines, title_at, byline_at, body_start)
     return make_article(
         title=_clean_line(lines[title_at]) if title_at is not None else None,
         body="\n\n".join(b.text for b in body_blocks), url=url, date=date,

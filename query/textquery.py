@@ -239,12 +239,22 @@ class QueryBuilder:
             clauses += [(tantivy.Occur.Should, q) for q in self._proximity(words)]
             enough = enough_words(len(words))
             if enough > 1:
-                most = tantivy.Query.boolean_query(plain, minimum_number_should_match=enough)
+                held = [(tantivy.Occur.Should, self._held(w)) for w in words]
+                most = tantivy.Query.boolean_query(held, minimum_number_should_match=enough)
                 bonus = max(self._idf(searcher, w) for w in words)
                 clauses.append((tantivy.Occur.Should, tantivy.Query.const_score_query(most, bonus)))
         if not any(o == tantivy.Occur.Must for o, _ in clauses):
             clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))  # only exclusions
         return tantivy.Query.boolean_query(clauses)
+
+    def _held(self, w: _Word) -> tantivy.Query:
+        """Whether an article holds a word (or a correction of it), unscored: the body alone decides, as it
+        holds the headline too."""
+        forms = [w.terms] + w.corrections
+        leaves = [tantivy.Query.term_query(self.schema, "body", f[0]) if len(f) == 1
+                  else tantivy.Query.phrase_query(self.schema, "body", f) for f in forms]
+        return leaves[0] if len(leaves) == 1 else tantivy.Query.boolean_query(
+            [(tantivy.Occur.Should, q) for q in leaves])
 
     @staticmethod
     def _idf(searcher: tantivy.Searcher, w: _Word) -> float:
