@@ -46,6 +46,7 @@ from newssearch.errors import IndexUnusable
 
 from .article import Article, Problem
 from .build import BATCH_SIZE, IndexReport, Upserter, _die_with_parent, _parse
+from .copies import sketch
 from .schema import id_hash, open_index
 from .sources import Part, find_files, split_parts
 from .terms import TermRows
@@ -228,7 +229,9 @@ def parse_to_staging(part: Part, number: int, staging: str | Path, shard_by: str
         if isinstance(item, Problem):
             problems.append(item)
             continue
-        article, h, _ = item
+        if not isinstance(item, tuple):  # a notice: nothing to index
+            continue
+        article, h = item[0], item[1]
         a, b = rows.indptr[n], rows.indptr[n + 1]
         counts = {rows.vocab[t]: float(c) for t, c in zip(rows.indices[a:b].tolist(), rows.data[a:b].tolist())}
         n += 1
@@ -244,7 +247,7 @@ def parse_to_staging(part: Part, number: int, staging: str | Path, shard_by: str
     return PartResult(number=number, size=part.size, articles=n, periods=dict(hashes), problems=problems)
 
 
-def read_staging(path: Path, keep: Callable[[int], bool]) -> tuple[list[tuple[Article, int, int]], TermRows]:
+def read_staging(path: Path, keep: Callable[[int], bool]) -> tuple[list[tuple], TermRows]:
     """The articles of a staging file whose id hash `keep` accepts, as the writer takes them: (article,
     id_hash, fingerprint) and their term rows (each row's terms in the order they were counted)."""
     items, vocab, indptr, indices, data = [], {}, [0], [], []
@@ -257,7 +260,7 @@ def read_staging(path: Path, keep: Callable[[int], bool]) -> tuple[list[tuple[Ar
                 continue
             date = datetime.fromisoformat(a["date"].replace("Z", "+00:00")) if a["date"] else None
             article = Article(**{**a, "date": date})
-            items.append((article, h, article.fingerprint()))
+            items.append((article, h, article.fingerprint(), sketch(article.title, article.body, article.date)))
             for term, count in d["c"].items():
                 indices.append(vocab.setdefault(term, len(vocab)))
                 data.append(count)
