@@ -64,9 +64,6 @@ def test_manifest_describes_the_shards(sharded_corpus, corpus_index):
     assert isinstance(Archive.open(sharded_corpus), ShardedArchive)
 
 
-@pytest.mark.xfail(reason="near-duplicate folding (merged from h18 at 15:05) groups copies within each shard, "
-                   "not across shards: hit lists and paging differ from one index's until the groups are global",
-                   strict=False)
 def test_totals_and_facets_equal_one_index(sharded_corpus, corpus_index):
     one, sharded = Archive.open(corpus_index), Archive.open(sharded_corpus)
     assert len(sharded) == len(one)
@@ -88,9 +85,6 @@ def test_totals_and_facets_equal_one_index(sharded_corpus, corpus_index):
     assert [c.count for c in sharded.categories()] == [c.count for c in one.categories()]
 
 
-@pytest.mark.xfail(reason="near-duplicate folding (merged from h18 at 15:05) groups copies within each shard, "
-                   "not across shards: hit lists and paging differ from one index's until the groups are global",
-                   strict=False)
 def test_ranking_with_global_statistics(reuters_pair):
     """Top-10 overlap with one index over the same articles, and scores within a few percent (each shard
     keeps its own average document length, which the idf correction cannot carry)."""
@@ -136,9 +130,6 @@ def test_date_filter_touches_only_shards_in_range(sharded_corpus):
     assert r.shards["searched"] == ["1987-02"] and "undated" in r.shards["skipped"]
 
 
-@pytest.mark.xfail(reason="near-duplicate folding (merged from h18 at 15:05) groups copies within each shard, "
-                   "not across shards: hit lists and paging differ from one index's until the groups are global",
-                   strict=False)
 def test_paging_is_exact(reuters_pair):
     _, path = reuters_pair
     sharded = Archive.open(path)
@@ -251,9 +242,6 @@ def test_missing_shard_is_reported_not_fatal(tmp_path, reuters_pair):
     assert r.total > 0
 
 
-@pytest.mark.xfail(reason="near-duplicate folding (merged from h18 at 15:05) groups copies within each shard, "
-                   "not across shards: hit lists and paging differ from one index's until the groups are global",
-                   strict=False)
 def test_cli_and_http_work_on_a_sharded_archive(sharded_corpus):
     data = query_json(sharded_corpus, "oil prices", "--from", "1987-03")
     assert data["total"] > 0 and data["shards"]["searched"]
