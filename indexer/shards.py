@@ -44,8 +44,9 @@ import numpy as np
 
 from newssearch.errors import IndexUnusable
 
-from .article import Article, Problem
+from .article import Article, Notice, Problem
 from .build import BATCH_SIZE, IndexReport, Upserter, _parse
+from .copies import Sketch, sketch
 from .schema import id_hash, open_index
 from .sources import Part, find_files, split_parts
 from .terms import TermRows
@@ -228,7 +229,9 @@ def parse_to_staging(part: Part, number: int, staging: str | Path, shard_by: str
         if isinstance(item, Problem):
             problems.append(item)
             continue
-        article, h, _ = item
+        if isinstance(item, Notice):  # said about the input, not an article
+            continue
+        article, h, _, _ = item
         a, b = rows.indptr[n], rows.indptr[n + 1]
         counts = {rows.vocab[t]: float(c) for t, c in zip(rows.indices[a:b].tolist(), rows.data[a:b].tolist())}
         n += 1
@@ -244,9 +247,10 @@ def parse_to_staging(part: Part, number: int, staging: str | Path, shard_by: str
     return PartResult(number=number, size=part.size, articles=n, periods=dict(hashes), problems=problems)
 
 
-def read_staging(path: Path, keep: Callable[[int], bool]) -> tuple[list[tuple[Article, int, int]], TermRows]:
+def read_staging(path: Path, keep: Callable[[int], bool]) -> tuple[list[tuple[Article, int, int, Sketch]], TermRows]:
     """The articles of a staging file whose id hash `keep` accepts, as the writer takes them: (article,
-    id_hash, fingerprint) and their term rows (each row's terms in the order they were counted)."""
+    id_hash, fingerprint, copy sketch) and their term rows (each row's terms in the order they were counted).
+    Copies are grouped within a shard."""
     items, vocab, indptr, indices, data = [], {}, [0], [], []
     with open(path, encoding="utf-8") as fh:
         for line in fh:
@@ -257,7 +261,7 @@ def read_staging(path: Path, keep: Callable[[int], bool]) -> tuple[list[tuple[Ar
                 continue
             date = datetime.fromisoformat(a["date"].replace("Z", "+00:00")) if a["date"] else None
             article = Article(**{**a, "date": date})
-            items.append((article, h, article.fingerprint()))
+            items.append((article, h, article.fingerprint(), sketch(article.title, article.body, article.date)))
             for term, count in d["c"].items():
                 indices.append(vocab.setdefault(term, len(vocab)))
                 data.append(count)

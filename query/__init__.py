@@ -6,6 +6,8 @@ from newssearch.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from .archive import Archive, Hit, SearchResult
+    from .sharded import ShardedArchive
 
-__getattr__ = lazy_attributes(globals(), {"Archive": ".archive", "Hit": ".archive", "SearchResult": ".archive"})
-__all__ = ["Archive", "Hit", "SearchResult", "QueryError"]
+__getattr__ = lazy_attributes(globals(), {"Archive": ".archive", "Hit": ".archive", "SearchResult": ".archive",
+                                          "ShardedArchive": ".sharded"})
+__all__ = ["Archive", "Hit", "SearchResult", "ShardedArchive", "QueryError"]
