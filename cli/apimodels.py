@@ -32,6 +32,7 @@ class Facets(_Shape):
     dates: list[DateBucket]
     undated: int  # matches with no date: in no bucket of `dates`
     uncategorised: int  # matches with no category
+    counts: str = "articles"  # what the counts count: articles, every copy of a story included
 
 
 class Hit(_Shape):
@@ -44,6 +45,8 @@ class Hit(_Shape):
     authors: list[str]
     site: str | None
     snippet: str
+    copies: int = 0  # other matching articles of the same story, folded into this hit
+    copy_ids: list[str] = []  # their ids, best first (at most 20)
 
 
 class SearchAnswer(_Shape):
@@ -56,6 +59,8 @@ class SearchAnswer(_Shape):
     facets: Facets | None
     warnings: list[str]
     did_you_mean: str | None  # the query with words the archive does not hold corrected
+    folded: bool = True  # near-duplicates folded: one hit per story
+    stories: int | None = None  # matching stories when folded (pages count these), else null
     pages: int
     took_ms: float
     cached: bool = False  # present, and true, when answered from the cache

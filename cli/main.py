@@ -83,16 +83,28 @@ def cli() -> None:
               help="Articles per commit: a crash loses at most this much work.")
 @click.option("--follow-symlinks", is_flag=True,
               help="Follow symlinks met in directories wherever they point [default: only inside PATHS].")
+@click.option("--shards", type=click.IntRange(1, 100_000), default=None, metavar="N",
+              help="Write a sharded archive of about this many shards (the size cap is chosen to fit).")
+@click.option("--shard-by", type=click.Choice(["year", "month", "none"]), default=None,
+              help="Split a sharded archive by the articles' year or month [default: month].")
+@click.option("--shard-size", type=click.IntRange(1), default=None, metavar="N",
+              help="Articles per shard before a period is split by id hash (instead of --shards).")
+@click.option("--cluster", default=None, metavar="ADDRESS",
+              help="Build on Ray: 'local' starts one here, 'auto' or ray://HOST:PORT joins a cluster.")
 @json_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def index_cmd(paths: tuple[str, ...], index_dir: str, workers: int | None, batch_size: int,
-              follow_symlinks: bool, as_json: bool, quiet: bool) -> None:
+              follow_symlinks: bool, shards: int | None, shard_by: str | None, shard_size: int | None,
+              cluster: str | None, as_json: bool, quiet: bool) -> None:
     """Read the articles under PATHS into the index (created if needed).
 
     PATHS are files or directories, searched recursively: JSON Lines (.jsonl), JSON (.json), CSV (.csv,
     .tsv), HTML pages (.html), text page dumps (.txt) and Reuters SGML (.sgm), each optionally gzipped
     (.gz). Re-running updates changed articles, skips unchanged ones and never drops what is indexed.
     Bad input is reported (file and line) and skipped; the exit status is 1 if anything failed.
+
+    With --shards, --shard-by, --shard-size or --cluster (or into a directory that is already sharded) it
+    writes a sharded archive: one index per period (and id-hash bucket) and a manifest, searched as one.
     """
     bar = None
     if not quiet and not as_json and sys.stderr.isatty():
@@ -109,14 +121,29 @@ def index_cmd(paths: tuple[str, ...], index_dir: str, workers: int | None, batch
 
     from newssearch.indexer.build import build_index
 
+    sharded = bool(shards or shard_by or shard_size or cluster) or (Path(index_dir) / "shards.json").is_file()
+    runner = None
     try:
-        report = build_index(paths, index_dir, workers=workers, batch_size=batch_size, progress=progress,
-                             follow_symlinks=follow_symlinks)
-    except IndexUnusable as exc:
+        if sharded:
+            from newssearch.indexer.shards import LocalRunner, build_sharded
+
+            if cluster:
+                from newssearch.indexer.distributed import RayRunner
+
+                runner = RayRunner(cluster, workers)
+            report = build_sharded(paths, index_dir, shard_by=shard_by, shards=shards, shard_size=shard_size,
+                                   runner=runner or LocalRunner(workers), batch_size=batch_size, progress=progress,
+                                   follow_symlinks=follow_symlinks)
+        else:
+            report = build_index(paths, index_dir, workers=workers, batch_size=batch_size, progress=progress,
+                                 follow_symlinks=follow_symlinks)
+    except (IndexUnusable, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         if bar is not None:
             bar.close()
+        if runner is not None:
+            runner.close()
     if as_json:
         _print_json(report.to_dict())
     else:
@@ -125,6 +152,8 @@ def index_cmd(paths: tuple[str, ...], index_dir: str, workers: int | None, batch
         if len(report.problems) > MAX_PROBLEM_LINES:
             click.echo(f"… and {len(report.problems) - MAX_PROBLEM_LINES} more problems (--json lists all)",
                        err=True)
+        for n in report.notices[:MAX_PROBLEM_LINES]:
+            click.echo(f"note: {n}", err=True)
         click.echo(report.summary())
     sys.exit(1 if report.failed else 0)
 
@@ -158,10 +187,13 @@ def _highlight(snippet_html: str) -> str:
 @click.option("--no-facets", is_flag=True, help="Skip category and date counts.")
 @click.option("--recency", metavar="HALF_LIFE", default=None,
               help="Rank relevant-and-recent: scores halve per HALF_LIFE of age (30d, 2w, 6m, 1y).")
+@click.option("--no-fold", is_flag=True, help="List every copy of a story (syndicated near-duplicates) "
+                                               "instead of one hit per story.")
 @json_option
 def query_cmd(text: str, index_dir: str, categories: tuple[str, ...], date_from: str | None,
               date_to: str | None, site: str | None, author: str | None, sort: str, limit: int, page: int,
-              interval: str | None, no_facets: bool, recency: str | None, as_json: bool) -> None:
+              interval: str | None, no_facets: bool, recency: str | None, no_fold: bool,
+              as_json: bool) -> None:
     """Search the index. TEXT is read as a search box reads it: a question or keywords (articles with
     more of the words, rarer ones and closer together rank first; misspelt words are corrected);
     +word and "exact phrases" must match, -word must not; AND/OR/NOT formulas; field:value for title,
@@ -174,7 +206,7 @@ def query_cmd(text: str, index_dir: str, categories: tuple[str, ...], date_from:
     try:
         result = archive.search(text, categories=list(categories), date_from=date_from, date_to=date_to,
                                 site=site, author=author, sort=sort, limit=limit, page=page,
-                                facets=not no_facets, interval=interval, recency=recency)
+                                facets=not no_facets, interval=interval, recency=recency, fold=not no_fold)
     except QueryError as exc:
         raise _bad_parameter(exc) from None
     if as_json:
@@ -185,7 +217,8 @@ def query_cmd(text: str, index_dir: str, categories: tuple[str, ...], date_from:
     if result.did_you_mean:
         click.echo("Did you mean: " + click.style(result.did_you_mean, bold=True) + "?")
     shown = f"{(page - 1) * limit + 1}–{(page - 1) * limit + len(result.hits)}" if result.hits else "none"
-    click.echo(f"{result.total:,} results ({result.took_ms:.1f} ms) · showing {shown} · page {page} of "
+    stories = f" in {result.stories:,} stories" if result.folded and result.stories != result.total else ""
+    click.echo(f"{result.total:,} results{stories} ({result.took_ms:.1f} ms) · showing {shown} · page {page} of "
                f"{result.pages} · sorted by {sort}\n")
     for i, hit in enumerate(result.hits, start=(page - 1) * limit + 1):
         click.echo(f"{i:>3}. " + click.style(printable(hit.title), bold=True))
@@ -195,7 +228,12 @@ def query_cmd(text: str, index_dir: str, categories: tuple[str, ...], date_from:
         where = f"id: {hit.id}" + (f"  url: {hit.url}" if hit.url and hit.url != hit.id else "")
         click.echo("     " + click.style(printable(where),
                                          dim=True))
-        click.echo("     " + _highlight(hit.snippet) + "\n")
+        click.echo("     " + _highlight(hit.snippet))
+        if hit.copies:
+            click.echo("     " + click.style(f"+{hit.copies} {'copy' if hit.copies == 1 else 'copies'}: "
+                                             + ", ".join(hit.copy_ids) + (" …" if hit.copies > len(hit.copy_ids)
+                                                                          else ""), dim=True))
+        click.echo()
     if result.facets:
         _print_facets(result.facets)
 
@@ -283,9 +321,11 @@ def extract_cmd(files: tuple[str, ...], kind: str | None, url: str | None, as_js
 @click.option("--all", "all_articles", is_flag=True, help="Every article's related posts, as JSON Lines.")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
               help="With --all: the JSON Lines file.")
+@click.option("--cluster", default=None, metavar="ADDRESS",
+              help="With --all on a sharded archive: a Ray task per shard ('local', 'auto' or ray://HOST:PORT).")
 @json_option
 def related_cmd(article_id: str | None, index_dir: str, k: int, same_category: bool, since: str | None,
-                all_articles: bool, out: str | None, as_json: bool) -> None:
+                all_articles: bool, out: str | None, cluster: str | None, as_json: bool) -> None:
     """Related posts: the articles most like ARTICLE_ID by BM25 (never itself or its copies).
 
     With --all --out FILE, computes them for the whole archive at once and writes one JSON line per
@@ -295,7 +335,19 @@ def related_cmd(article_id: str | None, index_dir: str, k: int, same_category: b
     if all_articles:
         if article_id or not out:
             raise click.UsageError("use either ARTICLE_ID or --all --out FILE")
-        _write_all_related(archive, k, out)
+        runner = None
+        if cluster:
+            from newssearch.indexer.distributed import RayRunner
+
+            try:
+                runner = RayRunner(cluster)
+            except RuntimeError as exc:
+                raise click.ClickException(str(exc)) from None
+        try:
+            _write_all_related(archive, k, out, runner)
+        finally:
+            if runner is not None:
+                runner.close()
         return
     if not article_id:
         raise click.UsageError("give an ARTICLE_ID (from `newssearch query`), or --all --out FILE")
@@ -322,7 +374,7 @@ def _say_compiling() -> None:
                "machine); later runs load it from numba's cache…", err=True)
 
 
-def _write_all_related(archive: Archive, k: int, out: str) -> None:
+def _write_all_related(archive: Archive, k: int, out: str, runner: Any = None) -> None:
     import time
 
     from newssearch.query.related import compile_notice
@@ -332,8 +384,14 @@ def _write_all_related(archive: Archive, k: int, out: str) -> None:
     if sys.stderr.isatty():
         from tqdm import tqdm
         bar = tqdm(total=len(archive), desc="related posts", unit="article", file=sys.stderr)
+    progress = (lambda done: bar.update(done - bar.n)) if bar else None
     with compile_notice(_say_compiling):
-        ids, rows, scores = archive.related_all(k, progress=(lambda done: bar.update(done - bar.n)) if bar else None)
+        if runner is not None:
+            if not hasattr(archive, "manifest"):
+                raise click.UsageError("--cluster needs a sharded archive (newssearch index … --shards N)")
+            ids, rows, scores = archive.related_all(k, progress=progress, runner=runner)
+        else:
+            ids, rows, scores = archive.related_all(k, progress=progress)
     if bar:
         bar.close()
     computed = time.perf_counter() - started
@@ -361,8 +419,10 @@ def _write_all_related(archive: Archive, k: int, out: str) -> None:
               help="Requests each worker works on at once; the rest wait in line.")
 @click.option("--header-timeout", type=click.FloatRange(0.1, 3600), default=10.0, show_default=True,
               help="Seconds a client has to send a request's line and headers (slow clients are cut off).")
+@click.option("--cluster", default=None, metavar="ADDRESS",
+              help="A sharded archive's shards held by Ray actors ('local', 'auto', ray://HOST:PORT); one worker.")
 def serve_cmd(index_dir: str, host: str, port: int, cors_origins: tuple[str, ...], workers: int,
-              cache_size: int, threads: int, header_timeout: float) -> None:
+              cache_size: int, threads: int, header_timeout: float, cluster: str | None) -> None:
     """Serve the search page and the JSON API (read-only) over HTTP.
 
     \b
@@ -374,7 +434,16 @@ def serve_cmd(index_dir: str, host: str, port: int, cors_origins: tuple[str, ...
     """
     from newssearch.cli.server import serve
 
-    _open(index_dir)  # a clear message now rather than a failing server
+    if cluster:  # the one server process joins the cluster; its shard actors do the searching
+        from newssearch.indexer.shards import is_sharded
+        from newssearch.query.sharded import CLUSTER_ENV
+
+        if not is_sharded(index_dir):
+            raise click.UsageError("--cluster serves a sharded archive (newssearch index … --shards N)")
+        os.environ[CLUSTER_ENV] = cluster
+        workers = 1
+    else:
+        _open(index_dir)  # a clear message now rather than a failing server
     click.echo(f"newssearch serving {index_dir} on http://{host}:{port}/ (Ctrl-C stops)", err=True)
     serve(index_dir, host=host, port=port, cors_origins=list(cors_origins), workers=workers,
           cache_size=cache_size, threads=threads, header_timeout_s=header_timeout)

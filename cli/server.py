@@ -46,6 +46,7 @@ CACHE_SIZE = 4096  # answers kept per worker: a few KB each
 # (anyio's default) share a core among all of them, so every request, a slow one most, takes several times
 # its own time: bench/serve.py's no-cache p99 at 200k was 57 ms with --threads 40, 43 ms with 2.
 THREADS = 2
+WORKER_HEALTHCHECK_S = 60
 
 
 class ResponseCache:
@@ -85,7 +86,9 @@ class LiveArchive:
 
     def __init__(self, index_dir: str | Path, cache_size: int = 0):
         self.cache = ResponseCache(cache_size)
-        self._meta = Path(index_dir) / "tantivy" / "meta.json"
+        # A sharded archive's manifest is rewritten when an `index` run has written its shards.
+        sharded = Path(index_dir) / "shards.json"
+        self._meta = sharded if sharded.exists() else Path(index_dir) / "tantivy" / "meta.json"
         # The stamp before the open: a commit landing between the two is then seen as a change. Read after,
         # it would be taken for the state opened, and this worker would serve the old index until the next.
         self._stamp = self._meta_stamp()
@@ -263,6 +266,7 @@ def _add_search_routes(app: FastAPI, live: LiveArchive) -> None:
         facets: bool = True,
         prefix: Annotated[bool, Query(description="search-as-you-type: the last word is a prefix")] = False,
         recency: Annotated[str | None, Query(description="half-life (30d, 2w, 6m, 1y): rank relevant-and-recent")] = None,
+        fold: Annotated[bool, Query(description="one hit per story, its near-duplicates as copies")] = True,
     ) -> Response:
         if interval not in (None, "month", "year"):
             raise QueryError("interval", f"{interval!r} is not one of month, year")
@@ -270,7 +274,7 @@ def _add_search_routes(app: FastAPI, live: LiveArchive) -> None:
         def compute(archive: Archive) -> dict:
             answer = archive.search(q, categories=category, date_from=from_, date_to=to, site=site,
                                     author=author, sort=sort, page=page, limit=limit, facets=facets,
-                                    interval=interval, prefix=prefix, recency=recency).to_dict()
+                                    interval=interval, prefix=prefix, recency=recency, fold=fold).to_dict()
             answer["hits"] = [_public(h) for h in answer["hits"]]
             return answer
 
@@ -343,5 +347,10 @@ def serve(index_dir: str | Path, host: str = "127.0.0.1", port: int = 8000,
     os.environ["NEWSSEARCH_SERVE"] = json.dumps({"index": str(index_dir), "cors_origins": cors_origins or [],
                                                  "cache_size": cache_size, "threads": threads,
                                                  "head_timeout_s": header_timeout_s})
+    # uvicorn restarts a worker that leaves its health ping unanswered for timeout_worker_healthcheck (5 s by
+    # default), dropping its connections: the first related-posts request loads the compiled kernel and
+    # holds the GIL for about 5 s on a busy machine, so the worker was killed mid-request (found by
+    # tests/test_api_fuzz.py). A hung worker is still replaced, after 60 s.
     uvicorn.run("newssearch.cli.server:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False, http=GuardedHttpToolsProtocol)
+                log_level="warning", access_log=False, http=GuardedHttpToolsProtocol,
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_S)

@@ -145,3 +145,15 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.source}: {self.message}"
+
+
+@dataclass
+class Notice:
+    """Something worth telling about input that was read, not a failure: items a feed gives only as a
+    summary, drafts and revisions a WordPress export holds. Reported, never counted as failed."""
+
+    source: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.message}"

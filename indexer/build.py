@@ -18,7 +18,9 @@ import tantivy
 from newssearch.errors import DiskFull
 from newssearch.limits import BATCH_SIZE
 
-from .article import Article, Problem
+from .article import Article, Notice, Problem
+from .copies import CopyGroups, Sketch, sketch
+from .copies import compact as compact_copies
 from .faults import failpoint
 from .schema import IndexBusy, id_hash, open_index
 from .dispatch import read_part
@@ -63,10 +65,12 @@ class IndexReport:
     total: int = 0  # articles in the index afterwards
     seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)  # said about the input, not failures
 
     def to_dict(self) -> dict:
-        d = {k: v for k, v in self.__dict__.items() if k != "problems"}
+        d = {k: v for k, v in self.__dict__.items() if k not in ("problems", "notices")}
         d["problems"] = [{"source": p.source, "message": p.message} for p in self.problems]
+        d["notices"] = [{"source": p.source, "message": p.message} for p in self.notices]
         return d
 
     def summary(self) -> str:
@@ -81,8 +85,10 @@ def indexed_title(a: Article) -> str:
     return "" if a.title_from_body else a.title
 
 
-def article_document(a: Article, hash_: int | None = None, fingerprint: int | None = None) -> tantivy.Document:
-    """The Tantivy document of an article (`hash_`, `fingerprint`: its id_hash and fingerprint if known)."""
+def article_document(a: Article, hash_: int | None = None, fingerprint: int | None = None, group: int | None = None,
+                     copy: bool = False) -> tantivy.Document:
+    """The Tantivy document of an article (`hash_`, `fingerprint`: its id_hash and fingerprint if known;
+    `group`: its near-duplicate group, indexer/copies.py, its id hash when not given)."""
     doc = tantivy.Document()
     doc.add_text("id", a.id)
     doc.add_integer("id_hash", id_hash(a.id) if hash_ is None else hash_)
@@ -113,19 +119,22 @@ def article_document(a: Article, hash_: int | None = None, fingerprint: int | No
         doc.add_date("date", a.date)
         doc.add_integer("published", int(a.date.timestamp()))
     doc.add_text("source", a.source)
+    doc.add_integer("group", (id_hash(a.id) if hash_ is None else hash_) if group is None else group)
+    doc.add_boolean("copy", copy)
     return doc
 
 
-Parsed = tuple[Article, int, int] | Problem  # (article, id_hash, fingerprint)
+Parsed = tuple[Article, int, int, Sketch] | Problem | Notice  # (article, id_hash, fingerprint, sketch)
 
 
 def _parse(part: Part) -> tuple[Part, list[Parsed], TermRows]:
     """Read one file (or part of one), hash and tokenise its articles (in the worker: all CPU-bound).
     The term rows hold one row per article, in order."""
     items = list(read_part(part))
-    articles = [a for a in items if not isinstance(a, Problem)]
+    articles = [a for a in items if isinstance(a, Article)]
     rows = term_rows([(indexed_title(a), a.body) for a in articles])
-    return part, [a if isinstance(a, Problem) else (a, id_hash(a.id), a.fingerprint()) for a in items], rows
+    return part, [a if not isinstance(a, Article) else (a, id_hash(a.id), a.fingerprint(), sketch(a.title, a.body, a.date))
+                  for a in items], rows
 
 
 def _die_with_parent() -> None:
@@ -215,72 +224,121 @@ def build_index(paths: Iterable[str | Path], index_dir: str | Path, *, workers: 
 def _write(parts: list[Part], pool: multiprocessing.pool.Pool | None, workers: int, index_dir: str | Path,
            batch_size: int, progress: Callable[[int, int, int], None] | None, report: IndexReport) -> None:
     """Parse `parts` (in `pool`) and write them through one writer, committing every `batch_size`."""
-    index = open_index(index_dir, create=True)
-    writer = open_writer(index, index_dir)
+    upserter = Upserter(index_dir, report, batch_size)
     try:
-        known = indexed_fingerprints(index)
-        terms = TermWriter(index_dir)
         total_bytes, done_bytes = sum(p.size for p in parts), 0
-        pending = 0
-        seen: set[int] = set()
         for part, items, rows in parse_files(parts, pool, workers):
             failpoint("file")
-            row = -1
-            for parsed in items:
-                if isinstance(parsed, Problem):
-                    report.problems.append(parsed)
-                    report.failed += 1
-                    continue
-                item, h, fp = parsed
-                row += 1
-                report.articles += 1
-                old = known.get(h)
-                if h in seen:  # met earlier in this run: the later version wins
-                    report.duplicates += 1
-                    if old == fp:
-                        continue
-                    writer.delete_documents_by_term("id", item.id)
-                else:
-                    seen.add(h)
-                    if old == fp:
-                        report.unchanged += 1
-                        continue
-                    if old is None:
-                        report.added += 1
-                    else:
-                        writer.delete_documents_by_term("id", item.id)
-                        report.updated += 1
-                writer.add_document(article_document(item, h, fp))
-                failpoint("add")
-                terms.add(item.id, h, fp, rows, row)
-                known[h] = fp
-                pending += 1
-                if pending >= batch_size:
-                    _commit(writer, terms)
-                    pending = 0
+            upserter.add_all(items, rows)
             done_bytes += part.size
             if progress:
                 progress(done_bytes, total_bytes, report.articles)
-        if pending:
-            _commit(writer, terms)
-        failpoint("merge", during=True)
-        writer.wait_merging_threads()
-        compact(index_dir, known)
+        upserter.finish()
     except BaseException as exc:
+        upserter.abort(exc)
+        raise
+
+
+class Upserter:
+    """One index's writer: upserts parsed articles by id, commits every `batch_size`, counts into `report`.
+
+    build_index feeds it parsed files; a sharded build (indexer/shards.py) one per shard. `delete_hashes`
+    removes articles by id hash (an article that moved to another shard).
+    """
+
+    def __init__(self, index_dir: str | Path, report: IndexReport, batch_size: int = BATCH_SIZE):
+        self.index_dir, self.report, self.batch_size = index_dir, report, batch_size
+        self.index = open_index(index_dir, create=True)
+        self.writer = open_writer(self.index, index_dir)
         try:
-            writer.rollback()  # keep the last commit intact; only the unfinished batch is lost
+            # A commit killed midway can leave files no commit refers to (a delete bitset, say), and the next
+            # commit of the same operations would find their names taken: clear them first.
+            self.writer.garbage_collect_files()
+            self.known = indexed_fingerprints(self.index)
+            self.terms = TermWriter(index_dir)
+            self.groups = CopyGroups(index_dir, self.index, self.known)
+        except BaseException as exc:
+            self.abort(exc)
+            raise
+        self.pending = 0
+        self.seen: set[int] = set()
+
+    def add_all(self, items: Iterable[Parsed], rows: TermRows) -> None:
+        """Upsert parsed articles; `rows` holds their term rows, one per article (problems have none)."""
+        report, writer, known = self.report, self.writer, self.known
+        row = -1
+        for parsed in items:
+            if isinstance(parsed, Notice):
+                report.notices.append(parsed)
+                continue
+            if isinstance(parsed, Problem):
+                report.problems.append(parsed)
+                report.failed += 1
+                continue
+            item, h, fp, sk = parsed
+            row += 1
+            report.articles += 1
+            old = known.get(h)
+            if h in self.seen:  # met earlier in this run: the later version wins
+                report.duplicates += 1
+                if old == fp:
+                    continue
+                writer.delete_documents_by_term("id", item.id)
+            else:
+                self.seen.add(h)
+                if old == fp:
+                    report.unchanged += 1
+                    continue
+                if old is None:
+                    report.added += 1
+                else:
+                    writer.delete_documents_by_term("id", item.id)
+                    report.updated += 1
+            writer.add_document(article_document(item, h, fp, *self.groups.place(item.id, h, fp, sk)))
+            failpoint("add")
+            self.terms.add(item.id, h, fp, rows, row)
+            known[h] = fp
+            self.pending += 1
+            if self.pending >= self.batch_size:
+                _commit(writer, self.terms, self.groups)
+                self.pending = 0
+
+    def delete_hashes(self, hashes: Iterable[int]) -> int:
+        """Delete the articles with these id hashes (those this index holds); committed with the next batch."""
+        n = 0
+        for h in hashes:
+            if self.known.pop(h, None) is not None:
+                self.writer.delete_documents_by_term("id_hash", h)
+                self.groups.forget(h)
+                self.pending += 1
+                n += 1
+        return n
+
+    def finish(self) -> None:
+        if self.pending:
+            _commit(self.writer, self.terms, self.groups)
+            self.pending = 0
+        failpoint("merge", during=True)
+        self.writer.wait_merging_threads()
+        compact(self.index_dir, self.known)
+        compact_copies(self.index_dir, self.known)
+        self.index.reload()
+        self.report.total = self.index.searcher().num_docs
+
+    def abort(self, exc: BaseException | None = None) -> None:
+        """Roll back the unfinished batch (the last commit stays intact); a full disk becomes DiskFull."""
+        try:
+            self.writer.rollback()
         except Exception:
             pass
-        full = _disk_full(exc, index_dir)
+        full = _disk_full(exc, self.index_dir) if exc is not None else None
         if full is not None:
             raise full from exc
-        raise
-    index.reload()
-    report.total = index.searcher().num_docs
 
 
-def _commit(writer: tantivy.IndexWriter, terms: TermWriter) -> None:
+def _commit(writer: tantivy.IndexWriter, terms: TermWriter, groups: CopyGroups) -> None:
     terms.flush()  # before the commit: the index never holds an article without its terms
+    groups.flush()
     failpoint("flushed")
     failpoint("commit", during=True)
     writer.commit()

@@ -23,6 +23,10 @@ WHOLE_FILE_LIMITS = {"json": MAX_FILE_BYTES, "reuters": MAX_FILE_BYTES,
 
 def read_part(part: Part) -> Iterator[Article | Problem]:
     """Articles (and problems) from one part of a large JSON Lines file, or from a whole file."""
+    fmt = decide_format(part.path)
+    if fmt is not None and fmt.stream:  # streamed from the file, never read whole
+        yield from fmt.load(fmt.stream)(part.path, part.start, part.end)
+        return
     if part.end is None:
         yield from read_file(part.path)
         return
@@ -38,6 +42,10 @@ def read_file(path: str | Path) -> Iterator[Article | Problem]:
     """Articles (and problems) from one file, dispatched on its format. Never raises for bad content."""
     path = Path(path)
     source = str(path)
+    fmt = decide_format(path)
+    if fmt is not None and fmt.stream:
+        yield from read_part(Part(path))
+        return
     try:
         with open_input(path) as stream:
             yield from _read_stream(stream, path, source)

@@ -66,7 +66,7 @@ def html_to_article(content: bytes | str, url: str | None = None, source: str = 
         raise ValueError("no article text found in the page")
     # trafilatura separates paragraphs by one newline; our records use blank lines.
     body = re.sub(r"\n+", "\n\n", text)
-    date, local_date = _date(stated.published, tree, url)
+    date, local_date = _date(stated.published, tree, url or stated.url)  # the canonical URL may hold the day
     # trafilatura's byline search (extract_author) found a few more, at 15% of the page's time: htmlmeta's
     # own byline search (byline_authors) stands in for it.
     authors = stated.authors

@@ -6,6 +6,7 @@ them out (sources.py, dispatch.py). Adding a format is one line in FORMATS.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,9 +32,17 @@ class Format:
     # order, the first whose `sniff` accepts the file's start wins (no sniff: accepts anything).
     family: str = ""
     sniff: Callable[[bytes], bool] | None = None
+    # A format too big to read whole (a web crawl): `ranges(path)` cuts a file into byte ranges of whole
+    # records, read in parallel, each streamed from the file by `stream(path, start, end)`.
+    ranges: str | None = None
+    stream: str | None = None
 
     def load_reader(self) -> Reader:
-        module, _, function = self.reader.partition(":")
+        return self.load(self.reader)
+
+    @staticmethod
+    def load(spec: str) -> Callable:
+        module, _, function = spec.partition(":")
         return getattr(importlib.import_module(f"newssearch.indexer.{module}"), function)
 
 
@@ -43,7 +52,18 @@ def looks_like_markup(head: bytes) -> bool:
     return head.startswith((b"<!doctype", b"<html", b"<?xml", b"<head", b"<body", b"<meta", b"<!--"))
 
 
+def looks_like_wxr(head: bytes) -> bool:
+    """A WordPress export: RSS with WordPress's export namespace."""
+    return b"<rss" in head and b"wordpress.org/export/" in head
+
+
+def looks_like_feed(head: bytes) -> bool:
+    """An RSS (0.9x, 1.0, 2.0) or Atom document."""
+    return re.search(rb"<(?:rss|feed|rdf:RDF)\b", head) is not None
+
+
 PAGE = "page"  # one article per file: the family `extract` shows
+XML = "xml"  # .xml: a WordPress export, a feed, or neither (a sitemap), told by content
 
 FORMATS: tuple[Format, ...] = (
     Format("jsonl", (".jsonl", ".ndjson"), "records:read_jsonl", "JSON Lines export"),
@@ -52,6 +72,11 @@ FORMATS: tuple[Format, ...] = (
     Format("reuters", (".sgm", ".sgml"), "reuters:read_sgml", "Reuters SGML archive"),
     Format("html", (".html", ".htm", ".xhtml"), "extract:read_html", "HTML page", PAGE, looks_like_markup),
     Format("pagedump", (".txt",), "pagedump:read_pagedump", "text page dump", PAGE),
+    Format("warc", (".warc",), "warc:read_warc_data", "WARC web crawl", ranges="warc:warc_parts",
+           stream="warc:read_warc"),
+    Format("wxr", (".xml",), "wxr:read_wxr", "WordPress export", XML, looks_like_wxr),
+    Format("feed", (".xml", ".rss", ".atom"), "feeds:read_feed", "RSS/Atom feed", XML, looks_like_feed),
+    Format("otherxml", (".xml",), "feeds:skip_xml", "other XML", XML),
 )
 BY_NAME = {f.name: f for f in FORMATS}
 

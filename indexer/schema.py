@@ -14,7 +14,8 @@ import tantivy
 
 from newssearch.errors import IndexBusy, IndexNotFound, IndexUnusable
 
-SCHEMA_VERSION = 3  # 2: the `words` field (search-as-you-type); 3: `shown_title`, `published`
+SCHEMA_VERSION = 4  # 2: the `words` field (search-as-you-type); 3: `shown_title`, `published`;
+# 4: `group`/`copy` (near-duplicate groups)
 TEXT_ANALYZER = "news"  # words, lowercased, accents folded, English stemming
 KEYWORD_ANALYZER = "keyword"  # the whole value, lowercased: exact but case-blind filters
 WORDS_ANALYZER = "words"  # words as written, lowercased: completions show real words, not stems
@@ -75,6 +76,10 @@ def build_schema() -> tantivy.Schema:
     # The date as epoch seconds: dates cannot be read from fast fields in Python, and recency ranking needs them.
     sb.add_integer_field("published", stored=False, indexed=False, fast=True)
     sb.add_text_field("source", stored=True, tokenizer_name="raw", index_option="basic")
+    # Near-duplicate groups (indexer/copies.py): copies of one story share `group`; `copy` marks the
+    # articles that joined an existing group (search folds groups and counts them: query/fold.py).
+    sb.add_integer_field("group", stored=True, indexed=True, fast=True)
+    sb.add_boolean_field("copy", stored=False, indexed=True, fast=True)
     return sb.build()
 
 

@@ -105,6 +105,9 @@ def split_parts(path: Path, part_bytes: int = PART_BYTES) -> list[Part]:
         size = path.stat().st_size
     except OSError:
         return [Part(path)]
+    fmt = decide_format(path)
+    if fmt is not None and fmt.ranges:  # a web crawl: ranges of whole records, read in parallel
+        return [Part(path, start, end) for start, end in fmt.load(fmt.ranges)(path)]
     if decide_format(path) is not BY_NAME["jsonl"] or size <= part_bytes or str(path).lower().endswith(".gz"):
         return [Part(path)]
     with open(path, "rb") as fh:

@@ -17,11 +17,14 @@ from newssearch.limits import MAX_LIMIT, SORTS
 
 from .facets import CategoryCount, DateBucket, DateFacet, category_counts, date_histogram, missing_counts
 from .facets import facets as facet_counts
+from .fold import CopyFilter, FoldedPage
+from .fold import fold as fold_hits
 from .parse import Filters, combine, date_bound, parse_text, split_category_terms
 from .recency import half_life_seconds, rerank_by_recency
 from .textquery import QueryBuilder
 from .plain import plain
 from .snippets import QueryTerms
+from .weighting import TermWeights
 from .suggest import MAX_SUGGESTIONS, Suggestions, TitleSuggestion, complete, expand_prefix
 
 if TYPE_CHECKING:  # numba (related.py) and numpy (terms.py) are imported only when related posts are asked for
@@ -30,6 +33,7 @@ if TYPE_CHECKING:  # numba (related.py) and numpy (terms.py) are imported only w
     from .related import RelatedModel
 
 MAX_OFFSET = 10_000
+RELAXED_WARNING = "nothing matches the required words or phrases; showing articles with some of the words"
 SNIPPET_CHARS = 240
 PREFIX_EXPANSIONS = 8  # search-as-you-type: the word being typed stands for its 8 commonest completions
 
@@ -46,6 +50,8 @@ class Hit:
     site: str | None
     snippet: str  # HTML: escaped text with matches in <b>…</b>
     source: str
+    copies: int = 0  # folded search: other matching articles of the same story (near-duplicates)
+    copy_ids: list[str] = field(default_factory=list)  # their ids, best first (at most fold.MAX_COPY_IDS)
 
 
 @dataclass
@@ -63,6 +69,7 @@ class Facets:
     categories: list[CategoryCount] = field(default_factory=list)
     date_interval: str = "month"
     dates: list[DateBucket] = field(default_factory=list)
+    counts: str = "articles"  # facet counts count articles, every copy included, folded or not
     undated: int = 0  # matches with no date: in no bucket of `dates`
     uncategorised: int = 0  # matches with no category
 
@@ -78,16 +85,32 @@ class SearchResult:
     facets: Facets | None
     took_ms: float
     warnings: list[str] = field(default_factory=list)
+    folded: bool = False  # copies folded: one hit per story (group of near-duplicates)
+    stories: int | None = None  # matching stories when folded (what the pages count), else None
     did_you_mean: str | None = None  # the query with words the archive does not hold corrected
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.limit))
+        return max(1, -(-(self.stories if self.folded else self.total) // self.limit))
 
     def to_dict(self) -> dict[str, Any]:
         d = plain(self)
         d["pages"] = self.pages
         return d
+
+
+def check_paging(sort: str, limit: int, page: int) -> int:
+    """Refuse a bad sort, limit or page (QueryError naming it); the offset of the page's first hit."""
+    if sort not in SORTS:
+        raise QueryError("sort", f"{sort!r} is not one of {', '.join(SORTS)}")
+    if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise QueryError("limit", f"{limit!r} is out of range (1 to {MAX_LIMIT})")
+    if not isinstance(page, int) or page < 1:
+        raise QueryError("page", f"{page!r} must be 1 or more")
+    offset = (page - 1) * limit
+    if offset + limit > MAX_OFFSET:
+        raise QueryError("page", f"results beyond the first {MAX_OFFSET} are not served; narrow the query")
+    return offset
 
 
 def _stored_article(doc: dict[str, list]) -> Article:
@@ -114,12 +137,17 @@ class Archive:
         self.schema = index.schema
         self._categories: dict[str, list[str]] | None = None
         self._dates = DateFacet()
-        self._related: tuple[tuple, RelatedModel] | None = None
+        self._related: tuple[tuple, RelatedModel, CopyFilter] | None = None
         self.queries = QueryBuilder(index)
 
     @classmethod
     def open(cls, path: str | Path) -> "Archive":
-        """Open an index directory written by `newssearch index` (raises IndexNotFound if there is none)."""
+        """Open an index directory written by `newssearch index` (raises IndexNotFound if there is none).
+        A sharded archive's directory opens as a ShardedArchive, which has the same methods."""
+        if (Path(path) / "shards.json").is_file():  # indexer/shards.py's manifest
+            from .sharded import ShardedArchive
+
+            return ShardedArchive.open(path)  # type: ignore[return-value]
         return cls(open_index(path), Path(path))
 
     def reload(self) -> None:
@@ -161,7 +189,8 @@ class Archive:
                site: str | None = None, author: str | None = None, sort: str = "relevance",
                limit: int = 10, page: int = 1, facets: bool = True, interval: str | None = None,
                snippet_chars: int = SNIPPET_CHARS, prefix: bool = False,
-               recency: str | float | None = None) -> SearchResult:
+               recency: str | float | None = None, term_weights: TermWeights | None = None,
+               relaxed: bool | None = None, fold: bool = True) -> SearchResult:
         """Ranked (BM25, title boosted) or date-sorted hits for `q`, with facets for the same query.
 
         `q` is read as a search box reads it (query/textquery.py): plain words rank articles by how many of
@@ -172,18 +201,16 @@ class Archive:
         half-life of age (among the best RECENCY_WINDOW matches).
         `date_to` is inclusive of the period given ("1987-03" is through the end of March).
         `prefix=True` (search-as-you-type) reads the last word as a prefix: "oil pr" finds "oil prices".
+        `term_weights` multiplies each query word's (phrase's) score by a factor: a sharded archive's
+        archive-wide statistics (query/weighting.py, query/sharded.py). `relaxed` (a sharded archive's
+        decision for all its shards): True runs the any-word query, False never falls back to it.
+        `fold=True` shows each group of near-duplicates (syndicated copies) as its best hit, with `copies`
+        and `copy_ids`; `total` counts matching articles, `stories` the groups (what the pages count).
+        Facet counts count articles.
         Raises QueryError (a ValueError) for bad parameters, naming the parameter.
         """
         started = time.perf_counter()
-        if sort not in SORTS:
-            raise QueryError("sort", f"{sort!r} is not one of {', '.join(SORTS)}")
-        if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-            raise QueryError("limit", f"{limit!r} is out of range (1 to {MAX_LIMIT})")
-        if not isinstance(page, int) or page < 1:
-            raise QueryError("page", f"{page!r} must be 1 or more")
-        offset = (page - 1) * limit
-        if offset + limit > MAX_OFFSET:
-            raise QueryError("page", f"results beyond the first {MAX_OFFSET} are not served; narrow the query")
+        offset = check_paging(sort, limit, page)
         searcher = self.searcher()  # one view of the index for the whole request
         text, inline_categories = split_category_terms(q or "")
         if prefix:
@@ -197,19 +224,26 @@ class Archive:
         if filters.date_from and filters.date_to and filters.date_from >= filters.date_to:
             raise QueryError("from", "the start date is after the end date (to)")
         half_life = half_life_seconds(recency) if recency not in (None, "") else None
-        parsed = self.queries.build(text, searcher)
+        parsed = self.queries.build(text, searcher, term_weights)
         text_query, warnings = parsed.query, parsed.warnings
-        res = self._run(searcher, combine(self.schema, text_query, filters), sort, limit, offset, half_life)
-        if res.count == 0 and parsed.relaxed is not None:
+        if relaxed and parsed.relaxed is not None:  # a sharded archive found nothing in any shard as asked
+            text_query = parsed.relaxed
+            warnings = warnings + [RELAXED_WARNING]
+        res_hits, total, folded = self._page(searcher, combine(self.schema, text_query, filters), sort, limit,
+                                             offset, half_life, fold)
+        if total == 0 and parsed.relaxed is not None and relaxed is None:
             # Nothing holds the required phrases or +words: any of the words will do (a query never comes
             # back empty while articles hold some of its words).
             text_query = parsed.relaxed
-            res = self._run(searcher, combine(self.schema, text_query, filters), sort, limit, offset, half_life)
-            warnings = warnings + ["nothing matches the required words or phrases; showing articles with some "
-                                   "of the words"]
+            res_hits, total, folded = self._page(searcher, combine(self.schema, text_query, filters), sort, limit,
+                                                 offset, half_life, fold)
+            warnings = warnings + [RELAXED_WARNING]
         terms = QueryTerms.of(parsed.highlight)
         hits = [self._hit(searcher, addr, score if sort == "relevance" else None, terms, snippet_chars)
-                for score, addr in res.hits]
+                for score, addr in res_hits]
+        if fold:
+            for hit, n, addrs in zip(hits, folded.copies, folded.copy_addresses):
+                hit.copies, hit.copy_ids = n, [searcher.doc(a).to_dict()["id"][0] for a in addrs]
 
         facet_result = None
         if facets:
@@ -221,9 +255,20 @@ class Archive:
             got = facet_counts(searcher, self._dates, by_category, by_date, interval)
             facet_result = Facets(categories=got.categories, date_interval=got.interval, dates=got.dates,
                                   undated=got.undated, uncategorised=got.uncategorised)
-        return SearchResult(query=q or "", total=res.count, page=page, limit=limit, sort=sort, hits=hits,
+        return SearchResult(query=q or "", total=total, page=page, limit=limit, sort=sort, hits=hits,
                             facets=facet_result, took_ms=round((time.perf_counter() - started) * 1000, 2),
-                            warnings=warnings, did_you_mean=parsed.did_you_mean)
+                            warnings=warnings, did_you_mean=parsed.did_you_mean, folded=fold,
+                            stories=folded.total if folded else None)
+
+    def _page(self, searcher: tantivy.Searcher, query: tantivy.Query, sort: str, limit: int, offset: int,
+              half_life: float | None, fold: bool) -> tuple[list, int, FoldedPage | None]:
+        """The page's (score, address) hits, the matching articles, and the folded page when folding."""
+        if not fold:
+            res = self._run(searcher, query, sort, limit, offset, half_life)
+            return res.hits, res.count, None
+        folded = fold_hits(searcher, self.schema, query,
+                           lambda n: self._run(searcher, query, sort, n, 0, half_life), offset, limit)
+        return folded.hits, folded.articles, folded
 
     def _run(self, searcher: tantivy.Searcher, query: tantivy.Query, sort: str, limit: int, offset: int,
              half_life: float | None) -> tantivy.SearchResult:
@@ -292,8 +337,13 @@ class Archive:
             from .related import RelatedModel, RelatedParams
 
             live = indexed_fingerprints(self.index)
-            self._related = (key, RelatedModel(load_terms(self.path, live), RelatedParams()))
+            model = RelatedModel(load_terms(self.path, live), RelatedParams())
+            self._related = (key, model, CopyFilter(searcher, model.id_hash))
         return self._related[1]
+
+    def _copies(self) -> CopyFilter:
+        self.related_model()
+        return self._related[2]
 
     def _allowed_rows(self, model: RelatedModel, query: tantivy.Query) -> np.ndarray:
         import numpy as np
@@ -324,7 +374,8 @@ class Archive:
         allowed = None
         if filters.categories or filters.date_from:
             allowed = self._allowed_rows(model, combine(self.schema, tantivy.Query.all_query(), filters))
-        return self._related_hits(model, model.related_rows(row, k, allowed))
+        copies = self._copies()  # never its copies: fetch more, drop those in its group
+        return self._related_hits(model, copies.drop_one(row, model.related_rows(row, k + copies.extra, allowed), k))
 
     def _related_hits(self, model: RelatedModel, rows: list[tuple[int, float]]) -> list[RelatedHit]:
         searcher = self.searcher()
@@ -346,8 +397,12 @@ class Archive:
         as blocks of articles finish.
         """
         model = self.related_model()
-        idx, scores = model.related_all(k, progress=progress)
-        return model.ids, idx, scores
+        import numpy as np
+
+        copies = self._copies()
+        idx, scores = model.related_all(k + copies.extra, progress=progress)
+        idx, scores = copies.drop(np.arange(model.n), idx, scores, k)
+        return model.ids, idx.astype(np.int32), scores.astype(np.float32)
 
     def stats(self) -> dict[str, Any]:
         searcher = self.searcher()

@@ -13,7 +13,9 @@ from datetime import date, datetime, time, timedelta, timezone
 import tantivy
 
 from newssearch.errors import QueryError  # defined there with the other errors; still importable from here
-from newssearch.indexer.schema import DEFAULT_FIELDS, TITLE_BOOST
+from newssearch.indexer.schema import DEFAULT_FIELDS, TITLE_BOOST, text_analyzer
+
+from .weighting import TermWeights, weighted_text
 
 MAX_QUERY_CHARS = 4000  # a long question pasted whole still fits; a page of text does not
 MAX_QUERY_TERMS = 512
@@ -50,11 +52,14 @@ def check_query_size(text: str) -> None:
 _SLOP = re.compile(r'"\s*~\s*(\d+)')
 
 
-def parse_text(index: tantivy.Index, text: str, title_boost: float = TITLE_BOOST) -> tuple[tantivy.Query, list[str]]:
+def parse_text(index: tantivy.Index, text: str, title_boost: float = TITLE_BOOST,
+               term_weights: TermWeights | None = None) -> tuple[tantivy.Query, list[str]]:
     """A boolean formula -> (query, warnings), by Tantivy's parser. Never raises on syntax: a lenient parse.
 
     Words are ANDed; "phrases", -exclude, OR, AND, (groups) and field:term (title, body, author, site)
     work as users expect. An empty text matches every article. Phrase slop is capped at MAX_SLOP.
+    `term_weights` (a sharded archive's archive-wide statistics, query/weighting.py) multiplies each word's
+    or phrase's clause by a factor.
     """
     text = text.strip()
     check_query_size(text)
@@ -70,7 +75,23 @@ def parse_text(index: tantivy.Index, text: str, title_boost: float = TITLE_BOOST
         return tantivy.Query.all_query(), []
     query, errors = index.parse_query_lenient(text, DEFAULT_FIELDS, field_boosts={"title": title_boost},
                                               conjunction_by_default=True)
+    if term_weights is not None and not errors:
+        weighted, werrors = index.parse_query_lenient(weighted_text(text, term_weights, _analyse),
+                                                      DEFAULT_FIELDS, field_boosts={"title": title_boost},
+                                                      conjunction_by_default=True)
+        if not werrors:  # else the rewrite met syntax it does not know: rank as the shard alone would
+            query = weighted
     return query, warnings + [str(e) for e in errors]
+
+
+def _analyse(text: str) -> list[str]:
+    global _ANALYZER
+    if _ANALYZER is None:
+        _ANALYZER = text_analyzer()
+    return _ANALYZER.analyze(text)
+
+
+_ANALYZER: tantivy.TextAnalyzer | None = None
 
 
 def date_bound(value: str | date | datetime | None, upper: bool, name: str) -> datetime | None:

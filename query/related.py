@@ -126,9 +126,12 @@ def _partition_ptr(pptr, pdocs, part_size, n_parts):
 
 
 @numba.njit(cache=True, parallel=True)
-def _batch_topk(rows, qptr, qterms, part_ptr, plocal, pweights, allowed, n, part_size, k, dup_ratio, n_chunks,
-                out_idx, out_score):
-    """For each article in `rows`: accumulate BM25 over its query terms' postings, keep the top k.
+def _batch_topk(rows, owns, limits, qptr, qterms, part_ptr, plocal, pweights, allowed, n, part_size, k, dup_ratio,
+                n_chunks, out_idx, out_score):
+    """For each query in `rows`: accumulate BM25 over its query terms' postings, keep the top k.
+
+    Query `rows[i]` is the article at row `owns[i]` of these postings, or, where `owns[i]` is -1, an article
+    of another shard (query/sharded_related.py), whose copies are those scoring at least `limits[i]`.
 
     Docs are taken a partition of `part_size` at a time, so the accumulator stays in the core's L2 cache
     on any size of archive, and postings hold a doc's 16-bit offset in its partition (less memory to
@@ -147,8 +150,9 @@ def _batch_topk(rows, qptr, qterms, part_ptr, plocal, pweights, allowed, n, part
         hd = np.empty(k, np.int32)
         for qi in range(c * nq // n_chunks, (c + 1) * nq // n_chunks):
             r = rows[qi]
-            own = r // part_size
-            limit = np.float32(0.0)
+            own_row = owns[qi]
+            own = own_row // part_size if own_row >= 0 else 0
+            limit = np.float32(limits[qi])
             size = 0
             bar = np.float32(0.0)  # the heap's root once it is full: what a candidate must reach
             for step in range(n_parts):
@@ -164,8 +168,8 @@ def _batch_topk(rows, qptr, qterms, part_ptr, plocal, pweights, allowed, n, part
                             prefetch(ws, p + PREFETCH)
                             prefetch(docs, p + PREFETCH)
                         acc[docs[p]] += ws[p]
-                if step == 0:
-                    limit = dup_ratio * acc[r - base]  # the article's score against itself
+                if step == 0 and own_row >= 0:
+                    limit = dup_ratio * acc[own_row - base]  # the article's score against itself
                 for g in range(0, width, SCAN_BLOCK):
                     end = min(g + SCAN_BLOCK, width)
                     block = acc[g:end]
@@ -210,10 +214,29 @@ def _batch_topk(rows, qptr, qterms, part_ptr, plocal, pweights, allowed, n, part
                 _sift_down(hs, hd, x, 0)
 
 
+@dataclass(frozen=True)
+class CorpusStats:
+    """The statistics BM25 weights come from: document frequency per term id, articles, average length."""
+
+    df: np.ndarray  # float32 [n_terms]
+    n: int
+    avgdl: float
+
+
+def _self_scores(rows, indices, weights, q_ptr, q_terms, n_terms) -> np.ndarray:
+    """Each article's BM25 against its own query terms (its copies score close to it): the weights of its
+    query terms, found in its CSR row (term ids ascending within a row)."""
+    n = len(q_ptr) - 1
+    rows_q = np.repeat(np.arange(n, dtype=np.int64), np.diff(q_ptr))
+    keys = rows.astype(np.int64) * n_terms + indices
+    pos = np.searchsorted(keys, rows_q * n_terms + q_terms)
+    return np.bincount(rows_q, weights=weights[pos], minlength=n).astype(np.float32)
+
+
 class RelatedModel:
     """BM25 weights, the inverted index and every article's query terms, built once per index state."""
 
-    def __init__(self, terms: TermMatrix, params: RelatedParams = RelatedParams()):
+    def __init__(self, terms: TermMatrix, params: RelatedParams = RelatedParams(), stats: CorpusStats | None = None):
         self.params = params
         self.ids = terms.ids
         self.id_hash = terms.id_hash
@@ -223,20 +246,25 @@ class RelatedModel:
         self.n = n
         rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(terms.indptr))
         tf = terms.data.astype(np.float32)
-        df = np.bincount(terms.indices, minlength=n_terms).astype(np.float32)
-        self.idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
         dl = np.bincount(rows, weights=tf, minlength=n)
-        avgdl = float(dl.mean()) if n else 1.0
+        given = stats is not None
+        if stats is None:  # this index's own statistics; a shard of a sharded archive is given the archive's
+            stats = CorpusStats(np.bincount(terms.indices, minlength=n_terms).astype(np.float32), n,
+                                float(dl.mean()) if n else 1.0)
+        df, n_all, avgdl = stats.df, stats.n, stats.avgdl
+        self.idf = np.log1p((n_all - df + 0.5) / (df + 0.5)).astype(np.float32)
         norm = (K1 * (1 - B + B * dl / max(avgdl, 1e-9))).astype(np.float32)
         weights = self.idf[terms.indices] * tf * (K1 + 1) / (tf + norm[rows])
         self.post_ptr, self.post_docs, self.post_weights = _csr_transpose(
             terms.indptr, terms.indices, weights.astype(np.float32), n_terms)
-        max_df = max(params.min_doc_freq + 1, params.max_doc_freq_ratio * n)
+        max_df = max(params.min_doc_freq + 1, params.max_doc_freq_ratio * n_all)
         term_df = df[terms.indices]
         eligible = (term_df >= params.min_doc_freq) & (term_df <= max_df)
         tfidf = np.where(eligible, tf * self.idf[terms.indices], 0).astype(np.float32)
         self.q_ptr, self.q_terms = _select_query_terms(terms.indptr, terms.indices, tfidf, params.max_query_terms)
         self._everyone = np.ones(n, np.uint8)
+        # A shard's articles are queried against the other shards too, which need their self-scores.
+        self.self_score = _self_scores(rows, terms.indices, weights, self.q_ptr, self.q_terms, n_terms) if given else None
         self.part_size = min(PART, max(n, 1), 1 << 16)  # offsets are 16-bit
         n_parts = -(-max(n, 1) // self.part_size)
         self.part_ptr = _partition_ptr(self.post_ptr, self.post_docs, self.part_size, n_parts)
@@ -276,8 +304,25 @@ class RelatedModel:
         k = out_idx.shape[1]
         if len(rows) and k > 0:
             chunks = min(len(rows), numba.get_num_threads() * 8)  # small chunks: articles differ in cost
-            _batch_topk(rows, self.q_ptr, self.q_terms, self.part_ptr, self.post_local, self.post_weights,
-                        allowed, self.n, self.part_size, k, float(self.params.dup_ratio), chunks, out_idx, out_score)
+            _batch_topk(rows, rows, np.zeros(len(rows), np.float32), self.q_ptr, self.q_terms, self.part_ptr,
+                        self.post_local, self.post_weights, allowed, self.n, self.part_size, k,
+                        float(self.params.dup_ratio), chunks, out_idx, out_score)
+
+    def score_queries(self, q_ptr: np.ndarray, q_terms: np.ndarray, owns: np.ndarray, limits: np.ndarray, k: int,
+                      allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top k rows of these postings for other articles' query terms (term ids of this model): query i's
+        terms are q_terms[q_ptr[i]:q_ptr[i+1]]; owns[i] is its own row here or -1; limits[i] the score from
+        which a doc is a copy of it (when it is not here). The step of related posts across shards."""
+        nq = len(q_ptr) - 1
+        out_idx = np.empty((nq, k), np.int32)
+        out_score = np.empty((nq, k), np.float32)
+        if nq and k > 0:
+            mask = self._everyone if allowed is None else allowed.astype(np.uint8)
+            _batch_topk(np.arange(nq, dtype=np.int64), owns.astype(np.int64), limits.astype(np.float32),
+                        q_ptr.astype(np.int64), q_terms.astype(np.int32), self.part_ptr, self.post_local,
+                        self.post_weights, mask, self.n, self.part_size, k, float(self.params.dup_ratio),
+                        min(nq, numba.get_num_threads() * 8), out_idx, out_score)
+        return out_idx, out_score
 
 
 @contextmanager

@@ -19,6 +19,7 @@ parentheses is read as a boolean formula by Tantivy's own parser (every word req
 """
 from __future__ import annotations
 
+import copy
 import math
 import re
 import threading
@@ -31,6 +32,7 @@ from newssearch.indexer.schema import text_analyzer
 from .parse import MAX_SLOP, check_query_size, parse_text
 from .stopwords import STOPWORDS
 from .typos import Speller
+from .weighting import TermWeights
 
 MAX_PHRASE_WORDS = 32
 MAX_RANKED_WORDS = 64  # the distinct words of a query that are scored; a pasted page stops there
@@ -93,12 +95,18 @@ class QueryBuilder:
         self.schema = index.schema
         self.title_boost = title_boost
         self.speller = Speller()
+        self.term_weights: TermWeights | None = None  # set on a per-query copy by build()
 
     # --- clauses ------------------------------------------------------------------------------------
     def _terms(self, fieldname: str, terms: list[str], slop: int = 0) -> tantivy.Query:
+        """Every scored leaf of a query (a term or a phrase in one field) is made here, so `term_weights`
+        (a sharded archive's global idf / shard idf, query/weighting.py) applies to each."""
         if len(terms) == 1:
-            return tantivy.Query.term_query(self.schema, fieldname, terms[0])
-        return tantivy.Query.phrase_query(self.schema, fieldname, terms, slop)
+            q = tantivy.Query.term_query(self.schema, fieldname, terms[0])
+        else:
+            q = tantivy.Query.phrase_query(self.schema, fieldname, terms, slop)
+        w = self.term_weights(fieldname, terms) if self.term_weights is not None else 1.0
+        return q if w == 1.0 else tantivy.Query.boost_query(q, w)
 
     def _text(self, terms: list[str], fieldname: str | None = None, slop: int = 0) -> tantivy.Query:
         """Terms (one, or a phrase) in title or body, title boosted; or in one named field."""
@@ -126,8 +134,14 @@ class QueryBuilder:
         return self._text(terms, fieldname, slop) if terms else None
 
     # --- the query ----------------------------------------------------------------------------------
-    def build(self, text: str, searcher: tantivy.Searcher | None = None) -> TextQuery:
-        """Query text (already stripped of `category:` filters) -> TextQuery. Never raises on syntax."""
+    def build(self, text: str, searcher: tantivy.Searcher | None = None,
+              term_weights: TermWeights | None = None) -> TextQuery:
+        """Query text (already stripped of `category:` filters) -> TextQuery. Never raises on syntax.
+        `term_weights(field, terms)` multiplies each leaf's score (a sharded archive's global statistics)."""
+        if term_weights is not None:  # a copy carries them: one builder serves many threads
+            weighted = copy.copy(self)
+            weighted.term_weights = term_weights
+            return weighted.build(text, searcher)
         text = text.strip()
         check_query_size(text)
         if not text:
@@ -225,12 +239,22 @@ class QueryBuilder:
             clauses += [(tantivy.Occur.Should, q) for q in self._proximity(words)]
             enough = enough_words(len(words))
             if enough > 1:
-                most = tantivy.Query.boolean_query(plain, minimum_number_should_match=enough)
+                held = [(tantivy.Occur.Should, self._held(w)) for w in words]
+                most = tantivy.Query.boolean_query(held, minimum_number_should_match=enough)
                 bonus = max(self._idf(searcher, w) for w in words)
                 clauses.append((tantivy.Occur.Should, tantivy.Query.const_score_query(most, bonus)))
         if not any(o == tantivy.Occur.Must for o, _ in clauses):
             clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))  # only exclusions
         return tantivy.Query.boolean_query(clauses)
+
+    def _held(self, w: _Word) -> tantivy.Query:
+        """Whether an article holds a word (or a correction of it), unscored: the body alone decides, as it
+        holds the headline too."""
+        forms = [w.terms] + w.corrections
+        leaves = [tantivy.Query.term_query(self.schema, "body", f[0]) if len(f) == 1
+                  else tantivy.Query.phrase_query(self.schema, "body", f) for f in forms]
+        return leaves[0] if len(leaves) == 1 else tantivy.Query.boolean_query(
+            [(tantivy.Occur.Should, q) for q in leaves])
 
     @staticmethod
     def _idf(searcher: tantivy.Searcher, w: _Word) -> float:
@@ -244,7 +268,7 @@ class QueryBuilder:
         out = []
         for a, b in zip(words, words[1:]):
             if len(a.terms) == 1 and len(b.terms) == 1 and a.terms != b.terms:
-                near = tantivy.Query.phrase_query(self.schema, "body", a.terms + b.terms, PROXIMITY_SLOP)
+                near = self._terms("body", a.terms + b.terms, PROXIMITY_SLOP)
                 out.append(tantivy.Query.boost_query(near, PROXIMITY_BOOST))
         return out
 
@@ -257,5 +281,5 @@ class QueryBuilder:
         return any(t in _OPERATORS for t in re.findall(r"[^\s()\"]+", text))
 
     def _boolean(self, text: str) -> TextQuery:
-        query, warnings = parse_text(self.index, text, self.title_boost)
+        query, warnings = parse_text(self.index, text, self.title_boost, self.term_weights)
         return TextQuery(query, None, warnings, highlight=text)

@@ -245,6 +245,22 @@ def test_article_view_keeps_the_facets_without_a_focus_box(page):
     assert not page.locator("#results").is_hidden() and page.locator("#article").is_hidden()
 
 
+def test_the_page_works_under_its_content_security_policy(open_page):
+    """Completions, results with highlights, the stylesheet's layout, a facet and an article with its related
+    posts, and not one violation (open_page fails the test on any)."""
+    pg = open_page("/")
+    pg.locator("#q").press_sequentially("oil pr", delay=40)
+    pg.locator("#suggestions li[role=option]").first.wait_for()
+    pg.press("#q", "Enter")
+    pg.locator("#hits .snippet b").first.wait_for()
+    filters, results = pg.locator("#filters").bounding_box(), pg.locator("#results").bounding_box()
+    assert filters["x"] + filters["width"] <= results["x"]  # the stylesheet's two columns
+    pg.locator("#category-facet label").first.click()
+    pg.locator("#category-facet input:checked").wait_for()
+    pg.locator("#hits li h3 a").first.click()
+    pg.locator("#related li.related-item a").first.wait_for()
+
+
 def test_did_you_mean_corrects_a_misspelt_query(page):
     search_for(page, "goverment spending")
     assert page.is_visible("#did-you-mean")

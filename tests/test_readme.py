@@ -67,7 +67,7 @@ def _words(text: str) -> str:
 
 
 def test_stated_bounds_are_the_code_s():
-    from newssearch.cli.server import CACHE_SIZE, THREADS
+    from newssearch.cli.server import CACHE_SIZE, THREADS, WORKER_HEALTHCHECK_S
     from newssearch.indexer.schema import TITLE_BOOST
     from newssearch.query.textquery import TITLE_WEIGHT
     from newssearch.indexer.sources import PART_BYTES
@@ -94,6 +94,7 @@ def test_stated_bounds_are_the_code_s():
         f"inflates over {MAX_GZIP_RATIO}× its size (checked past the first {GZIP_RATIO_FROM >> 20} MiB)",
         f"| {MAX_BODY_CHARS:,} characters |", f"| {MAX_TITLE_CHARS:,} characters / {MAX_URL_CHARS:,} |",
         f"| {MAX_HEAD_BYTES >> 10} KiB, counted as they arrive |", f"| {HEAD_TIMEOUT_S:g} s (`--header-timeout`)",
+        f"| {WORKER_HEALTHCHECK_S} s (uvicorn's default",
     ]
     missing = [s for s in stated if s not in text]
     assert not missing, f"README no longer states these as the code has them: {missing}"

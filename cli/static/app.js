@@ -92,6 +92,7 @@ function renderResults(r) {
   const first = (r.page - 1) * r.limit + 1;
   $("status").textContent = r.total
     ? `${r.total.toLocaleString()} result${r.total === 1 ? "" : "s"}` +
+      (r.folded && r.stories !== r.total ? ` in ${r.stories.toLocaleString()} stories` : "") +
       (r.hits.length ? ` · ${first}–${first + r.hits.length - 1}` : "") + ` · ${SORT_WORDS[r.sort] || r.sort}` +
       ` · ${r.took_ms} ms`
     : r.query ? `No articles match “${r.query}”.` : "No articles.";
@@ -108,8 +109,10 @@ function renderResults(r) {
     const snippet = el("p", { className: "snippet" });
     snippet.innerHTML = h.snippet; // server-escaped text with <b> highlights
     const meta = [formatDate(h.date), h.categories.join(", "), h.site, h.authors.join(", ")].filter(Boolean);
+    const copies = h.copies ? [el("p", { className: "meta", textContent:
+      `+${h.copies} ${h.copies === 1 ? "copy" : "copies"} of this story elsewhere` })] : [];
     return el("li", { className: "hit" }, el("h3", {}, link), el("p", { className: "meta", textContent: meta.join(" · ") }),
-      snippet);
+      snippet, ...copies);
   }));
   $("pager").hidden = r.pages <= 1;
   $("prev").disabled = r.page <= 1;

@@ -1,0 +1,169 @@
+"""Near-duplicate groups: syndicated copies of corpus articles (bench/syndicate.py: another site's
+boilerplate, an edited headline, cut paragraphs) join their original's group at index time, keep it
+through upserts and re-runs, and fold into one hit in search (CLI and HTTP)."""
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import sys
+import urllib.parse
+from pathlib import Path
+
+import pytest
+import tantivy
+
+from conftest import CORPUS, Server, newssearch, query_json
+from newssearch import Archive
+
+sys.path.insert(0, str(CORPUS.parent / "bench"))
+from syndicate import boilerplate_lines, syndicate  # noqa: E402
+
+SITES = ["wire-a.example", "wire-b.example", "wire-c.example"]
+
+
+def originals(n: int) -> list[dict]:
+    """Reuters articles of the corpus with some length to them (at least 80 words)."""
+    rows = [json.loads(line) for line in (CORPUS / "reuters" / "reuters-1987-02.jsonl").read_text().splitlines()]
+    seen: set[str] = set()  # Reuters repeats some stories word for word (e.g. :4 and :16): one of each
+    out = [r for r in rows if len(r["body"].split()) >= 80
+           and r["body"][:300] not in seen and not seen.add(r["body"][:300])]
+    return out[:n]
+
+
+def write_copies(path: Path, picked: list[dict], seed: int = 5) -> dict[str, list[str]]:
+    """JSON Lines of 1-3 syndicated copies of each picked article; original id -> its copies' ids."""
+    rng, furniture, family = random.Random(seed), boilerplate_lines(), {}
+    with open(path, "w", encoding="utf-8") as fh:
+        for r in picked:
+            family[r["id"]] = []
+            for k in range(rng.randint(1, 3)):
+                title, body = syndicate(r["headline"], r["body"], rng, furniture)
+                cid = f"https://{SITES[k]}/story/{r['id'].split(':')[1]}"
+                family[r["id"]].append(cid)
+                fh.write(json.dumps({"id": cid, "title": title, "body": body, "published": r["published"],
+                                     "site": SITES[k]}) + "\n")
+    return family
+
+
+def groups(index: Path) -> dict[str, int]:
+    archive = Archive.open(index)
+    s = archive.searcher()
+    addrs = [a for _, a in s.search(tantivy.Query.all_query(), limit=100_000).hits]
+    return {s.doc(a).to_dict()["id"][0]: g for a, g in zip(addrs, s.fast_field_values("group", addrs))}
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    root = tmp_path_factory.mktemp("planted")
+    data = root / "data"
+    shutil.copytree(CORPUS / "reuters", data / "reuters")
+    picked = originals(12)
+    family = write_copies(data / "copies.jsonl", picked)
+    index = root / "index"
+    newssearch("index", data, "--index", index)
+    return index, data, picked, family
+
+
+def test_copies_join_their_originals_group(planted):
+    index, _, _, family = planted
+    g = groups(index)
+    for orig, copies in family.items():
+        assert {g[c] for c in copies} == {g[orig]}, orig
+        members = {i for i, x in g.items() if x == g[orig]}
+        others = {c for o, cs in family.items() if o != orig for c in [o, *cs]}
+        # the family, and at most Reuters' own repeats of the story (reuters-21578:4 and :16 are one text)
+        assert members >= {orig, *copies} and not members & others, orig
+
+
+def test_search_shows_one_hit_with_its_copies(planted):
+    index, _, picked, family = planted
+    r = picked[0]
+    query = " ".join(r["headline"].split()[:6])
+    folded = query_json(index, query, "--no-facets")
+    top = folded["hits"][0]
+    story = {r["id"], *family[r["id"]]}
+    assert {top["id"], *top["copy_ids"]} >= story and top["copies"] == len(top["copy_ids"])
+    assert not any(h["id"] in story for h in folded["hits"][1:])
+    flat = query_json(index, query, "--no-facets", "--no-fold")
+    assert flat["folded"] is False and {h["id"] for h in flat["hits"]} >= story
+    assert flat["total"] == folded["total"] and folded["stories"] <= folded["total"] - top["copies"]
+    human = newssearch("query", query, "--index", index, "--no-facets").stdout
+    assert f"+{top['copies']} cop" in human and f"{folded['total']} results in {folded['stories']} stories" in human
+
+
+def test_paging_folded_results_is_consistent(planted):
+    archive, g = Archive.open(planted[0]), groups(planted[0])
+    for q, sort in (("oil", "relevance"), ("", "newest")):
+        whole = archive.search(q, sort=sort, limit=100, facets=False)
+        ids = []
+        for p in range(1, min(whole.stories, 100) // 7 + 1):
+            page = archive.search(q, sort=sort, limit=7, page=p, facets=False)
+            assert (page.total, page.stories, page.pages) == (whole.total, whole.stories, -(-whole.stories // 7))
+            ids += [h.id for h in page.hits]
+        assert ids == [h.id for h in whole.hits][: len(ids)] and len(ids) >= 14
+        assert len({g[i] for i in ids}) == len(ids)  # one hit per story on every page
+
+
+def test_folded_total_counts_stories_exactly(planted):
+    archive, g = Archive.open(planted[0]), groups(planted[0])
+    checked = 0
+    for q in ("oil", "bank", "debt", "analysts", "coffee"):
+        flat = archive.search(q, limit=100, facets=False, fold=False)
+        if flat.total <= 100:
+            folded = archive.search(q, limit=100, facets=False)
+            assert folded.stories == len({g[h.id] for h in flat.hits}) == len(folded.hits), q
+            assert folded.total == flat.total
+            checked += folded.stories < flat.total
+    assert checked  # some of them did fold
+
+
+def test_groups_survive_upserts_and_reruns(planted, tmp_path):
+    index, data, picked, family = planted
+    work = tmp_path / "index"
+    shutil.copytree(index, work)
+    before = groups(work)
+    report = json.loads(newssearch("index", data, "--index", work, "--json").stdout)
+    assert report["added"] == report["updated"] == 0 and groups(work) == before  # a re-run changes nothing
+    # one copy rewritten as another story: it leaves the group; the others stay
+    lines = (data / "copies.jsonl").read_text().splitlines()
+    changed = json.loads(lines[0])
+    other = originals(40)[-1]
+    changed.update(title=other["headline"], body=other["body"] + "\n\nA local note closes the story.")
+    edited = tmp_path / "edited"
+    shutil.copytree(data, edited)
+    (edited / "copies.jsonl").write_text("\n".join([json.dumps(changed), *lines[1:]]) + "\n")
+    report = json.loads(newssearch("index", edited, "--index", work, "--json").stdout)
+    assert report["updated"] == 1
+    after = groups(work)
+    assert after[changed["id"]] == after[other["id"]] != before[changed["id"]]
+    assert {k: v for k, v in after.items() if k != changed["id"]} == {
+        k: v for k, v in before.items() if k != changed["id"]}
+    # a fresh index of the same input groups the same articles together
+    fresh = tmp_path / "fresh"
+    newssearch("index", edited, "--index", fresh)
+    partition = lambda g: sorted(sorted(k for k in g if g[k] == v) for v in set(g.values()))  # noqa: E731
+    assert partition(groups(fresh)) == partition(after)
+
+
+def test_related_posts_skip_copies(planted):
+    index, _, picked, family = planted
+    out = newssearch("related", picked[0]["id"], "--index", index, "--json").stdout
+    related = {r["id"] for r in json.loads(out)}
+    assert related and not related & set(family[picked[0]["id"]])
+
+
+def test_http_fold_parameter(planted):
+    index, _, picked, family = planted
+    srv = Server(index)
+    try:
+        q = urllib.parse.quote(" ".join(picked[1]["headline"].split()[:6]))
+        status, folded, _ = srv.get(f"/search?q={q}&facets=false")
+        top = folded["hits"][0]
+        assert status == 200 and folded["folded"] and top["copies"] == len(top["copy_ids"])
+        assert {top["id"], *top["copy_ids"]} >= {picked[1]["id"], *family[picked[1]["id"]]}
+        status, flat, _ = srv.get(f"/search?q={q}&facets=false&fold=false")
+        assert status == 200 and not flat["folded"] and flat["total"] == folded["total"] > folded["stories"]
+        assert srv.get(f"/search?q={q}&fold=maybe")[0] == 400
+    finally:
+        srv.stop()
