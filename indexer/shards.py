@@ -22,6 +22,7 @@ neither loses nor doubles an article); delete the articles that moved out of the
 from __future__ import annotations
 
 import fcntl
+import multiprocessing as mp
 import json
 import math
 import os
@@ -38,15 +39,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import multiprocessing as mp
 
 import numpy as np
 
 from newssearch.errors import IndexUnusable
 
-from .article import Article, Notice, Problem
-from .build import BATCH_SIZE, IndexReport, Upserter, _parse
-from .copies import Sketch, sketch
+from .article import Article, Problem
+from .build import BATCH_SIZE, IndexReport, Upserter, _die_with_parent, _parse
+from .copies import sketch
 from .schema import id_hash, open_index
 from .sources import Part, find_files, split_parts
 from .terms import TermRows
@@ -229,9 +229,9 @@ def parse_to_staging(part: Part, number: int, staging: str | Path, shard_by: str
         if isinstance(item, Problem):
             problems.append(item)
             continue
-        if isinstance(item, Notice):  # said about the input, not an article
+        if not isinstance(item, tuple):  # a notice: nothing to index
             continue
-        article, h, _, _ = item
+        article, h = item[0], item[1]
         a, b = rows.indptr[n], rows.indptr[n + 1]
         counts = {rows.vocab[t]: float(c) for t, c in zip(rows.indices[a:b].tolist(), rows.data[a:b].tolist())}
         n += 1
@@ -247,10 +247,9 @@ def parse_to_staging(part: Part, number: int, staging: str | Path, shard_by: str
     return PartResult(number=number, size=part.size, articles=n, periods=dict(hashes), problems=problems)
 
 
-def read_staging(path: Path, keep: Callable[[int], bool]) -> tuple[list[tuple[Article, int, int, Sketch]], TermRows]:
+def read_staging(path: Path, keep: Callable[[int], bool]) -> tuple[list[tuple], TermRows]:
     """The articles of a staging file whose id hash `keep` accepts, as the writer takes them: (article,
-    id_hash, fingerprint, copy sketch) and their term rows (each row's terms in the order they were counted).
-    Copies are grouped within a shard."""
+    id_hash, fingerprint) and their term rows (each row's terms in the order they were counted)."""
     items, vocab, indptr, indices, data = [], {}, [0], [], []
     with open(path, encoding="utf-8") as fh:
         for line in fh:
@@ -375,8 +374,11 @@ class LocalRunner:
                 if done:
                     done(results[i])
             return results
-        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-        with ProcessPoolExecutor(min(self.workers, len(args)), mp_context=ctx) as pool:
+        # Started by a fork server, as build_index's parsers are (no inherited locks or threads), in an
+        # executor that fails the build if a worker dies (a plain Pool would wait for it forever).
+        methods = mp.get_all_start_methods()
+        ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
+        with ProcessPoolExecutor(min(self.workers, len(args)), mp_context=ctx, initializer=_die_with_parent) as pool:
             futures = {pool.submit(fn, *a): i for i, a in enumerate(args)}
             for fut in as_completed(futures):
                 results[futures[fut]] = fut.result()

@@ -145,10 +145,9 @@ class Archive:
         """Open an index directory written by `newssearch index` (raises IndexNotFound if there is none).
         A sharded archive's directory opens as a ShardedArchive, which has the same methods."""
         if (Path(path) / "shards.json").is_file():  # indexer/shards.py's manifest
-            # Through the package's public face: the sharded archive is built on this module, not beside it.
-            from newssearch import query
+            from . import ShardedArchive  # the package's lazy name: query/sharded.py builds on this module
 
-            return query.ShardedArchive.open(path)  # type: ignore[return-value]
+            return ShardedArchive.open(path)  # type: ignore[return-value]
         return cls(open_index(path), Path(path))
 
     def reload(self) -> None:

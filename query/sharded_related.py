@@ -27,7 +27,6 @@ from .related import CorpusStats, RelatedModel, RelatedParams
 
 if TYPE_CHECKING:
     from .archive import RelatedHit
-    from .sharded import ShardedArchive
 
 
 @dataclass
@@ -137,7 +136,7 @@ def _articles(archive: Any, ids: list[str]) -> dict[str, Any]:
 class ShardedRelated:
     """The related-posts models of every shard, with archive-wide statistics, and the global queries."""
 
-    def __init__(self, archive: "ShardedArchive", names: list[str], models: list[RelatedModel],
+    def __init__(self, archive: Any, names: list[str], models: list[RelatedModel],
                  l2g: list[np.ndarray], gdf: np.ndarray, n: int, avgdl: float):
         self.archive, self.names, self.models = archive, names, models
         self.l2g, self.gdf, self.n, self.avgdl = l2g, gdf, n, avgdl
@@ -165,7 +164,7 @@ class ShardedRelated:
                                row=np.concatenate(row))
 
     @classmethod
-    def build(cls, archive: "ShardedArchive") -> "ShardedRelated":
+    def build(cls, archive: Any) -> "ShardedRelated":
         names = archive.names
         loaded = archive.shards.call(names, lambda a: load_terms(a.path, indexed_fingerprints(a.index)))
         names = [n for n in names if not isinstance(loaded[n], BaseException)]
