@@ -32,7 +32,7 @@ from .archive import MAX_LIMIT, SNIPPET_CHARS, Archive, Facets, Hit, SearchResul
 from .facets import MONTHLY_YEARS, CategoryCount, DateBucket
 from .parse import QueryError, date_bound, split_category_terms
 from .plain import plain
-from .suggest import MAX_SUGGESTIONS, Completion, Suggestions, TitleSuggestion, expand_prefix
+from .suggest import MAX_SUGGESTIONS, Completion, Suggestions, TitleSuggestion, check_suggest_limits, expand_prefix
 from .weighting import idf
 
 CLUSTER_ENV = "NEWSSEARCH_CLUSTER"
@@ -372,9 +372,7 @@ class ShardedArchive:
         """Completions counted over every shard (each shard's best MAX_SUGGESTIONS, summed) and the best
         headlines of the completed query."""
         started = time.perf_counter()
-        for name, value in (("limit", limit), ("titles", titles)):
-            if not isinstance(value, int) or not 0 <= value <= MAX_SUGGESTIONS:
-                raise QueryError(name, f"{value!r} is out of range (0 to {MAX_SUGGESTIONS})")
+        check_suggest_limits(limit, titles)
         out = Suggestions(query=q)
         if q.strip():
             out.completions = self._completions(q, limit) if limit else []
