@@ -21,7 +21,7 @@ from .fold import CopyFilter, FoldedPage
 from .fold import fold as fold_hits
 from .parse import Filters, combine, date_bound, parse_text, split_category_terms
 from .recency import half_life_seconds, rerank_by_recency
-from .textquery import STRICT_ENOUGH, QueryBuilder
+from .textquery import QueryBuilder
 from .plain import plain
 from .snippets import QueryTerms
 from .weighting import TermWeights
@@ -190,7 +190,7 @@ class Archive:
                limit: int = 10, page: int = 1, facets: bool = True, interval: str | None = None,
                snippet_chars: int = SNIPPET_CHARS, prefix: bool = False,
                recency: str | float | None = None, term_weights: TermWeights | None = None,
-               relaxed: bool | None = None, fold: bool = True, strict: bool | None = None) -> SearchResult:
+               relaxed: bool | None = None, fold: bool = True) -> SearchResult:
         """Ranked (BM25, title boosted) or date-sorted hits for `q`, with facets for the same query.
 
         `q` is read as a search box reads it (query/textquery.py): plain words rank articles by how many of
@@ -229,18 +229,8 @@ class Archive:
         if relaxed and parsed.relaxed is not None:  # a sharded archive found nothing in any shard as asked
             text_query = parsed.relaxed
             warnings = warnings + [RELAXED_WARNING]
-        found = None
-        if parsed.strict is not None and strict is not False:
-            # A keyword query whose every word (all but one of 3-4) meets in a page's worth of articles
-            # lists only those, as an AND would; a sharded archive decides it for all shards (`strict`).
-            found = self._page(searcher, combine(self.schema, parsed.strict, filters), sort, limit, offset,
-                               half_life, fold)
-            if strict or found[1] >= STRICT_ENOUGH:
-                text_query = parsed.strict
-            else:
-                found = None
-        res_hits, total, folded = found or self._page(searcher, combine(self.schema, text_query, filters), sort,
-                                                      limit, offset, half_life, fold)
+        res_hits, total, folded = self._page(searcher, combine(self.schema, text_query, filters), sort, limit,
+                                             offset, half_life, fold)
         if total == 0 and parsed.relaxed is not None and relaxed is None:
             # Nothing holds the required phrases or +words: any of the words will do (a query never comes
             # back empty while articles hold some of its words).

@@ -63,9 +63,6 @@ def analyse(text: str) -> list[str]:
     return analyzer.analyze(text)
 
 
-STRICT_ENOUGH = 10  # articles holding enough of the words that fill a page: then only they match
-
-
 def enough_words(n: int) -> int:
     """How many of n plain words earn an article the coordination bonus (1: no bonus)."""
     return n if n <= 2 else n - 1 if n <= 4 else 1
@@ -80,9 +77,6 @@ class TextQuery:
     warnings: list[str] = field(default_factory=list)
     highlight: str = ""  # words whose forms are highlighted in snippets (the corrections included)
     did_you_mean: str | None = None  # the query with its unknown words corrected
-    # Only the articles holding enough of the words (those `query` gives the bonus), for when they fill a
-    # page (STRICT_ENOUGH): a keyword query's AND when it finds enough, Typesense's drop_tokens_threshold.
-    strict: tantivy.Query | None = None
 
 
 @dataclass
@@ -208,9 +202,7 @@ class QueryBuilder:
         # When what is required matches nothing, any of the words will do.
         fallback = self._merge(plain, loose) if musts else []
         relaxed = self._combine(searcher, fallback, [], nots) if fallback else None
-        enough = enough_words(len(plain))
-        strict = self._combine(searcher, plain, musts, nots, enough) if enough > 1 and not musts else None
-        return TextQuery(query, relaxed, warnings, " ".join(highlight), did_you_mean, strict)
+        return TextQuery(query, relaxed, warnings, " ".join(highlight), did_you_mean)
 
     @staticmethod
     def _merge(words: list[_Word], more: list[_Word]) -> list[_Word]:
@@ -236,15 +228,14 @@ class QueryBuilder:
         return text
 
     def _combine(self, searcher: tantivy.Searcher, words: list[_Word], musts: list[tantivy.Query],
-                 nots: list[tantivy.Query], need: int = 1) -> tantivy.Query:
+                 nots: list[tantivy.Query]) -> tantivy.Query:
         """Required and excluded clauses, and the plain words (any of them matching when nothing else is
         required), with bonuses for holding enough of them and for neighbouring words close together."""
         clauses = [(tantivy.Occur.Must, q) for q in musts] + [(tantivy.Occur.MustNot, q) for q in nots]
         if words:
             plain = [(tantivy.Occur.Should, self._word(w)) for w in words]
             occur = tantivy.Occur.Should if musts else tantivy.Occur.Must
-            clauses.append((occur, plain[0][1] if len(plain) == 1 else
-                            tantivy.Query.boolean_query(plain, minimum_number_should_match=need)))
+            clauses.append((occur, plain[0][1] if len(plain) == 1 else tantivy.Query.boolean_query(plain)))
             clauses += [(tantivy.Occur.Should, q) for q in self._proximity(words)]
             enough = enough_words(len(words))
             if enough > 1:
