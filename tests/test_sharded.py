@@ -163,15 +163,21 @@ def test_related_across_shards_matches_one_index(reuters_pair):
         assert overlap([h.id for h in a], [h.id for h in b]) >= 0.8
 
 
-def test_upsert_that_changes_the_date_moves_the_article(tmp_path):
+def _monthly_stories_then_one_moves(tmp_path, body: str, *build_args: str):
+    """Five January 2020 stories built into monthly shards; then the export dates story 2 in June 2021
+    (written, not yet indexed). Returns (export, index)."""
     src = tmp_path / "a.jsonl"
-    rows = [{"id": f"a{i}", "title": f"story {i}", "body": f"body of story {i} about grain", "date": "2020-01-15"}
-            for i in range(5)]
+    rows = [{"id": f"a{i}", "title": f"story {i}", "body": body.format(i=i), "date": "2020-01-15"} for i in range(5)]
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
     index = tmp_path / "idx"
-    build(src, index, "--shard-by", "month")
+    build(src, index, "--shard-by", "month", *build_args)
     rows[2]["date"] = "2021-06-01"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return src, index
+
+
+def test_upsert_that_changes_the_date_moves_the_article(tmp_path):
+    src, index = _monthly_stories_then_one_moves(tmp_path, "body of story {i} about grain")
     report = build(src, index)  # the manifest says how it is sharded
     assert (report["updated"], report["unchanged"], report["total"]) == (1, 4, 5)
     archive = Archive.open(index)
@@ -186,14 +192,7 @@ def test_move_killed_midway_is_finished_by_the_next_run(tmp_path):
     """Killed while deleting a moved article's old copy: the journal stays, and the next run finishes it."""
     import subprocess
 
-    src = tmp_path / "a.jsonl"
-    rows = [{"id": f"a{i}", "title": f"story {i}", "body": f"story {i} about grain", "date": "2020-01-15"}
-            for i in range(5)]
-    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    index = tmp_path / "idx"
-    build(src, index, "--shard-by", "month", "--workers", "1")
-    rows[2]["date"] = "2021-06-01"
-    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    src, index = _monthly_stories_then_one_moves(tmp_path, "story {i} about grain", "--workers", "1")
     exe = shutil.which("newssearch") or str(Path(os.sys.executable).with_name("newssearch"))
     env = {**os.environ, "NEWSSEARCH_FAILPOINTS": "commit:2"}  # 1: the new shard, 2: the old copy's deletion
     proc = subprocess.run([exe, "index", src, "--index", index, "--workers", "1", "-q"], env=env,
