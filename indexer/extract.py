@@ -108,12 +108,14 @@ def _shrink(tree) -> None:
 
 def _date(stated: str | None, tree, url: str | None) -> tuple[datetime | None, str | None]:
     """The publication instant (UTC) and its calendar day as the page states it: the page's own date
-    first, htmldate's search of the page (original date, not the last update) only when it states none."""
+    first, htmldate's search of the page (original date, not the last update) only when it states none:
+    its extensive search (dates in the text too) is right on 82.9% of WCXB's articles on one half of
+    its sites and 84.1% on the other, against 77.4% and 82.1% without."""
     value = stated
     if not value:
         from htmldate import find_date
         try:
-            value = find_date(tree, url=url, original_date=True, extensive_search=False)
+            value = find_date(tree, url=url, original_date=True, extensive_search=True)
         except Exception:  # htmldate on a hostile page: the article stands without a date
             value = None
     try:

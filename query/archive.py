@@ -25,7 +25,7 @@ from .textquery import QueryBuilder
 from .plain import plain
 from .snippets import QueryTerms
 from .weighting import TermWeights
-from .suggest import MAX_SUGGESTIONS, Suggestions, TitleSuggestion, complete, expand_prefix
+from .suggest import Suggestions, TitleSuggestion, check_suggest_limits, complete, expand_prefix
 
 if TYPE_CHECKING:  # numba (related.py) and numpy (terms.py) are imported only when related posts are asked for
     import numpy as np
@@ -298,9 +298,7 @@ class Archive:
         """Completions of the word being typed (in the context of the words before it) and the best
         headlines for it; cheap enough to call on every keystroke."""
         started = time.perf_counter()
-        for name, value in (("limit", limit), ("titles", titles)):
-            if not isinstance(value, int) or not 0 <= value <= MAX_SUGGESTIONS:
-                raise QueryError(name, f"{value!r} is out of range (0 to {MAX_SUGGESTIONS})")
+        check_suggest_limits(limit, titles)
         out = Suggestions(query=q)
         if q.strip():
             searcher = self.searcher()

@@ -32,7 +32,7 @@ from .archive import MAX_LIMIT, SNIPPET_CHARS, Archive, Facets, Hit, SearchResul
 from .facets import MONTHLY_YEARS, CategoryCount, DateBucket
 from .parse import QueryError, date_bound, split_category_terms
 from .plain import plain
-from .suggest import MAX_SUGGESTIONS, Completion, Suggestions, TitleSuggestion, expand_prefix
+from .suggest import MAX_SUGGESTIONS, Completion, Suggestions, TitleSuggestion, check_suggest_limits, expand_prefix
 from .weighting import idf
 
 CLUSTER_ENV = "NEWSSEARCH_CLUSTER"
@@ -236,8 +236,11 @@ class ShardedArchive:
                site: str | None = None, author: str | None = None, sort: str = "relevance",
                limit: int = 10, page: int = 1, facets: bool = True, interval: str | None = None,
                snippet_chars: int = SNIPPET_CHARS, prefix: bool = False,
-               recency: str | float | None = None) -> ShardedSearchResult:
+               recency: str | float | None = None, fold: bool = True) -> ShardedSearchResult:
         """Archive.search over every shard in the date range; hits, totals and facets merged exactly.
+
+        Copies are grouped within each shard at index time, but a sharded archive does not fold them in
+        search yet: it lists every copy, whatever `fold` says (the README says so).
 
         The any-word fallback is decided for the archive (when no shard holds all the words), not per shard;
         recency reranks within each shard's best matches, as one index does within its own."""
@@ -259,7 +262,7 @@ class ShardedArchive:
         has_cat = self._shards_with(paths)
         hit_shards = [n for n in self.names if n in in_range and n in has_cat]
         common = dict(site=site, author=author, sort=sort, snippet_chars=snippet_chars, recency=recency,
-                      relaxed=False)
+                      relaxed=False, fold=False)
         window = offset + limit
         calls: dict[str, tuple] = {}  # shard -> (role, kwargs)
         for n in hit_shards:
@@ -369,9 +372,7 @@ class ShardedArchive:
         """Completions counted over every shard (each shard's best MAX_SUGGESTIONS, summed) and the best
         headlines of the completed query."""
         started = time.perf_counter()
-        for name, value in (("limit", limit), ("titles", titles)):
-            if not isinstance(value, int) or not 0 <= value <= MAX_SUGGESTIONS:
-                raise QueryError(name, f"{value!r} is out of range (0 to {MAX_SUGGESTIONS})")
+        check_suggest_limits(limit, titles)
         out = Suggestions(query=q)
         if q.strip():
             out.completions = self._completions(q, limit) if limit else []

@@ -16,6 +16,8 @@ import tantivy
 
 from newssearch.indexer.schema import text_analyzer
 
+from newssearch.errors import QueryError
+
 from .parse import check_query_size
 
 MAX_SUGGESTIONS = 20
@@ -53,6 +55,13 @@ class Suggestions:
 def _being_typed(matches: list[re.Match]) -> bool:
     """Whether the last word runs to the end of the text (so it is still being typed)."""
     return bool(matches) and matches[-1].end() == len(matches[-1].string)
+
+
+def check_suggest_limits(limit: int, titles: int) -> None:
+    """Refuse completion and headline counts out of range (a QueryError naming the parameter)."""
+    for name, value in (("limit", limit), ("titles", titles)):
+        if not isinstance(value, int) or not 0 <= value <= MAX_SUGGESTIONS:
+            raise QueryError(name, f"{value!r} is out of range (0 to {MAX_SUGGESTIONS})")
 
 
 def split_typed(q: str) -> tuple[list[str], str]:

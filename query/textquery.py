@@ -20,7 +20,6 @@ parentheses is read as a boolean formula by Tantivy's own parser (every word req
 from __future__ import annotations
 
 import copy
-import math
 import re
 import threading
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from newssearch.indexer.schema import text_analyzer
 from .parse import MAX_SLOP, check_query_size, parse_text
 from .stopwords import STOPWORDS
 from .typos import Speller
-from .weighting import TermWeights
+from .weighting import TermWeights, idf
 
 MAX_PHRASE_WORDS = 32
 MAX_RANKED_WORDS = 64  # the distinct words of a query that are scored; a pasted page stops there
@@ -61,6 +60,11 @@ def analyse(text: str) -> list[str]:
     if analyzer is None:
         analyzer = _local.analyzer = text_analyzer()
     return analyzer.analyze(text)
+
+
+def _bare(word: str) -> str:
+    """A word as typed without the punctuation around it ("prices," -> "prices")."""
+    return word.strip(".,;:!?'\"")
 
 
 def enough_words(n: int) -> int:
@@ -188,7 +192,7 @@ class QueryBuilder:
                 loose.append(_Word(value, terms))
             else:
                 key = " ".join(terms)
-                table = stopwords if value.lower().strip(".,;:!?'\"") in STOPWORDS else words
+                table = stopwords if _bare(value).lower() in STOPWORDS else words
                 if key in table:
                     table[key].count += 1
                 elif len(table) < MAX_RANKED_WORDS:
@@ -217,7 +221,7 @@ class QueryBuilder:
         for w in words:
             if len(w.terms) != 1:
                 continue
-            found = self.speller.corrections(searcher, w.text.strip(".,;:!?'\""))
+            found = self.speller.corrections(searcher, _bare(w.text))
             w.corrections = list({tuple(t): t for c in found if (t := analyse(c.word))}.values())
             if found:
                 fixed.append((w.text, found[0].word))
@@ -259,9 +263,7 @@ class QueryBuilder:
     @staticmethod
     def _idf(searcher: tantivy.Searcher, w: _Word) -> float:
         """BM25's idf of a word in the body (as Tantivy computes it); a phrase counts as its rarest term."""
-        n = max(1, searcher.num_docs)
-        df = min(searcher.doc_freq("body", t) for t in w.terms)
-        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return idf(min(searcher.doc_freq("body", t) for t in w.terms), max(1, searcher.num_docs))
 
     def _proximity(self, words: list[_Word]) -> list[tantivy.Query]:
         """Neighbouring query words found close together in the body."""

@@ -75,7 +75,10 @@ def test_stated_bounds_are_the_code_s():
                                    MAX_GZIP_RATIO, MAX_HEAD_BYTES, MAX_LIMIT, MAX_RECORD_BYTES, MAX_TITLE_CHARS,
                                    MAX_URL_CHARS)
     from newssearch.query.archive import MAX_OFFSET
-    from newssearch.query.parse import MAX_QUERY_CHARS, MAX_QUERY_TERMS
+    from newssearch.query.parse import MAX_QUERY_CHARS, MAX_QUERY_TERMS, MAX_SLOP
+    from newssearch.query.recency import RECENCY_WINDOW
+    from newssearch.query.textquery import MAX_PHRASE_WORDS, MAX_RANKED_WORDS
+    from newssearch.query.typos import MAX_CORRECTIONS
     from newssearch.query.related import RelatedParams
 
     text = _words(README.read_text())
@@ -87,6 +90,9 @@ def test_stated_bounds_are_the_code_s():
         f"commits every {BATCH_SIZE:,} articles", f"(`--batch-size`, {BATCH_SIZE:,} by default)",
         f"Queries over {MAX_QUERY_CHARS:,} characters or {MAX_QUERY_TERMS} terms",
         f"pages past {MAX_OFFSET:,} results", f"`limit` over {MAX_LIMIT}",
+        f"phrase slop is cut to ~{MAX_SLOP}", f"a phrase to its first {MAX_PHRASE_WORDS} words",
+        f"the first {MAX_RANKED_WORDS} distinct ones", f"its {MAX_CORRECTIONS} nearest corrections",
+        f"re-ranks the best {RECENCY_WINDOW} matches", f"best {RECENCY_WINDOW} matches are re-ranked",
         f"answers to its last {CACHE_SIZE:,} distinct", f"(`--threads`, {THREADS};",
         f"title field adds its own score × {TITLE_WEIGHT:g}", f"title terms counted {TITLE_BOOST:g}×", f"its {related.max_query_terms} highest tf·idf terms",
         f"in more than {related.max_doc_freq_ratio:.0%} of articles", f"≥ {related.dup_ratio:.0%} of its score",

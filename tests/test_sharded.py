@@ -70,7 +70,7 @@ def test_totals_and_facets_equal_one_index(sharded_corpus, corpus_index):
     checked = 0
     for q in QUERIES + [""]:
         for f in FILTERS:
-            a, b = one.search(q, **f), sharded.search(q, **f)
+            a, b = one.search(q, fold=False, **f), sharded.search(q, **f)  # shards list every copy
             assert b.total == a.total, (q, f)
             assert [(c.category, c.count) for c in b.facets.categories] == \
                 [(c.category, c.count) for c in a.facets.categories], (q, f)
@@ -91,7 +91,7 @@ def test_ranking_with_global_statistics(reuters_pair):
     one, sharded = (Archive.open(p) for p in reuters_pair)
     overlaps = []
     for q in QUERIES:
-        a, b = one.search(q, limit=10, facets=False), sharded.search(q, limit=10, facets=False)
+        a, b = one.search(q, limit=10, facets=False, fold=False), sharded.search(q, limit=10, facets=False)
         if a.total:
             overlaps.append(overlap([h.id for h in a.hits], [h.id for h in b.hits]))
             assert b.hits[0].score == pytest.approx(a.hits[0].score, rel=0.05), q
@@ -104,7 +104,7 @@ def test_idf_correction_is_what_ranks_like_one_index(reuters_pair):
     with_stats, without = [], []
     plain_weights = sharded.term_weights
     for q in QUERIES:
-        a = one.search(q, limit=10, facets=False)
+        a = one.search(q, limit=10, facets=False, fold=False)
         if not a.total:
             continue
         with_stats.append(overlap([h.id for h in a.hits], [h.id for h in sharded.search(q, facets=False).hits]))
@@ -139,7 +139,7 @@ def test_paging_is_exact(reuters_pair):
     deep = sharded.search("", sort="oldest", limit=50, page=20, facets=False)  # past 100 per shard
     dates = [h.date for h in deep.hits]
     assert dates == sorted(dates) and deep.page == 20 and len(deep.hits) == 50
-    one = Archive.open(reuters_pair[0]).search("", sort="oldest", limit=50, page=20, facets=False)
+    one = Archive.open(reuters_pair[0]).search("", sort="oldest", limit=50, page=20, facets=False, fold=False)
     assert [h.date for h in one.hits] == dates
 
 
@@ -163,15 +163,21 @@ def test_related_across_shards_matches_one_index(reuters_pair):
         assert overlap([h.id for h in a], [h.id for h in b]) >= 0.8
 
 
-def test_upsert_that_changes_the_date_moves_the_article(tmp_path):
+def _monthly_stories_then_one_moves(tmp_path, body: str, *build_args: str):
+    """Five January 2020 stories built into monthly shards; then the export dates story 2 in June 2021
+    (written, not yet indexed). Returns (export, index)."""
     src = tmp_path / "a.jsonl"
-    rows = [{"id": f"a{i}", "title": f"story {i}", "body": f"body of story {i} about grain", "date": "2020-01-15"}
-            for i in range(5)]
+    rows = [{"id": f"a{i}", "title": f"story {i}", "body": body.format(i=i), "date": "2020-01-15"} for i in range(5)]
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
     index = tmp_path / "idx"
-    build(src, index, "--shard-by", "month")
+    build(src, index, "--shard-by", "month", *build_args)
     rows[2]["date"] = "2021-06-01"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return src, index
+
+
+def test_upsert_that_changes_the_date_moves_the_article(tmp_path):
+    src, index = _monthly_stories_then_one_moves(tmp_path, "body of story {i} about grain")
     report = build(src, index)  # the manifest says how it is sharded
     assert (report["updated"], report["unchanged"], report["total"]) == (1, 4, 5)
     archive = Archive.open(index)
@@ -186,14 +192,7 @@ def test_move_killed_midway_is_finished_by_the_next_run(tmp_path):
     """Killed while deleting a moved article's old copy: the journal stays, and the next run finishes it."""
     import subprocess
 
-    src = tmp_path / "a.jsonl"
-    rows = [{"id": f"a{i}", "title": f"story {i}", "body": f"story {i} about grain", "date": "2020-01-15"}
-            for i in range(5)]
-    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    index = tmp_path / "idx"
-    build(src, index, "--shard-by", "month", "--workers", "1")
-    rows[2]["date"] = "2021-06-01"
-    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    src, index = _monthly_stories_then_one_moves(tmp_path, "story {i} about grain", "--workers", "1")
     exe = shutil.which("newssearch") or str(Path(os.sys.executable).with_name("newssearch"))
     env = {**os.environ, "NEWSSEARCH_FAILPOINTS": "commit:2"}  # 1: the new shard, 2: the old copy's deletion
     proc = subprocess.run([exe, "index", src, "--index", index, "--workers", "1", "-q"], env=env,

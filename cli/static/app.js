@@ -109,7 +109,7 @@ function renderResults(r) {
     const snippet = el("p", { className: "snippet" });
     snippet.innerHTML = h.snippet; // server-escaped text with <b> highlights
     const meta = [formatDate(h.date), h.categories.join(", "), h.site, h.authors.join(", ")].filter(Boolean);
-    const copies = h.copies ? [el("p", { className: "meta", textContent:
+    const copies = h.copies ? [el("p", { className: "meta copies", textContent:
       `+${h.copies} ${h.copies === 1 ? "copy" : "copies"} of this story elsewhere` })] : [];
     return el("li", { className: "hit" }, el("h3", {}, link), el("p", { className: "meta", textContent: meta.join(" · ") }),
       snippet, ...copies);
