@@ -64,6 +64,7 @@ class IndexReport:
     failed: int = 0  # files or records that could not be indexed (see problems)
     total: int = 0  # articles in the index afterwards
     seconds: float = 0.0
+    steps: dict[str, float] = field(default_factory=dict)  # a sharded build's seconds per step
     problems: list[Problem] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)  # said about the input, not failures
 

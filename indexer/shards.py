@@ -46,7 +46,9 @@ from newssearch.errors import IndexUnusable
 
 from .article import Article, Problem
 from .build import BATCH_SIZE, IndexReport, Upserter, _die_with_parent, _parse
-from .copies import sketch
+from .copies import _day, sketch
+from .shard_groups import (AssignedGroups, decode_sketch, encode_sketch, load_assigned, place_archive,
+                           read_cross_groups, write_cross_groups, write_part_sketches)
 from .schema import id_hash, open_index
 from .sources import Part, find_files, split_parts
 from .terms import TermRows
@@ -224,6 +226,7 @@ def parse_to_staging(part: Part, number: int, staging: str | Path, shard_by: str
     failpoint_once("shard-parse")
     by_period: dict[str, list[str]] = defaultdict(list)
     hashes: dict[str, list[int]] = defaultdict(list)
+    sketches: list[tuple] = []  # (id, id hash, fingerprint, sketch) in input order: the archive-wide grouping's
     problems, n = [], 0
     for item in items:
         if isinstance(item, Problem):
@@ -231,19 +234,22 @@ def parse_to_staging(part: Part, number: int, staging: str | Path, shard_by: str
             continue
         if not isinstance(item, tuple):  # a notice: nothing to index
             continue
-        article, h = item[0], item[1]
+        article, h, fp, sk = item
         a, b = rows.indptr[n], rows.indptr[n + 1]
         counts = {rows.vocab[t]: float(c) for t, c in zip(rows.indices[a:b].tolist(), rows.data[a:b].tolist())}
         n += 1
         p = period_of(article.date, shard_by)
-        by_period[p].append(json.dumps({"a": article.to_dict(), "c": counts}, ensure_ascii=False))
+        by_period[p].append(json.dumps({"a": article.to_dict(), "c": counts, **encode_sketch(sk)}, ensure_ascii=False))
         hashes[p].append(h)
+        sketches.append((article.id, h, fp, sk))
     for p, lines in by_period.items():
         path = staging_file(staging, p, number)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
         os.replace(tmp, path)
+    if sketches:
+        write_part_sketches(staging, number, sketches)
     return PartResult(number=number, size=part.size, articles=n, periods=dict(hashes), problems=problems)
 
 
@@ -260,7 +266,8 @@ def read_staging(path: Path, keep: Callable[[int], bool]) -> tuple[list[tuple], 
                 continue
             date = datetime.fromisoformat(a["date"].replace("Z", "+00:00")) if a["date"] else None
             article = Article(**{**a, "date": date})
-            items.append((article, h, article.fingerprint(), sketch(article.title, article.body, article.date)))
+            sk = decode_sketch(d, _day(date)) or sketch(article.title, article.body, article.date)
+            items.append((article, h, article.fingerprint(), sk))
             for term, count in d["c"].items():
                 indices.append(vocab.setdefault(term, len(vocab)))
                 data.append(count)
@@ -279,6 +286,7 @@ class ShardJob:
     skip: set[int] = field(default_factory=set)  # id hashes whose last version in this run is in another shard
     delete: list[int] = field(default_factory=list)  # id hashes that moved out (step 3 only)
     batch_size: int = BATCH_SIZE
+    groups: str | None = None  # the archive-wide placement's groups for this shard (indexer/shard_groups.py)
 
 
 @dataclass
@@ -295,6 +303,8 @@ def write_shard(job: ShardJob) -> ShardResult:
     again after a kill: the last commit stands and unchanged articles are skipped."""
     report = IndexReport(index=job.shard_dir)
     up = Upserter(job.shard_dir, report, job.batch_size)
+    if job.groups:
+        up.groups = AssignedGroups(job.shard_dir, up.index, up.known, load_assigned(job.groups))
     try:
         for f in job.files:
             up.add_all(*read_staging(Path(f), lambda h: bucket_of(h, job.buckets) == job.bucket and h not in job.skip))
@@ -447,6 +457,13 @@ def _build(paths, root: Path, shard_by, shards, shard_size, runner, batch_size, 
                                 "shard into a new directory to change it")
     run = uuid.uuid4().hex[:12]
     writer = {"host": socket.gethostname(), "pid": os.getpid(), "run": run, "via": runner.via}
+    clock = [time.perf_counter()]
+
+    def step(name: str) -> None:  # seconds per step in the report: what limits scaling shows there
+        now = time.perf_counter()
+        report.steps[name] = round(report.steps.get(name, 0.0) + now - clock[0], 3)
+        clock[0] = now
+
     _finish_moves(root, manifest, runner)  # a killed run's moves first
 
     # 1. parse every part into per-period staging files
@@ -468,8 +485,10 @@ def _build(paths, root: Path, shard_by, shards, shard_size, runner, batch_size, 
         if progress:
             progress(done[0], total_bytes, done[1])
 
+    step("start")
     results: list[PartResult] = runner.map(parse_to_staging, [(p, i, str(staging), manifest.shard_by)
                                                             for i, p in enumerate(parts)], parsed)
+    step("parse")
     # The last version of an id in this run wins, wherever earlier ones went.
     final: dict[int, str] = {}
     for r in results:
@@ -509,6 +528,19 @@ def _build(paths, root: Path, shard_by, shards, shard_size, runner, batch_size, 
     for s in manifest.shards:
         open_index(manifest.shard_dir(root, s), create=True)  # every listed shard opens, if only as empty
     save_manifest(root, manifest)  # lists every shard that may receive articles before any is written
+    step("plan")
+
+    # near-duplicate groups placed archive-wide (indexer/shard_groups.py), cross-shard groups noted first
+    live_of = dict(zip((s.name for s in existing), holders))
+    group_files, cross = place_archive(
+        staging, [r.number for r in results],
+        {s.name: (manifest.shard_dir(root, s), live_of.get(s.name, {})) for s in manifest.shards},
+        lambda h: target(h, final[h]) if h in final else None)
+    for s in manifest.shards:
+        if s.name in cross:
+            d = manifest.shard_dir(root, s)
+            write_cross_groups(d, np.union1d(read_cross_groups(d), cross[s.name]))
+    step("group")
 
     # 3. write each shard that receives articles, one writer per shard
     skip: dict[tuple[str, int], set[int]] = defaultdict(set)  # (period, bucket) -> ids to leave out
@@ -524,7 +556,8 @@ def _build(paths, root: Path, shard_by, shards, shard_size, runner, batch_size, 
         if pfiles:
             jobs.append((s, ShardJob(shard_dir=str(manifest.shard_dir(root, s)), files=pfiles, bucket=s.bucket,
                                      buckets=s.buckets, skip=skip.get((s.period, s.bucket), set()),
-                                     batch_size=batch_size)))
+                                     batch_size=batch_size,
+                                     groups=str(group_files[s.name]) if s.name in group_files else None)))
     if moves:
         _write_json_atomic(root / "moves.json", [list(m) for m in moves])
     written = runner.map(write_shard, [(j,) for _, j in jobs])
@@ -534,15 +567,20 @@ def _build(paths, root: Path, shard_by, shards, shard_size, runner, batch_size, 
         for k in ("added", "updated", "unchanged", "duplicates", "failed"):
             setattr(report, k, getattr(report, k) + res.report[k])
         report.problems.extend(Problem(p["source"], p["message"]) for p in res.report["problems"])
+    step("write")
 
     # 4. the moved articles leave their old shards
     if moves:
         report.added -= len(moves)
         report.updated += len(moves)
         _finish_moves(root, manifest, runner, writer)
+    for s in manifest.shards:  # every shard written: the cross-shard groups exactly
+        if s.name in cross:
+            write_cross_groups(manifest.shard_dir(root, s), cross[s.name])
     shutil.rmtree(staging, ignore_errors=True)
     report.total = sum(s.articles for s in manifest.shards)
     save_manifest(root, manifest)
+    step("finish")
     return report
 
 

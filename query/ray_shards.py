@@ -21,9 +21,9 @@ class _ShardActor:
     """Holds one shard open; runs the functions it is sent on it (the ShardedArchive's fan-out steps)."""
 
     def __init__(self, shard_dir: str):
-        from newssearch.query.archive import Archive
+        from newssearch.query.sharded_fold import ShardArchive
 
-        self.archive = Archive.open(shard_dir)
+        self.archive = ShardArchive.open(shard_dir)
 
     def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return fn(self.archive, *args, **kwargs)

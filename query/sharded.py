@@ -32,6 +32,7 @@ from .archive import MAX_LIMIT, SNIPPET_CHARS, Archive, Facets, Hit, SearchResul
 from .facets import MONTHLY_YEARS, CategoryCount, DateBucket
 from .parse import QueryError, date_bound, split_category_terms
 from .plain import plain
+from .sharded_fold import ShardArchive, ids_of, merge_folded
 from .suggest import MAX_SUGGESTIONS, Completion, Suggestions, TitleSuggestion, check_suggest_limits, expand_prefix
 from .weighting import idf
 
@@ -77,7 +78,7 @@ class LocalShards:
         for s in manifest.shards:
             if s.name not in self.archives:
                 try:
-                    self.archives[s.name] = a = Archive.open(manifest.shard_dir(root, s))
+                    self.archives[s.name] = a = ShardArchive.open(manifest.shard_dir(root, s))
                     a.queries.speller.known = self._known  # a word any shard holds is not a typo in any
                 except Exception as exc:  # a missing or damaged shard: answered as missing
                     self.errors[s.name] = str(exc)
@@ -239,8 +240,8 @@ class ShardedArchive:
                recency: str | float | None = None, fold: bool = True) -> ShardedSearchResult:
         """Archive.search over every shard in the date range; hits, totals and facets merged exactly.
 
-        Copies are grouped within each shard at index time, but a sharded archive does not fold them in
-        search yet: it lists every copy, whatever `fold` says (the README says so).
+        `fold` folds copies as one index does, across shards (query/sharded_fold.py): the groups are
+        archive-wide, and a story whose copies are in several shards is one hit and counted once.
 
         The any-word fallback is decided for the archive (when no shard holds all the words), not per shard;
         recency reranks within each shard's best matches, as one index does within its own."""
@@ -262,7 +263,7 @@ class ShardedArchive:
         has_cat = self._shards_with(paths)
         hit_shards = [n for n in self.names if n in in_range and n in has_cat]
         common = dict(site=site, author=author, sort=sort, snippet_chars=snippet_chars, recency=recency,
-                      relaxed=False, fold=False)
+                      relaxed=False, fold=fold)
         window = offset + limit
         calls: dict[str, tuple] = {}  # shard -> (role, kwargs)
         for n in hit_shards:
@@ -281,7 +282,7 @@ class ShardedArchive:
         args = {n: (text,) for n in calls}
         results = self._fanout_search(calls, args, weights, chosen_interval, window, common)
         ok, missing = self._answers(results)
-        if text.strip() and not any(rs[0].total for role, rs in ok.values() if role == "hits"):
+        if text.strip() and not any(rs[0].total for role, rs, _ in ok.values() if role == "hits"):
             common["relaxed"] = True  # no shard holds enough of the words: any of them, in every shard
             ok, missing = self._answers(self._fanout_search(calls, args, weights, chosen_interval, window, common))
 
@@ -291,7 +292,9 @@ class ShardedArchive:
         cats: list[list[CategoryCount]] = []
         dates: list[list[DateBucket]] = []
         order = {n: i for i, n in enumerate(self.names)}
-        for n, (role, rs) in ok.items():
+        folded = []  # (shard, [(sort key, hit)], FoldInfo, stories) when folding
+        for n in sorted(ok, key=order.get):
+            role, rs, infos = ok[n]
             first = rs[0]
             for w in first.warnings:
                 if w not in warnings:
@@ -302,6 +305,11 @@ class ShardedArchive:
                 for r in rs:
                     for rank, h in enumerate(r.hits):
                         hits.append((_sort_key(h, sort), order[n], len(hits), h))
+                if fold:
+                    info = infos[0]
+                    for more in infos[1:]:
+                        info.groups, info.hashes = info.groups + more.groups, info.hashes + more.hashes
+                    folded.append((n, [(_sort_key(h, sort), h) for r in rs for h in r.hits], info, first.stories or 0))
             if first.facets is not None:
                 if role in ("hits", "categories"):
                     cats.append(first.facets.categories)
@@ -310,7 +318,11 @@ class ShardedArchive:
                     dates.append(first.facets.dates)
                     undated += first.facets.undated
         hits.sort(key=lambda x: (x[0], x[1], x[2]))
-        page_hits = [h for *_, h in hits[offset:offset + limit]]
+        stories = None
+        if fold:
+            page_hits, stories = merge_folded(folded, offset, limit, self._ids_of)
+        else:
+            page_hits = [h for *_, h in hits[offset:offset + limit]]
         facet_result = None
         if facets:
             got_interval, buckets = merge_dates(dates, interval)
@@ -326,20 +338,32 @@ class ShardedArchive:
         self.last_shards = info
         return ShardedSearchResult(query=q or "", total=total, page=page, limit=limit, sort=sort, hits=page_hits,
                                    facets=facet_result, took_ms=round((time.perf_counter() - started) * 1000, 2),
-                                   warnings=warnings, did_you_mean=did_you_mean, shards=info)
+                                   warnings=warnings, did_you_mean=did_you_mean, folded=fold, stories=stories,
+                                   shards=info)
+
+    def _ids_of(self, wanted: dict[str, list[int]]) -> dict[int, str]:
+        ok, _ = self._answers(self.shards.call(list(wanted), ids_of, {n: (hs,) for n, hs in wanted.items()}))
+        return {h: i for got in ok.values() for h, i in got.items()}
 
     def _fanout_search(self, calls: dict[str, tuple], args: dict[str, tuple], weights: dict[str, TableWeights],
                        interval: str, window: int, common: dict[str, Any]) -> dict[str, Any]:
-        """Each shard's search, as (role, [SearchResult per page of 100]) — one page unless paging deep."""
-        def one(archive: Archive, text: str, role: str, kwargs: dict, tw: TableWeights | None) -> tuple:
-            pages = []
+        """Each shard's search, as (role, [SearchResult per page of 100], [FoldInfo per page when folding]) —
+        one page unless paging deep."""
+        def one(archive: ShardArchive, text: str, role: str, kwargs: dict, tw: TableWeights | None) -> tuple:
+            pages, infos = [], []
+            fold = kwargs.pop("fold") and role == "hits"
             for p in range(1, (-(-window // MAX_LIMIT) if role == "hits" else 1) + 1):
-                pages.append(archive.search(text, **kwargs, page=p, interval=interval if kwargs["facets"] else None,
-                                            term_weights=tw))
+                kw = dict(kwargs, page=p, interval=interval if kwargs["facets"] else None, term_weights=tw)
+                if fold:
+                    res, info = archive.search_folded(text, **kw)
+                    infos.append(info)
+                else:
+                    res = archive.search(text, **kw, fold=False)
+                pages.append(res)
                 kwargs = {**kwargs, "facets": False}
-                if pages[-1].total <= p * MAX_LIMIT:
+                if (res.stories if fold else res.total) <= p * MAX_LIMIT:
                     break
-            return role, pages
+            return role, pages, infos
 
         a = {n: (*args[n], role, {**common, **kw}, weights.get(n)) for n, (role, kw) in calls.items()}
         return self.shards.call(list(calls), one, a)

@@ -64,14 +64,25 @@ def test_manifest_describes_the_shards(sharded_corpus, corpus_index):
     assert isinstance(Archive.open(sharded_corpus), ShardedArchive)
 
 
-def test_totals_and_facets_equal_one_index(sharded_corpus, corpus_index):
+def same_copies(a, b) -> None:
+    """The hits both show have the same copies (folded: the same story is the same group everywhere)."""
+    mine = {h.id: (h.copies, sorted(h.copy_ids)) for h in a.hits}
+    for h in b.hits:
+        if h.id in mine:
+            assert (h.copies, sorted(h.copy_ids)) == mine[h.id], h.id
+
+
+@pytest.mark.parametrize("fold", [True, False])
+def test_totals_and_facets_equal_one_index(sharded_corpus, corpus_index, fold):
     one, sharded = Archive.open(corpus_index), Archive.open(sharded_corpus)
     assert len(sharded) == len(one)
-    checked = 0
+    checked = folded = 0
     for q in QUERIES + [""]:
         for f in FILTERS:
-            a, b = one.search(q, fold=False, **f), sharded.search(q, **f)  # shards list every copy
-            assert b.total == a.total, (q, f)
+            a, b = one.search(q, fold=fold, **f), sharded.search(q, fold=fold, **f)
+            assert (b.total, b.stories, b.folded) == (a.total, a.stories, a.folded), (q, f)
+            folded += fold and a.stories < a.total
+            same_copies(a, b)
             assert [(c.category, c.count) for c in b.facets.categories] == \
                 [(c.category, c.count) for c in a.facets.categories], (q, f)
             assert b.facets.date_interval == a.facets.date_interval
@@ -79,7 +90,7 @@ def test_totals_and_facets_equal_one_index(sharded_corpus, corpus_index):
             if f.get("sort") == "newest":  # ties between equal dates aside, the same dates in the same order
                 assert [h.date for h in b.hits] == [h.date for h in a.hits], (q, f)
             checked += a.total > 0
-    assert checked > 40
+    assert checked > 40 and folded >= 10 * fold  # folding had copies to fold
     assert sharded.stats()["categories"] == one.stats()["categories"]
     assert sharded.stats()["years"] == one.stats()["years"]
     assert [c.count for c in sharded.categories()] == [c.count for c in one.categories()]
@@ -91,7 +102,7 @@ def test_ranking_with_global_statistics(reuters_pair):
     one, sharded = (Archive.open(p) for p in reuters_pair)
     overlaps = []
     for q in QUERIES:
-        a, b = one.search(q, limit=10, facets=False, fold=False), sharded.search(q, limit=10, facets=False)
+        a, b = one.search(q, limit=10, facets=False), sharded.search(q, limit=10, facets=False)
         if a.total:
             overlaps.append(overlap([h.id for h in a.hits], [h.id for h in b.hits]))
             assert b.hits[0].score == pytest.approx(a.hits[0].score, rel=0.05), q
@@ -104,7 +115,7 @@ def test_idf_correction_is_what_ranks_like_one_index(reuters_pair):
     with_stats, without = [], []
     plain_weights = sharded.term_weights
     for q in QUERIES:
-        a = one.search(q, limit=10, facets=False, fold=False)
+        a = one.search(q, limit=10, facets=False)
         if not a.total:
             continue
         with_stats.append(overlap([h.id for h in a.hits], [h.id for h in sharded.search(q, facets=False).hits]))
@@ -139,8 +150,9 @@ def test_paging_is_exact(reuters_pair):
     deep = sharded.search("", sort="oldest", limit=50, page=20, facets=False)  # past 100 per shard
     dates = [h.date for h in deep.hits]
     assert dates == sorted(dates) and deep.page == 20 and len(deep.hits) == 50
-    one = Archive.open(reuters_pair[0]).search("", sort="oldest", limit=50, page=20, facets=False, fold=False)
+    one = Archive.open(reuters_pair[0]).search("", sort="oldest", limit=50, page=20, facets=False)
     assert [h.date for h in one.hits] == dates
+    assert (deep.total, deep.stories) == (one.total, one.stories) and one.stories < one.total  # folded
 
 
 def test_related_across_shards_matches_one_index(reuters_pair):
@@ -205,6 +217,48 @@ def test_move_killed_midway_is_finished_by_the_next_run(tmp_path):
     assert not (index / "moves.json").exists()
     assert archive.search("grain").total == 5 and len(archive) == 5
     assert {s.name: s.articles for s in archive.manifest.shards} == {"2020-01": 4, "2021-06": 1}
+
+
+WIRE = ("The central bank raised its benchmark interest rate by half a point on {day}, its third increase this "
+        "year, saying inflation in food and fuel prices had not eased as it expected. The governor told reporters "
+        "that the board would watch wages and the currency closely over the coming months and was ready to act "
+        "again if prices kept rising faster than its target range of two to three percent. Economists had "
+        "expected a smaller move.")
+
+
+def test_copies_fold_across_shards_like_one_index(tmp_path):
+    """A wire story and its copies dated either side of a month's end (so in two monthly shards), one of
+    them added by a later run: one group archive-wide, folded to one hit and counted once, as in one index."""
+    first, later = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    rows = [{"id": "wire", "title": "Bank raises rates", "body": WIRE.format(day="Friday"), "date": "2020-01-31"},
+            {"id": "paper", "title": "Rates up again", "body": WIRE.format(day="Friday") + " Shares fell.",
+             "date": "2020-02-01"},
+            {"id": "other", "title": "Grain exports", "body": "Wheat and corn exports rose in January.",
+             "date": "2020-02-01"}]
+    first.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    later.write_text(json.dumps({"id": "site", "title": "Bank lifts rate", "date": "2020-02-02",
+                                 "body": WIRE.format(day="Friday").replace("Economists", "Most analysts")}) + "\n")
+    sharded, one = tmp_path / "sharded", tmp_path / "one"
+    for index, args in ((sharded, ("--shard-by", "month")), (one, ())):
+        build(first, index, *args)
+        assert build(first, index)["unchanged"] == 3  # a re-run places nothing
+        build(later, index)  # placed among every shard's articles
+    a, b = Archive.open(one), Archive.open(sharded)
+    assert {s.name for s in b.manifest.shards} == {"2020-01", "2020-02"}
+    for q in ("interest rate", "bank", ""):
+        ra, rb = a.search(q), b.search(q)
+        assert (rb.total, rb.stories) == (ra.total, ra.stories), q
+        # the same stories (which copy shows may differ: each shard keeps its own BM25 length norm)
+        assert [(h.copies, sorted([h.id, *h.copy_ids])) for h in rb.hits] == \
+            [(h.copies, sorted([h.id, *h.copy_ids])) for h in ra.hits], q
+    r = b.search("interest rate")
+    assert (r.total, r.stories, len(r.hits), r.hits[0].copies) == (3, 1, 1, 2)
+    # an upsert that moves the copy into January keeps the story one group
+    rows[1]["date"] = "2020-01-30"
+    first.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    build(first, sharded)
+    r = Archive.open(sharded).search("interest rate")
+    assert (r.total, r.stories, r.hits[0].copies) == (3, 1, 2)
 
 
 def test_killed_build_resumes_to_the_same_archive(tmp_path, reuters_pair):
