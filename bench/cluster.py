@@ -1,13 +1,18 @@
 """Sharded archive and Ray: build throughput on 1 and 2 workers, search latency and related posts in 1 index
 vs N shards, in the same run; prints ratios, the machine's load, and the 100M-article plan from the figures.
 
-    python bench/cluster.py                      # Reuters-21578 (../shared/data), 8 shards
-    python bench/cluster.py --source corpus/ --shards 8 --queries 200
-    python bench/cluster.py --synthetic 200000 --shard-by none   # the synthetic set of bench/serve.py, 8 hash shards
+    python bench/cluster.py                                   # Reuters-21578 SGML (../shared/data), 8 shards by month
+    python bench/cluster.py --inputs jsonl,html --repeat 3    # build scaling only: Reuters as JSON Lines, wcxb pages
+    python bench/cluster.py --synthetic 200000 --search-only  # search p50/p99, 1 index vs 8 hash shards
 
 Each build runs in its own process (`newssearch index … --json`), so each Ray gets its own worker count;
-the build's own `seconds` (after Ray has started) are compared. On a shared, loaded machine scaling
-figures mean little: the load average is printed beside them.
+builds of one input alternate 1 and 2 workers (`--repeat` rounds) so that a change in the machine's load
+hits both alike. For each build: its seconds, its steps (the build report's `steps`: parse, plan, group,
+write, ...), and the load average before and after. Ray runs its workers at niceness 15 by default (they
+yield to everything else on a shared machine); the Ray builds here set RAY_worker_niceness=0, as the local
+processes run. From the 1-worker steps it also prints what the serial steps allow (Amdahl): 2 workers can
+at best bring the parallel steps (parse, write) down by half, the others stay. On a shared, loaded machine
+the measured ratios mean little: the load average is printed beside them.
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,19 +31,90 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-REUTERS = ROOT.parent / "shared" / "data" / "reuters21578"
+DATA = ROOT.parent / "shared" / "data"
+REUTERS = DATA / "reuters21578"
 EXE = str(Path(sys.executable).with_name("newssearch"))
+RAY_ENV = {"RAY_worker_niceness": "0"}
+PARALLEL_STEPS = ("parse", "write")  # one task per part / per shard; the other steps run once
 
 
-def index(src: str, dest: Path, *args: str) -> dict:
+def load() -> float:
+    return round(os.getloadavg()[0], 1)
+
+
+def index(src: str, dest: Path, *args: str, env: dict | None = None) -> dict:
     shutil.rmtree(dest, ignore_errors=True)
+    before = load()
     started = time.perf_counter()
-    proc = subprocess.run([EXE, "index", src, "--index", str(dest), "--json", *args], capture_output=True, text=True)
+    proc = subprocess.Popen([EXE, "index", src, "--index", str(dest), "--json", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+    out, err = proc.communicate()
     if proc.returncode not in (0, 1):
-        raise SystemExit(proc.stderr[-2000:])
-    report = json.loads(proc.stdout)
+        raise SystemExit(err[-2000:])
+    report = json.loads(out)
     report["wall"] = time.perf_counter() - started
+    report["load"] = (before, load())
     return report
+
+
+def sources(work: Path, inputs: list[str], pages: int) -> dict[str, tuple[str, list[str]]]:
+    """input name -> (path, shard arguments)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from corpora import reuters_jsonl  # bench/corpora.py
+
+    out = {}
+    for name in inputs:
+        if name == "sgml":
+            out[name] = (str(REUTERS), ["--shards", "8", "--shard-by", "month"])
+        elif name == "jsonl":
+            path = work / "reuters.jsonl"
+            reuters_jsonl(path)
+            out[name] = (str(path), ["--shards", "8", "--shard-by", "month"])
+        elif name == "html":
+            folder = work / "pages"
+            folder.mkdir()
+            for f in sorted((DATA / "wcxb-dev" / "html").glob("*.html.gz"))[:pages]:
+                shutil.copy(f, folder / f.name)
+            out[name] = (str(folder), ["--shards", "8", "--shard-by", "none"])  # pages of many years: hash shards
+    return out
+
+
+def build_scaling(work: Path, srcs: dict[str, tuple[str, list[str]]], repeat: int, ray: bool) -> dict:
+    """Each input built on 1 and 2 workers (local processes, and local Ray), alternating, `repeat` rounds."""
+    runners = [("local processes", [])] + ([("local Ray", ["--cluster", "local"])] if ray else [])
+    results: dict[tuple[str, str, int], list[dict]] = {}
+    for name, (src, shard_args) in srcs.items():
+        for _ in range(repeat):
+            for via, extra in runners:
+                for w in (1, 2):
+                    r = index(src, work / "b", *shard_args, "--workers", str(w), *extra,
+                              env=RAY_ENV if extra else None)
+                    results.setdefault((name, via, w), []).append(r)
+    print(f"\nbuild scaling, {repeat} round(s) alternating 1 and 2 workers; median (min-max) seconds; load = "
+          "1-min load average before/after each build on this 2-core machine")
+    for name in srcs:
+        for via, _ in runners:
+            one, two = results[(name, via, 1)], results[(name, via, 2)]
+            n = one[0]["articles"]
+            t1 = [r["seconds"] for r in one]
+            t2 = [r["seconds"] for r in two]
+            ratios = [a / b for a, b in zip(t1, t2)]
+            steps = {k: statistics.median(r["steps"].get(k, 0.0) for r in one) for k in one[0]["steps"]}
+            par = sum(v for k, v in steps.items() if k in PARALLEL_STEPS)
+            serial = statistics.median(t1) - par  # everything else: start-up, plan, group, finish, Ray's own
+            best = statistics.median(t1) / (serial + par / 2)
+            print(f"  {name:5s} {via:15s} {n:,} articles: 1 worker {_spread(t1)} s, 2 workers {_spread(t2)} s -> "
+                  f"{statistics.median(ratios):.2f}x ({', '.join(f'{x:.2f}' for x in ratios)}); loads "
+                  f"{[r['load'] for r in one]} / {[r['load'] for r in two]}")
+            print(f"        1-worker steps (median s): " + ", ".join(f"{k} {v:.1f}" for k, v in steps.items())
+                  + f"; serial part {serial:.1f} s of {statistics.median(t1):.1f} -> at best {best:.2f}x on 2")
+            steps2 = {k: statistics.median(r["steps"].get(k, 0.0) for r in two) for k in two[0]["steps"]}
+            print(f"        2-worker steps (median s): " + ", ".join(f"{k} {v:.1f}" for k, v in steps2.items()))
+    return results
+
+
+def _spread(xs: list[float]) -> str:
+    return f"{statistics.median(xs):.1f} ({min(xs):.1f}-{max(xs):.1f})"
 
 
 def latencies(archive, queries: list[str]) -> tuple[float, float]:
@@ -57,20 +134,25 @@ CHECK_FILTERS = [{}, {"date_from": "1987-03-05", "date_to": "1987-04-10"}, {"cat
 
 
 def check(single, sharded, rel_one, rel_sh) -> None:
-    """One index vs the shards: totals and facets equal, top-10 overlap, related overlap@10."""
-    equal, pairs, overlaps = 0, 0, []
-    for q in CHECK_QUERIES:
-        for f in CHECK_FILTERS:
-            try:
-                a, b = single.search(q, **f), sharded.search(q, **f)
-            except ValueError:  # a category the archive lacks
-                continue
-            pairs += 1
-            equal += (a.total == b.total and a.facets.categories == b.facets.categories
-                      and a.facets.dates == b.facets.dates)
-            if a.hits:
-                ids = {h.id for h in a.hits}
-                overlaps.append(len(ids & {h.id for h in b.hits}) / len(ids))
+    """One index vs the shards, folding copies (the default) and not: totals, stories and facets equal,
+    top-10 overlap, related overlap@10."""
+    for fold in (True, False):
+        equal, pairs, overlaps = 0, 0, []
+        for q in CHECK_QUERIES:
+            for f in CHECK_FILTERS:
+                try:
+                    a, b = single.search(q, fold=fold, **f), sharded.search(q, fold=fold, **f)
+                except ValueError:  # a category the archive lacks
+                    continue
+                pairs += 1
+                equal += (a.total == b.total and a.stories == b.stories and a.facets.categories == b.facets.categories
+                          and a.facets.dates == b.facets.dates)
+                if a.hits:
+                    ids = {h.id for h in a.hits}
+                    overlaps.append(len(ids & {h.id for h in b.hits}) / len(ids))
+        print(f"\none index vs {len(sharded.names)} shards, copies {'folded' if fold else 'listed'}: totals, stories "
+              f"and facets equal for {equal} of {pairs} query x filter pairs; top-10 overlap {np.mean(overlaps):.3f} "
+              f"({len(overlaps)} pairs with hits, ties included)")
     ids_a, rows_a, _ = rel_one
     ids_b, rows_b, _ = rel_sh
     pos = {x: i for i, x in enumerate(ids_b)}
@@ -81,9 +163,7 @@ def check(single, sharded, rel_one, rel_sh) -> None:
         if la or lb:
             rel.append(len(set(la) & set(lb)) / max(len(la), len(lb)))
             same += la == lb
-    print(f"\none index vs {len(sharded.names)} shards: totals and facets equal for {equal} of {pairs} query x "
-          f"filter pairs; top-10 overlap {np.mean(overlaps):.3f} ({len(overlaps)} pairs with hits, ties "
-          f"included); related overlap@10 {np.mean(rel):.4f} ({same:,} of {len(rel):,} lists identical)")
+    print(f"related overlap@10 {np.mean(rel):.4f} ({same:,} of {len(rel):,} lists identical)")
 
 
 def _ready() -> bool:
@@ -92,83 +172,87 @@ def _ready() -> bool:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--source", default=str(REUTERS if REUTERS.exists() else ROOT / "corpus"))
+    ap.add_argument("--inputs", default="sgml", help="build inputs, of sgml (Reuters SGML), jsonl (Reuters as "
+                    "one JSON Lines export), html (wcxb-dev pages); '' for none")
+    ap.add_argument("--pages", type=int, default=600, help="wcxb-dev pages for the html input")
+    ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--shards", type=int, default=8)
     ap.add_argument("--queries", type=int, default=300)
-    ap.add_argument("--shard-by", choices=["year", "month", "none"], default="month")
-    ap.add_argument("--synthetic", type=int, default=0, help="generate this many synthetic articles instead")
+    ap.add_argument("--synthetic", type=int, default=0, help="search only, on this many synthetic articles")
+    ap.add_argument("--search-only", action="store_true", help="no build scaling, no related posts")
     ap.add_argument("--skip-ray", action="store_true")
     args = ap.parse_args()
     from newssearch.query.archive import Archive
 
     work = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
-    if args.synthetic:
-        sys.path.insert(0, str(Path(__file__).parent))
-        from corpora import synthetic  # bench/corpora.py
+    print(f"load average before {os.getloadavg()}; {os.cpu_count()} cores")
+    try:
+        if not args.search_only and args.inputs:
+            build_scaling(work, sources(work, args.inputs.split(","), args.pages), args.repeat, not args.skip_ray)
+        if args.synthetic:
+            sys.path.insert(0, str(Path(__file__).parent))
+            from corpora import synthetic  # bench/corpora.py
 
-        args.source = str(work / "synthetic.jsonl")
-        synthetic(args.synthetic, Path(args.source))
-    print(f"source {args.source}; load average before {os.getloadavg()}; {os.cpu_count()} cores")
-    rows = []
-    one = index(args.source, work / "one")
-    rows.append(("one index (build_index)", one))
-    for w in (1, 2):
-        rows.append((f"{args.shards} shards, local processes, {w} worker(s)",
-                     index(args.source, work / f"local{w}", "--shards", str(args.shards), "--workers", str(w),
-                           "--shard-by", args.shard_by)))
-    if not args.skip_ray:
-        for w in (1, 2):
-            rows.append((f"{args.shards} shards, local Ray, {w} worker(s)",
-                         index(args.source, work / f"ray{w}", "--shards", str(args.shards), "--workers", str(w),
-                               "--shard-by", args.shard_by, "--cluster", "local")))
-    n = one["total"]
-    print(f"\nbuild ({n:,} articles)                         seconds   articles/s   vs 1 worker")
-    base: dict[str, float] = {}
-    for name, r in rows:
-        kind = name.split(",")[1] if "," in name else name
-        rate = r["articles"] / r["seconds"]
-        ratio = f"{rate / base[kind]:.2f}x" if kind in base else ""
-        base.setdefault(kind, rate)
-        print(f"  {name:45s} {r['seconds']:7.1f}   {rate:9.0f}   {ratio}")
+            src, shard_args = str(work / "synthetic.jsonl"), ["--shard-by", "none"]
+            synthetic(args.synthetic, Path(src))
+            print(f"\n{args.synthetic:,} synthetic articles (bench/corpora.py), {args.shards} hash shards")
+        else:
+            src, shard_args = str(REUTERS), ["--shard-by", "month"]
+            print(f"\nReuters-21578 SGML, {args.shards} shards by month")
+        one = index(src, work / "one")
+        sh = index(src, work / "sharded", "--shards", str(args.shards), *shard_args)
+        print(f"built: one index {one['seconds']:.1f} s, {args.shards} shards {sh['seconds']:.1f} s (2 workers; "
+              f"load {one['load']}, {sh['load']})")
+        search_and_related(work, args, one["total"])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
-    single, sharded = Archive.open(work / "one"), Archive.open(work / "local2")
+
+def search_and_related(work: Path, args, n: int) -> None:
+    from newssearch.query.archive import Archive
+
+    single, sharded = Archive.open(work / "one"), Archive.open(work / "sharded")
     vocab = [h.title.split()[i % 3] for i, h in enumerate(single.search("", limit=100, page=1).hits) if h.title.split()]
     random.seed(7)
     queries = [" ".join(random.sample(vocab, random.choice((1, 2)))).lower() for _ in range(args.queries)]
     for a in (single, sharded):
         latencies(a, queries[:20])  # warm
     p_one, p_sh = latencies(single, queries), latencies(sharded, queries)
-    print(f"\nsearch with facets, {len(queries)} queries   p50 ms   p99 ms")
+    print(f"\nsearch with facets, copies folded, {len(queries)} queries (load {load()})   p50 ms   p99 ms")
     print(f"  one index                               {p_one[0]:6.2f}   {p_one[1]:6.2f}")
     print(f"  {len(sharded.names)} shards (threads)                     {p_sh[0]:6.2f}   {p_sh[1]:6.2f}"
           f"   ({p_sh[0] / p_one[0]:.2f}x, {p_sh[1] / p_one[1]:.2f}x)")
-
+    if args.search_only:
+        return
     some = single.search("", limit=1, facets=False).hits[0].id
     single.related(some), sharded.related(some)  # the kernel compiled (after an upgrade) before timing
     t = time.perf_counter(); rel_one = single.related_all(10); t_one = time.perf_counter() - t
     t = time.perf_counter(); rel_sh = sharded.related_all(10); t_sh = time.perf_counter() - t
     check(single, sharded, rel_one, rel_sh)
-    print(f"\nrelated --all, every article             seconds")
+    print(f"\nrelated --all, every article (load {load()})   seconds")
     print(f"  one index                               {t_one:6.2f}")
     print(f"  {len(sharded.names)} shards, in this process           {t_sh:6.2f}   ({t_sh / t_one:.2f}x)")
     if not args.skip_ray:
         from newssearch.indexer.distributed import RayRunner
 
-        for w in (1, 2):
-            runner = RayRunner("local", w)
-            try:
-                runner.map(_ready, [()] * w)  # the workers up before timing
-                t = time.perf_counter(); sharded.related_all(10, runner=runner); t_r = time.perf_counter() - t
-            finally:
-                runner.close()
-            print(f"  {len(sharded.names)} shards, Ray tasks, {w} worker(s)       {t_r:6.2f}")
+        os.environ.update(RAY_ENV)
+        times: dict[int, list[float]] = {1: [], 2: []}
+        for _ in range(max(args.repeat, 2)):
+            for w in (1, 2):
+                runner = RayRunner("local", w)
+                try:
+                    runner.map(_ready, [()] * w)  # the workers up before timing
+                    before = load()
+                    t = time.perf_counter(); sharded.related_all(10, runner=runner); t_r = time.perf_counter() - t
+                finally:
+                    runner.close()
+                times[w].append(t_r)
+                print(f"  {len(sharded.names)} shards, Ray tasks, {w} worker(s)       {t_r:6.2f}   (load {before} -> {load()})")
+        ratios = [a / b for a, b in zip(times[1], times[2])]
+        print(f"  Ray 2 workers over 1: {statistics.median(ratios):.2f}x ({', '.join(f'{x:.2f}' for x in ratios)})")
     sizes = [s.articles for s in sharded.manifest.shards]
     print(f"\nshard sizes {sizes}; load average after {os.getloadavg()}")
-    rate1 = rows[1][1]["articles"] / rows[1][1]["seconds"]
-    print(f"\nplan arithmetic from this run: one worker builds {rate1:.0f} articles/s "
-          f"-> 100M articles = {1e8 / rate1 / 3600:.0f} worker-hours; related --all {t_sh / n * 1e3:.3f} ms/article "
-          f"at this size")
-    shutil.rmtree(work, ignore_errors=True)
+    print(f"related --all {t_sh / n * 1e3:.3f} ms/article at this size (in this process)")
 
 
 if __name__ == "__main__":

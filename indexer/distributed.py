@@ -41,6 +41,20 @@ def connect(address: str = "local", workers: int | None = None) -> bool:
     return True
 
 
+def task_cpus() -> int | None:
+    """The CPUs Ray gave the task running in this process (None outside a Ray worker): a task that
+    threads (the related-posts kernel) uses those, not every core of the node, so that tasks sharing a
+    node do not oversubscribe it."""
+    try:
+        import ray
+    except ImportError:
+        return None
+    if not ray.is_initialized() or ray.get_runtime_context().worker.mode != ray.WORKER_MODE:
+        return None
+    cpus = ray.get_runtime_context().get_assigned_resources().get("CPU")
+    return max(1, int(cpus)) if cpus else None
+
+
 class RayRunner:
     """Runs a build's tasks as Ray tasks, each retried up to `max_retries` times if its worker dies."""
 

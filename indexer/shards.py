@@ -368,12 +368,32 @@ def failpoint_once(name: str) -> None:
 
 # --- running tasks: local processes or (indexer/distributed.py) Ray ---------------------------------------
 class LocalRunner:
-    """Runs a build's tasks in local worker processes."""
+    """Runs a build's tasks in local worker processes: one pool for the whole build (started on the first
+    step with more than one task, closed by `close`), not one per step: a worker's start-up (a fork server,
+    newssearch's imports) is paid once."""
 
     via = "local"
 
     def __init__(self, workers: int | None = None):
         self.workers = workers or os.cpu_count() or 1
+        self._pool: ProcessPoolExecutor | None = None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # Started by a fork server, as build_index's parsers are (no inherited locks or threads), in an
+            # executor that fails the build if a worker dies (a plain Pool would wait for it forever).
+            methods = mp.get_all_start_methods()
+            ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
+            if "forkserver" in methods:
+                ctx.set_forkserver_preload(["newssearch.indexer.shards", "newssearch.indexer.records",
+                                            "newssearch.indexer.extract", "newssearch.indexer.pagedump"])
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_die_with_parent)
+        return self._pool
 
     def map(self, fn: Callable, args: list[tuple], done: Callable[[Any], None] | None = None) -> list[Any]:
         """fn(*a) for each a, in any order; `done(result)` as each finishes; results in the order of args."""
@@ -384,16 +404,16 @@ class LocalRunner:
                 if done:
                     done(results[i])
             return results
-        # Started by a fork server, as build_index's parsers are (no inherited locks or threads), in an
-        # executor that fails the build if a worker dies (a plain Pool would wait for it forever).
-        methods = mp.get_all_start_methods()
-        ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
-        with ProcessPoolExecutor(min(self.workers, len(args)), mp_context=ctx, initializer=_die_with_parent) as pool:
-            futures = {pool.submit(fn, *a): i for i, a in enumerate(args)}
+        pool = self._executor()
+        futures = {pool.submit(fn, *a): i for i, a in enumerate(args)}
+        try:
             for fut in as_completed(futures):
                 results[futures[fut]] = fut.result()
                 if done:
                     done(results[futures[fut]])
+        except BaseException:
+            self.close()  # a failed step: no task of it goes on writing
+            raise
         return results
 
 
@@ -439,6 +459,8 @@ def build_sharded(paths: Iterable[str | Path], index_dir: str | Path, *, shard_b
         report = _build(paths, root, shard_by, shards, shard_size, runner, batch_size, progress, follow_symlinks)
     finally:
         lock.release()
+        if isinstance(runner, LocalRunner):  # its pool; a Ray runner is its caller's to close
+            runner.close()
     report.seconds = time.perf_counter() - started
     report.index = str(index_dir)
     return report

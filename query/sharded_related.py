@@ -107,8 +107,14 @@ def remote_score_shard(shard_dir: str, l2g: np.ndarray, gdf: np.ndarray, n: int,
                        queries: Queries, shard: int, offset: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     """One shard's part of related_all, from its directory (a Ray task on any node of the cluster): rows
     returned as global rows (offset + local row)."""
+    from newssearch.indexer.distributed import task_cpus
     from newssearch.indexer.schema import open_index
 
+    cpus = task_cpus()
+    if cpus:
+        import numba
+
+        numba.set_num_threads(min(cpus, numba.config.NUMBA_NUM_THREADS))
     terms = load_terms(shard_dir, indexed_fingerprints(open_index(shard_dir)))
     model = shard_model(terms, l2g, gdf, n, avgdl)
     g2l = np.full(n_global_terms, -1, np.int64)
