@@ -22,6 +22,7 @@ import tantivy
 
 from newssearch.indexer.terms import TermMatrix, indexed_fingerprints, load_terms
 
+from .fold import MAX_RELATED_EXTRA, CopyFilter
 from .parse import Filters, combine, date_bound
 from .related import CorpusStats, RelatedModel, RelatedParams
 
@@ -135,6 +136,25 @@ def _allowed(archive: Any, filters: Filters, id_hash: np.ndarray) -> np.ndarray 
     return np.isin(id_hash, np.asarray(hashes, dtype=np.int64))
 
 
+def _groups(archive: Any) -> dict[int, int]:
+    """id hash -> near-duplicate group of every article of a shard."""
+    searcher = archive.searcher()
+    if not searcher.num_docs:
+        return {}
+    addrs = [a for _, a in searcher.search(tantivy.Query.all_query(), limit=searcher.num_docs).hits]
+    return dict(zip(searcher.fast_field_values("id_hash", addrs), searcher.fast_field_values("group", addrs)))
+
+
+class GroupFilter(CopyFilter):
+    """fold.CopyFilter over the archive's rows: the groups are archive-wide (indexer/shard_groups.py), so
+    an article's copies in other shards are dropped too, as one index drops them."""
+
+    def __init__(self, groups: np.ndarray):
+        self.groups = groups
+        sizes = np.unique(groups, return_counts=True)[1] if len(groups) else np.ones(1, np.int64)
+        self.extra = int(min(MAX_RELATED_EXTRA, sizes.max() - 1))
+
+
 def _articles(archive: Any, ids: list[str]) -> dict[str, Any]:
     return {a: art for a in ids if (art := archive.article(a)) is not None}
 
@@ -143,8 +163,10 @@ class ShardedRelated:
     """The related-posts models of every shard, with archive-wide statistics, and the global queries."""
 
     def __init__(self, archive: Any, names: list[str], models: list[RelatedModel],
-                 l2g: list[np.ndarray], gdf: np.ndarray, n: int, avgdl: float):
+                 l2g: list[np.ndarray], gdf: np.ndarray, n: int, avgdl: float, copies: GroupFilter | None = None):
         self.archive, self.names, self.models = archive, names, models
+        self.copies = copies or GroupFilter(np.concatenate([m.id_hash for m in models]) if models
+                                            else np.zeros(0, np.int64))
         self.l2g, self.gdf, self.n, self.avgdl = l2g, gdf, n, avgdl
         self.n_terms = len(gdf)
         self.g2l = []
@@ -177,7 +199,11 @@ class ShardedRelated:
         matrices = [loaded[n] for n in names]
         l2g, gdf, n, avgdl = global_stats(matrices)
         models = [shard_model(m, ids, gdf, n, avgdl) for m, ids in zip(matrices, l2g)]
-        return cls(archive, names, models, l2g, gdf, n, avgdl)
+        tables = archive.shards.call(names, _groups)
+        groups = [np.array([t.get(h, h) for h in m.id_hash.tolist()] if isinstance(t := tables[name], dict)
+                           else m.id_hash, dtype=np.int64) for name, m in zip(names, models)]
+        copies = GroupFilter(np.concatenate(groups) if groups else np.zeros(0, np.int64))
+        return cls(archive, names, models, l2g, gdf, n, avgdl, copies)
 
     def related(self, article_id: str, k: int, same_category: bool = False,
                 since: str | date | datetime | None = None) -> list["RelatedHit"]:
@@ -200,12 +226,13 @@ class ShardedRelated:
                 if got is None or isinstance(got, BaseException):
                     continue  # none of the categories there, or the shard did not answer
                 allowed = got
-            idx, score = score_shard(model, self.g2l[s], self.queries, s, k, rows=np.array([q]), allowed=allowed)
+            idx, score = score_shard(model, self.g2l[s], self.queries, s, k + self.copies.extra, rows=np.array([q]),
+                                     allowed=allowed)
             parts.append((np.where(idx >= 0, idx + self.offsets[s], -1), score))
         if not parts:
             return []
-        idx, score = merge_topk(parts, k)
-        found = [(int(g), float(sc)) for g, sc in zip(idx[0], score[0]) if g >= 0]
+        idx, score = merge_topk(parts, k + self.copies.extra)  # never its copies, in any shard
+        found = self.copies.drop_one(q, [(int(g), float(sc)) for g, sc in zip(idx[0], score[0]) if g >= 0], k)
         wanted: dict[str, list[str]] = {}
         for g, _ in found:
             wanted.setdefault(self.names[self._shard_of(g)], []).append(self.ids[g])
@@ -226,6 +253,7 @@ class ShardedRelated:
                     runner: Any = None) -> tuple[list[str], np.ndarray, np.ndarray]:
         """Every article's related posts: one task per shard scoring every article's terms against that
         shard, then the partial top-k lists merged."""
+        want, k = k, k + self.copies.extra  # more candidates, to drop each article's copies from
         if runner is not None and getattr(runner, "via", "local") != "local":
             root = self.archive.path
             info = {s.name: s for s in self.archive.manifest.shards}
@@ -241,6 +269,7 @@ class ShardedRelated:
                 if progress:
                     progress(int(self.n * (s + 1) / len(self.models)))
         if not parts:
-            return [], np.zeros((0, k), np.int32), np.zeros((0, k), np.float32)
+            return [], np.zeros((0, want), np.int32), np.zeros((0, want), np.float32)
         idx, score = merge_topk(parts, k)
-        return self.ids, idx, score
+        idx, score = self.copies.drop(np.arange(len(self.ids)), idx, score, want)
+        return self.ids, idx.astype(np.int32), score.astype(np.float32)
