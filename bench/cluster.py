@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -43,17 +44,43 @@ def load() -> float:
 
 
 def index(src: str, dest: Path, *args: str, env: dict | None = None) -> dict:
+    """`newssearch index` in its own process: its report, wall time, the load before/after, and the CPU
+    seconds of its process tree (Ray's workers included: sampled every 0.1 s, each process's last figure)."""
+    import psutil
+
     shutil.rmtree(dest, ignore_errors=True)
     before = load()
     started = time.perf_counter()
     proc = subprocess.Popen([EXE, "index", src, "--index", str(dest), "--json", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+    cpu: dict[int, float] = {}
+    done = threading.Event()
+
+    def sample() -> None:
+        try:
+            root = psutil.Process(proc.pid)
+            while not done.is_set():
+                for p in [root, *root.children(recursive=True)]:
+                    try:
+                        t = p.cpu_times()
+                        cpu[p.pid] = t.user + t.system
+                    except psutil.Error:
+                        pass
+                done.wait(0.1)
+        except psutil.Error:
+            pass
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     out, err = proc.communicate()
+    done.set()
+    sampler.join()
     if proc.returncode not in (0, 1):
         raise SystemExit(err[-2000:])
     report = json.loads(out)
     report["wall"] = time.perf_counter() - started
     report["load"] = (before, load())
+    report["cpu"] = sum(cpu.values())
     return report
 
 
@@ -106,6 +133,11 @@ def build_scaling(work: Path, srcs: dict[str, tuple[str, list[str]]], repeat: in
             print(f"  {name:5s} {via:15s} {n:,} articles: 1 worker {_spread(t1)} s, 2 workers {_spread(t2)} s -> "
                   f"{statistics.median(ratios):.2f}x ({', '.join(f'{x:.2f}' for x in ratios)}); loads "
                   f"{[r['load'] for r in one]} / {[r['load'] for r in two]}")
+            busy1 = statistics.median(r["cpu"] / r["wall"] for r in one)
+            busy2 = statistics.median(r["cpu"] / r["wall"] for r in two)
+            print(f"        cores the build got (CPU s of its processes / wall s): 1 worker {busy1:.2f}, "
+                  f"2 workers {busy2:.2f}; CPU s {statistics.median(r['cpu'] for r in one):.0f} / "
+                  f"{statistics.median(r['cpu'] for r in two):.0f}")
             print(f"        1-worker steps (median s): " + ", ".join(f"{k} {v:.1f}" for k, v in steps.items())
                   + f"; serial part {serial:.1f} s of {statistics.median(t1):.1f} -> at best {best:.2f}x on 2")
             steps2 = {k: statistics.median(r["steps"].get(k, 0.0) for r in two) for k in two[0]["steps"]}
