@@ -260,10 +260,11 @@ class QueryBuilder:
         return leaves[0] if len(leaves) == 1 else tantivy.Query.boolean_query(
             [(tantivy.Occur.Should, q) for q in leaves])
 
-    @staticmethod
-    def _idf(searcher: tantivy.Searcher, w: _Word) -> float:
-        """BM25's idf of a word in the body (as Tantivy computes it); a phrase counts as its rarest term."""
-        return idf(min(searcher.doc_freq("body", t) for t in w.terms), max(1, searcher.num_docs))
+    def _idf(self, searcher: tantivy.Searcher, w: _Word) -> float:
+        """BM25's idf of a word in the body (as Tantivy computes it); a phrase counts as its rarest term.
+        Archive-wide in a sharded archive: times the word's weight there (global idf / shard idf)."""
+        weight = self.term_weights("body", w.terms) if self.term_weights is not None else 1.0
+        return weight * idf(min(searcher.doc_freq("body", t) for t in w.terms), max(1, searcher.num_docs))
 
     def _proximity(self, words: list[_Word]) -> list[tantivy.Query]:
         """Neighbouring query words found close together in the body."""
