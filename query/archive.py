@@ -17,7 +17,7 @@ from newssearch.limits import MAX_LIMIT, SORTS
 
 from .facets import CategoryCount, DateBucket, DateFacet, category_counts, date_histogram, missing_counts
 from .facets import facets as facet_counts
-from .fold import CopyFilter, FoldedPage
+from .fold import CopyFilter, CopyIndex, FoldedPage
 from .fold import fold as fold_hits
 from .parse import Filters, combine, date_bound, parse_text, split_category_terms
 from .recency import half_life_seconds, rerank_by_recency
@@ -132,7 +132,10 @@ class Archive:
     """An opened index. Cheap to search from many threads; call `reload()` to see new commits."""
 
     def __init__(self, index: tantivy.Index, path: Path):
+        # The view moves to new commits only on reload(): what is cached per view (the copies) stays true.
+        index.config_reader("manual")
         self.index = index
+        self._copy_index: CopyIndex | None = None
         self.path = path
         self.schema = index.schema
         self._categories: dict[str, list[str]] | None = None
@@ -152,6 +155,7 @@ class Archive:
 
     def reload(self) -> None:
         self.index.reload()
+        self._copy_index = None
         self._categories = None
         self._dates.forget()
 
@@ -266,7 +270,10 @@ class Archive:
         if not fold:
             res = self._run(searcher, query, sort, limit, offset, half_life)
             return res.hits, res.count, None
-        folded = fold_hits(searcher, self.schema, query,
+        copies = self._copy_index
+        if copies is None or copies.view != (searcher.num_docs, searcher.num_segments):  # a reload raced us
+            copies = self._copy_index = CopyIndex.read(searcher, self.schema)
+        folded = fold_hits(searcher, self.schema, copies, query,
                            lambda n: self._run(searcher, query, sort, n, 0, half_life), offset, limit)
         return folded.hits, folded.articles, folded
 
