@@ -68,8 +68,9 @@ def _matching_members(searcher: tantivy.Searcher, schema: tantivy.Schema, copies
     if not copies.count:
         return ranked
     got = searcher.search(_and(query, _filter(tantivy.Query.term_query(schema, "copy", True))), limit=copies.count)
+    group_of = copies.group_of
     for score, a in got.hits:
-        ranked.setdefault(copies.group_of[_key(a)], []).append((score, a))
+        ranked.setdefault(group_of[a.segment_ord, a.doc], []).append((score, a))
     if ranked:
         groups = tantivy.Query.boolean_query([(tantivy.Occur.Should, tantivy.Query.term_query(schema, "group", g))
                                               for g in ranked])  # a few terms: cheaper than a term set's scan
@@ -77,8 +78,10 @@ def _matching_members(searcher: tantivy.Searcher, schema: tantivy.Schema, copies
                                    limit=len(ranked)).hits
         faddrs = [a for _, a in founders]
         for (score, a), g in zip(founders, searcher.fast_field_values("group", faddrs) if faddrs else []):
-            ranked[g].append((score, a))
-            ranked[g].sort(key=lambda sa: -sa[0])
+            ranked[g].insert(0, (score, a))  # then a stable sort: a founder that ties its copies goes first
+        for hits in ranked.values():
+            if len(hits) > 1:
+                hits.sort(key=lambda sa: -sa[0])
     return ranked
 
 
