@@ -113,17 +113,6 @@ def check_paging(sort: str, limit: int, page: int) -> int:
     return offset
 
 
-def _stored_article(doc: dict[str, list]) -> Article:
-    dates = doc.get("date") or []
-    return Article(
-        id=doc["id"][0], title=(doc.get("title") or doc.get("shown_title") or [""])[0],
-        title_from_body=not doc.get("title"), body=(doc.get("body") or [""])[-1],
-        url=(doc.get("url") or [None])[0], date=dates[0] if dates else None,
-        categories=list(doc.get("categories") or []), authors=list(doc.get("author") or []),
-        site=(doc.get("site") or [None])[0], source=(doc.get("source") or [""])[0],
-    )
-
-
 def _iso(dt: datetime | None) -> str | None:
     return dt.isoformat().replace("+00:00", "Z") if dt else None
 
@@ -291,7 +280,7 @@ class Archive:
 
     def _hit(self, searcher: tantivy.Searcher, addr: tantivy.DocAddress, score: float | None,
              terms: QueryTerms, chars: int) -> Hit:
-        a = _stored_article(searcher.doc(addr).to_dict())
+        a = Article.from_stored(searcher.doc(addr).to_dict())
         snippet = terms.snippet(a.body, chars)
         if not snippet.strip():  # no body match (title-only hit, or browsing): the article's opening
             opening = a.body[:chars]
@@ -314,7 +303,7 @@ class Archive:
                 query, _ = parse_text(self.index, expand_prefix(q, out.completions))
                 hits = searcher.search(query, limit=titles).hits
                 for _, addr in hits:
-                    a = _stored_article(searcher.doc(addr).to_dict())
+                    a = Article.from_stored(searcher.doc(addr).to_dict())
                     out.titles.append(TitleSuggestion(id=a.id, title=a.title, url=a.url, date=_iso(a.date)))
         out.took_ms = round((time.perf_counter() - started) * 1000, 2)
         return out
@@ -328,7 +317,7 @@ class Archive:
         """The stored article with this id, or None."""
         searcher = self.searcher()
         addr = self._address(searcher, article_id)
-        return _stored_article(searcher.doc(addr).to_dict()) if addr is not None else None
+        return Article.from_stored(searcher.doc(addr).to_dict()) if addr is not None else None
 
     # --- related posts ------------------------------------------------------------------------------
     def related_model(self) -> RelatedModel:
@@ -389,7 +378,7 @@ class Archive:
             addr = self._address(searcher, model.ids[r])
             if addr is None:
                 continue
-            a = _stored_article(searcher.doc(addr).to_dict())
+            a = Article.from_stored(searcher.doc(addr).to_dict())
             out.append(RelatedHit(id=a.id, score=round(score, 4), title=a.title, url=a.url, date=_iso(a.date),
                                   categories=a.categories))
         return out
