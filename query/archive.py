@@ -21,7 +21,7 @@ from .fold import CopyFilter, CopyIndex, FoldedPage
 from .fold import fold as fold_hits
 from .parse import Filters, combine, date_bound, parse_text, split_category_terms
 from .recency import half_life_seconds, rerank_by_recency
-from .textquery import QueryBuilder
+from .textquery import STRICT_ENOUGH, QueryBuilder
 from .plain import plain
 from .snippets import QueryTerms
 from .weighting import TermWeights
@@ -183,7 +183,7 @@ class Archive:
                limit: int = 10, page: int = 1, facets: bool = True, interval: str | None = None,
                snippet_chars: int = SNIPPET_CHARS, prefix: bool = False,
                recency: str | float | None = None, term_weights: TermWeights | None = None,
-               relaxed: bool | None = None, fold: bool = True) -> SearchResult:
+               relaxed: bool | None = None, fold: bool = True, strict: bool | None = None) -> SearchResult:
         """Ranked (BM25, title boosted) or date-sorted hits for `q`, with facets for the same query.
 
         `q` is read as a search box reads it (query/textquery.py): plain words rank articles by how many of
@@ -196,7 +196,8 @@ class Archive:
         `prefix=True` (search-as-you-type) reads the last word as a prefix: "oil pr" finds "oil prices".
         `term_weights` multiplies each query word's (phrase's) score by a factor: a sharded archive's
         archive-wide statistics (query/weighting.py, query/sharded.py). `relaxed` (a sharded archive's
-        decision for all its shards): True runs the any-word query, False never falls back to it.
+        decision for all its shards): True runs the any-word query, False never falls back to it. `strict`
+        (likewise): True lists only the articles holding both words of a two-word query, False any word.
         `fold=True` shows each group of near-duplicates (syndicated copies) as its best hit, with `copies`
         and `copy_ids`; `total` counts matching articles, `stories` the groups (what the pages count).
         Facet counts count articles.
@@ -222,8 +223,18 @@ class Archive:
         if relaxed and parsed.relaxed is not None:  # a sharded archive found nothing in any shard as asked
             text_query = parsed.relaxed
             warnings = warnings + [RELAXED_WARNING]
-        res_hits, total, folded = self._page(searcher, combine(self.schema, text_query, filters), sort, limit,
-                                             offset, half_life, fold)
+        found = None
+        if parsed.strict is not None and (strict or strict is None and parsed.strict_df >= STRICT_ENOUGH):
+            # A keyword query whose words meet in a page's worth of articles lists only those, as an AND
+            # would (tried only when each word is in that many); a sharded archive decides it for all shards.
+            found = self._page(searcher, combine(self.schema, parsed.strict, filters), sort, limit, offset,
+                               half_life, fold)
+            if strict or found[1] >= STRICT_ENOUGH:
+                text_query = parsed.strict
+            else:
+                found = None
+        res_hits, total, folded = found or self._page(searcher, combine(self.schema, text_query, filters), sort,
+                                                      limit, offset, half_life, fold)
         if total == 0 and parsed.relaxed is not None and relaxed is None:
             # Nothing holds the required phrases or +words: any of the words will do (a query never comes
             # back empty while articles hold some of its words).
