@@ -26,7 +26,9 @@ from newssearch.indexer.schema import open_index
 from newssearch.indexer.shard_groups import CROSS_GROUPS, read_cross_groups
 
 from .archive import Archive, Hit, SearchResult
-from .fold import MAX_COPY_IDS, MAX_MEMBERS
+from .fold import MAX_COPY_IDS
+
+MAX_SHARED_MEMBERS = 10_000  # matching members of the stories a shard shares with others, read per search
 
 
 @dataclass
@@ -90,7 +92,7 @@ class ShardArchive(Archive):
             return {}
         both = tantivy.Query.boolean_query([(tantivy.Occur.Must, query),
                                             (tantivy.Occur.Must, tantivy.Query.term_set_query(self.schema, "group", cross))])
-        hits = searcher.search(both, limit=MAX_MEMBERS).hits
+        hits = searcher.search(both, limit=MAX_SHARED_MEMBERS).hits
         out: dict[int, list[tuple[int, float]]] = {}
         if hits:
             addrs = [a for _, a in hits]
