@@ -54,7 +54,7 @@ def html_to_article(content: bytes | str, url: str | None = None, source: str = 
     tree = load_html(content)
     if tree is None:
         raise ValueError("no article text found in the page (not HTML)")
-    stated = page_meta(tree)
+    stated = page_meta(tree, url)
     _shrink(tree)
     # Tables hold article content (data, infoboxes). Balanced mode: favor_recall scored lower on
     # bench/extraction.py and took 1.8x the time (htmlbody's docstring has the figures).
