@@ -129,9 +129,10 @@ def _names(value, ids: dict[str, dict] | None = None) -> list[str]:
 _BYLINE_PREFIX = re.compile(
     r"^(?:(?:view|see|read) (?:all|more) (?:posts|articles|stories)(?: by)?|more (?:posts|articles|stories) by|"
     r"(?:written|posted|published|reviewed|edited|reported|text|words|story|article|recipe|post|photos?|"
-    r"interview|review|guide)(?: and \w+)? by|author(?:ed by)?|by|von|par|por|di|door)\b[\s:|]*", re.I)
+    r"interview|review|guide)(?: and \w+)? by|author(?:ed by)?|by|von|par|por|di|door)(?:\b|(?<=\)))(?:\(s\))?[\s:|]*", re.I)
 _NOT_A_NAME = re.compile(r"^(?:https?:|www\.)|@\S+\.|^\W*$|^\w+(?:\.\w+){2,}$|^(?:admin|administrator|name|author|"
-                         r"authors|by|staff writer|unknown|guest|editor|sponsored|guide|advertisement|partner content)$", re.I)  # (a.b.c: a template's key)
+                         r"authors|by|staff writer|unknown|guest|editor|sponsored|guide|advertisement|partner content|about|"
+                         r"more|share|follow)$", re.I)  # (a.b.c: a template's key)
 # What a byline says about the person after the name ("Ann Lee, Tech Reporter", "Ann Lee Writer"): a job,
 # not a name. Credentials ("MD", "PhD") stay: the name stands in them as the page writes it.
 _ROLE = re.compile(r"\b(?:writer|editor|reporter|author|contributor|correspondent|columnist|expert|founder|"
@@ -165,6 +166,8 @@ def author_name(text: str, stated: bool = False) -> str | None:
     if not text or _NOT_A_NAME.search(text) or len(text.split()) > MAX_NAME_WORDS \
             or _ROLE.fullmatch(text.split()[-1]):  # a job, not a name ("Tech Reporter")
         return None
+    if not stated and (re.search(r"\d", text) or not re.match(r"\w", text)):
+        return None  # "10", "(s)", "Kan Chu Sen, 1721.": a byline's neighbours, not a name
     words = [w for w in text.split() if w.lower() not in _NAME_PARTICLES]
     if not stated and sum(w[:1].islower() for w in words) * 2 >= len(words):
         return None  # a phrase in a sentence ("by humans, not robots", "focusing"), not a name
@@ -248,7 +251,7 @@ def _ld_title(ld: dict, title_tag: str | None, sites: list[str], others: list[st
     return title
 
 
-def byline_authors(tree: HtmlElement) -> list[str]:
+def byline_authors(tree: HtmlElement, names: SiteNames | None = None) -> list[str]:
     """Authors from the page's visible byline where its metadata names none: elements marked as the
     author (rel="author", itemprop="author", an author-name or byline class), else the first element of an
     "author" class whose text is a name; their itemprop="name" part if they mark one."""
@@ -267,6 +270,8 @@ def byline_authors(tree: HtmlElement) -> list[str]:
         for el in found:
             named = el.xpath('.//*[@itemprop="name"]')
             for name in _byline_names(named[0] if named else el):
+                if names is not None and names.matches(name):
+                    continue  # the site's own name: a person may stand beside it
                 if len(name.split()) <= MAX_BYLINE_WORDS and name.casefold() not in (n.casefold() for n in out):
                     out.append(name)
             if len(out) >= MAX_AUTHORS or out and el.tag != "a":
@@ -306,22 +311,30 @@ def _byline_names(el: HtmlElement) -> list[str]:
 _INITIALS = re.compile(r"^[A-Z]{1,3}$")
 
 
-def text_byline(tree: HtmlElement) -> list[str]:
-    """A "By Ann Lee" line among the first texts after the page's first <h1> (pages that mark no byline)."""
-    h1 = next(tree.iter("h1"), None)
-    if h1 is None:
-        return []
-    texts = [t for t in (_clean(x) for x in h1.xpath("following::text()[normalize-space()][position() <= 12]"))
-             if t]
+def text_byline(tree: HtmlElement, headline: str | None = None) -> list[str]:
+    """A "By Ann Lee" line among the first texts after the headline's <h1> (the first <h1> when none is
+    the headline: a logo often takes the first), else a "Written by Ann Lee" anywhere (an author box):
+    for pages that mark no byline."""
+    h1s = list(tree.iter("h1"))
+    key = (headline or "").casefold()
+    h1 = next((h for h in h1s if key and _clean(h.text_content() or "") and key in h.text_content().casefold()),
+              h1s[0] if h1s else None)
+    texts = [] if h1 is None else [t for t in (_clean(x) for x in _AFTER_H1(h1)) if t]
+    texts += [t for t in (_clean(x) for x in _WRITTEN_BY(tree)) if t]
     for i, t in enumerate(texts):
         m = _TEXT_BYLINE.match(t)
         if m:
             rest = m.group(1) or (texts[i + 1] if i + 1 < len(texts) else "")
             name = author_name(rest)
-            return [name] if name else []
+            if name:
+                return [name]
     return []
 
 
+TEXTS_AFTER_HEADLINE = 20
+_AFTER_H1 = XPath(f"following::text()[normalize-space()][position() <= {TEXTS_AFTER_HEADLINE}]")
+_WRITTEN_BY = XPath("(//text()[starts-with(normalize-space(), 'Written by') or "
+                    "starts-with(normalize-space(), 'Written By')])[position() <= 3]")
 _TEXT_BYLINE = re.compile(r"^(?:(?:written|posted|published) by|by|author)\b[\s:]*(.*)$", re.I)
 
 
@@ -438,7 +451,7 @@ def page_meta(tree: HtmlElement, url: str | None = None) -> PageMeta:
     # A site's own name as author stays where the page names nobody else: that is how many company blogs
     # sign. Where its byline names a person, that person wrote it.
     if not authors or all(names.matches(a) for a in authors):
-        bylined = [a for a in byline_authors(tree) or text_byline(tree) if not names.matches(a)]
+        bylined = [a for a in byline_authors(tree, names) or text_byline(tree, title) if not names.matches(a)]
         authors = bylined or authors
     section = _first(ld.get("articleSection")) or meta.get("article:section") or meta.get("parsely-section")
     return PageMeta(title=title, published=published, authors=authors, section=section, site=site,
