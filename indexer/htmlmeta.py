@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 from lxml.etree import XPath
 from lxml.html import HtmlElement
 
+from .dates import DATE_IN_TEXT
+
 MAX_JSON_LD_OBJECTS = 2000  # objects read per JSON-LD block: a bound on hostile pages
 _CDATA = re.compile(r"^\s*<!\[CDATA\[|\]\]>\s*$")
 _ARTICLE_TYPES = re.compile(r"Article|Posting|Report|NewsArticle|WebPage|CreativeWork|Blog", re.I)
@@ -26,6 +28,8 @@ _TITLE_SEPARATOR = re.compile(r"\s+(?:[|\-–—·•»/\\_]|::)\s+|\s+(?=\[[^\]
 class PageMeta:
     title: str | None = None
     published: str | None = None  # as the page writes it: ISO 8601 mostly
+    shown_date: str | None = None  # the date the page shows by its headline (visible_date)
+    shown_label: int = 1  # what labels it: 0 published, 1 nothing, 2 updated
     authors: list[str] = field(default_factory=list)
     section: str | None = None
     site: str | None = None
@@ -315,10 +319,7 @@ def text_byline(tree: HtmlElement, headline: str | None = None) -> list[str]:
     """A "By Ann Lee" line among the first texts after the headline's <h1> (the first <h1> when none is
     the headline: a logo often takes the first), else a "Written by Ann Lee" anywhere (an author box):
     for pages that mark no byline."""
-    h1s = list(tree.iter("h1"))
-    key = (headline or "").casefold()
-    h1 = next((h for h in h1s if key and _clean(h.text_content() or "") and key in h.text_content().casefold()),
-              h1s[0] if h1s else None)
+    h1 = _headline_h1(tree, headline)
     texts = [] if h1 is None else [t for t in (_clean(x) for x in _AFTER_H1(h1)) if t]
     texts += [t for t in (_clean(x) for x in _WRITTEN_BY(tree)) if t]
     for i, t in enumerate(texts):
@@ -406,6 +407,53 @@ def visible_headline(headings: list[str], stated: list[str], sites: list[str]) -
     return best if best_score >= 0.5 else None
 
 
+# The label before a date by the headline: published (0), none (1), updated (2).
+_DATE_LABEL = re.compile(r"(?:(published|posted|written|released|created|first published)|"
+                         r"((?:last )?(?:updated|modified|reviewed|edited|revised)))\W*(?:on|at|in)?\W*$", re.I)
+_VISIBLE_DATE = re.compile(rf"{DATE_IN_TEXT.pattern}|\b\d{{1,2}}\.\d{{1,2}}\.\d{{4}}\b")
+TEXTS_BEFORE_HEADLINE = 8
+
+
+def visible_date(tree: HtmlElement, headline: str | None) -> tuple[str | None, int]:
+    """The date a reader sees by the headline: among the texts just after its <h1> (then just before it),
+    a <time datetime=…> or a written date ("Dec 12, 2025", "12.12.2025"); one labelled "Published" or
+    "Posted" first, then an unlabelled one, an "Updated" one last. Returns the date as written (the
+    <time>'s datetime where it has one) and its label's rank (0 published, 1 none, 2 updated)."""
+    h1 = _headline_h1(tree, headline)
+    if h1 is None:
+        return None, 1
+    after = [(x, x.getparent()) for x in _AFTER_H1(h1)]
+    before = [(x, x.getparent()) for x in _BEFORE_H1(h1)]
+    best: tuple[int, str] | None = None
+    previous = ""
+    for text, parent in after + before:
+        if parent is not None and parent.tag in ("script", "style"):
+            continue
+        clean = _clean(text) or ""
+        m = _VISIBLE_DATE.search(clean)
+        if m:
+            label = _DATE_LABEL.search((previous + " " + clean[:m.start()])[-40:])
+            rank = 0 if label and label.group(1) else 2 if label else 1
+            time_el = parent if parent is not None and parent.tag == "time" else None
+            value = (time_el.get("datetime") if time_el is not None else None) or m.group(0)
+            if best is None or rank < best[0]:
+                best = (rank, value)
+            if rank == 0:
+                break
+        previous = clean
+    return (best[1], best[0]) if best else (None, 1)
+
+
+_BEFORE_H1 = XPath(f"preceding::text()[normalize-space()][position() <= {TEXTS_BEFORE_HEADLINE}]")
+
+
+def _headline_h1(tree: HtmlElement, headline: str | None) -> HtmlElement | None:
+    """The <h1> that shows the headline (a logo often takes the first), else the first one."""
+    h1s = list(tree.iter("h1"))
+    key = (headline or "").casefold()
+    return next((h for h in h1s if key and key in (h.text_content() or "").casefold()), h1s[0] if h1s else None)
+
+
 def _marked_published(tree: HtmlElement) -> str | None:
     """A date the page's markup marks as the publication date: itemprop="datePublished" on any element
     (its content= or datetime=, else its text), or a <time pubdate>. Never a modified date."""
@@ -453,6 +501,7 @@ def page_meta(tree: HtmlElement, url: str | None = None) -> PageMeta:
     if not authors or all(names.matches(a) for a in authors):
         bylined = [a for a in byline_authors(tree, names) or text_byline(tree, title) if not names.matches(a)]
         authors = bylined or authors
+    shown_date, shown_label = visible_date(tree, title)
     section = _first(ld.get("articleSection")) or meta.get("article:section") or meta.get("parsely-section")
-    return PageMeta(title=title, published=published, authors=authors, section=section, site=site,
-                    url=canonical)
+    return PageMeta(title=title, published=published, shown_date=shown_date, shown_label=shown_label,
+                    authors=authors, section=section, site=site, url=canonical)

@@ -19,18 +19,10 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 
 from .article import Article, Problem, make_article
-from .dates import parse_date
+from .dates import DATE_IN_TEXT as _DATE, MONTHS as _MONTHS, parse_date
 from .formats import BY_NAME, decide_format, decode_text
 from .sources import read_bytes
 
-_MONTHS = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
-           r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
-_DATE = re.compile(
-    rf"(?:{_MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"  # June 2, 2025
-    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTHS}\.?,?\s+\d{{4}}"  # 2 June 2025
-    r"|\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2})?)?"  # 2025-06-02
-    r"|\d{1,2}/\d{1,2}/\d{4})"
-)
 _BYLINE = re.compile(rf"(?<![a-z])(?:By|BY|by)[:\s]\s*(.+?)(?=\s*(?:{_MONTHS}\b|\d|\||•|·|—|–|-\s|,\s*(?:Updated|Published)|$))")
 _BULLET = re.compile(r"^\s*(?:[•*·▪◦‣□■○●▸►\-–]|\d+\.|\[\d+\])(?:\s+|$)")
 _SENTENCE_END = re.compile(r"[.!?…:;。！？][\"'”’»)\]]*$")
