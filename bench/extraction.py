@@ -195,6 +195,15 @@ def site_half(url: str | None) -> str:
     return "ab"[hashlib.sha1(host.encode()).digest()[0] & 1]
 
 
+def half_of(url: str | None, file_id: str, split: str) -> str:
+    """The half a page falls in: by its site (default: no site on both sides, the stricter check) or by
+    a hash of its file name."""
+    import hashlib
+    if split == "file":
+        return "ab"[hashlib.sha1(file_id.encode()).digest()[0] & 1]
+    return site_half(url)
+
+
 def wcxb_title_ok(got: str | None, expected: str) -> bool:
     return bool(got) and _norm(got) == _norm(expected)
 
@@ -220,7 +229,8 @@ def run_wcxb(args, cache: Path) -> None:
     word_f1 = wcxb_word_f1()
     systems = ["html ours", "html trafilatura"] + (["dump ours", "dump whole"] if args.dumps else [])
     f1s = {s: {} for s in systems}  # system -> type -> [F1]
-    meta = {s: {k: {} for k in ("title", "date", "author")} for s in systems[:2]}  # -> type -> [bool]
+    scored = systems[:3] if args.dumps else systems[:2]  # the systems whose metadata is scored
+    meta = {s: {k: {} for k in ("title", "date", "author")} for s in scored}  # -> type -> [bool]
     seconds = dict.fromkeys(systems[:2], 0.0)
     n = 0
     files = sorted((WCXB / "ground-truth").glob("*.json"))
@@ -229,7 +239,8 @@ def run_wcxb(args, cache: Path) -> None:
         data = json.loads(gt_file.read_text(encoding="utf-8"))
         gt = data.get("ground_truth") or {}
         kind = ((data.get("_internal") or {}).get("page_type") or {}).get("primary", "article")
-        if args.half and site_half(data.get("url")) != args.half or args.types and kind not in args.types:
+        if args.half and half_of(data.get("url"), gt_file.stem, args.split) != args.half or \
+                args.types and kind not in args.types:
             continue
         if args.limit and n >= args.limit:
             break
@@ -237,16 +248,17 @@ def run_wcxb(args, cache: Path) -> None:
         html = gzip.decompress((WCXB / "html" / f"{gt_file.stem}.html.gz").read_bytes())
         want = gt.get("main_content") or ""
 
+        url = data.get("url")  # both are told where the page came from, as a crawl tells them
         t = time.process_time()
         try:
-            a = extract(html, kind="html")
+            a = extract(html, url=url, kind="html")
         except ValueError:
             a = None
         seconds["html ours"] += time.process_time() - t
         t = time.process_time()
-        text = trafilatura.extract(html, include_comments=False)
+        text = trafilatura.extract(html, url=url, include_comments=False)
         seconds["html trafilatura"] += time.process_time() - t
-        m = trafilatura.extract_metadata(html)
+        m = trafilatura.extract_metadata(html, default_url=url)
         found = {"html ours": (a.body if a else "", a and a.title, a.authors if a else [], a and a.local_date),
                  "html trafilatura": (text or "", m and m.title, [m.author] if m and m.author else [],
                                       m and m.date)}
@@ -256,7 +268,7 @@ def run_wcxb(args, cache: Path) -> None:
                 d = extract(dump, kind="pagedump")
             except ValueError:
                 d = None
-            found["dump ours"] = (d.body if d else "", None, [], None)
+            found["dump ours"] = (d.body if d else "", d and d.title, d.authors if d else [], d and d.local_date)
             found["dump whole"] = (dump, None, [], None)
         row = [gt_file.stem, kind]
         for name in systems:
@@ -276,18 +288,18 @@ def run_wcxb(args, cache: Path) -> None:
     def mean(values: list[float]) -> str:
         return f"{sum(values) / len(values):.3f}" if values else "    -"
 
-    half = f", sites of half {args.half}" if args.half else ""
+    half = f", half {args.half} (split by {args.split})" if args.half else ""
     print(f"\nWCXB dev: {n} pages{half}. Body F1 (WCXB's word_f1), per page type:")
     print(f"{'type':14s} {'pages':>5s} " + " ".join(f"{s:>16s}" for s in systems))
     kinds = [k for k in WCXB_TYPES if k in f1s["html ours"]]
     for kind in kinds + ["all types"]:
         cells = [sum(f1s[s].values(), []) if kind == "all types" else f1s[s][kind] for s in systems]
         print(f"{kind:14s} {len(cells[0]):5d} " + " ".join(f"{mean(c):>16s}" for c in cells))
-    print(f"\nMetadata right, on the pages that state it ({', '.join(systems[:2])}):")
+    print(f"\nMetadata right, on the pages that state it ({', '.join(scored)}):")
     for kind in ("article", "all types"):
         for what in ("title", "date", "author"):
             cells = []
-            for s in systems[:2]:
+            for s in scored:
                 v = sum(meta[s][what].values(), []) if kind == "all types" else meta[s][what].get(kind, [])
                 cells.append(f"{sum(v) / len(v):6.1%} ({sum(v)}/{len(v)})" if v else "-")
             print(f"  {kind:10s} {what:7s} " + "  ".join(f"{c:>18s}" for c in cells))
@@ -300,7 +312,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--set", choices=["readability", "wcxb", "all"], default="all", help="which page set")
     ap.add_argument("--pages", nargs="*", help="readability: only these page folders (default: all)")
-    ap.add_argument("--half", choices=["a", "b"], help="wcxb: only the sites of this half")
+    ap.add_argument("--half", choices=["a", "b"], help="wcxb: only the pages of this half")
+    ap.add_argument("--split", choices=["site", "file"], default="site",
+                    help="wcxb: halves by site (default) or by a hash of the file name")
     ap.add_argument("--types", nargs="*", choices=WCXB_TYPES, help="wcxb: only these page types")
     ap.add_argument("--limit", type=int, help="wcxb: at most this many pages")
     ap.add_argument("--no-dumps", dest="dumps", action="store_false", help="wcxb: skip the w3m dumps")

@@ -56,6 +56,8 @@ def html_to_article(content: bytes | str, url: str | None = None, source: str = 
     if tree is None:
         raise ValueError("no article text found in the page (not HTML)")
     stated = page_meta(tree, url)
+    # Before _shrink: htmldate reads the <meta> tags and scripts that _shrink drops.
+    date, local_date = _date(stated, tree, url or stated.url)  # the canonical URL may hold the day
     _shrink(tree)
     # Tables hold article content (data, infoboxes). Balanced mode: favor_recall scored lower on
     # bench/extraction.py and took 1.8x the time (htmlbody's docstring has the figures).
@@ -67,7 +69,6 @@ def html_to_article(content: bytes | str, url: str | None = None, source: str = 
         raise ValueError("no article text found in the page")
     # trafilatura separates paragraphs by one newline; our records use blank lines.
     body = re.sub(r"\n+", "\n\n", text)
-    date, local_date = _date(stated, tree, url or stated.url)  # the canonical URL may hold the day
     # trafilatura's byline search (extract_author) found a few more, at 15% of the page's time: htmlmeta's
     # own byline search (byline_authors) stands in for it.
     authors = stated.authors

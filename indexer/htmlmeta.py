@@ -431,11 +431,11 @@ def visible_date(tree: HtmlElement, headline: str | None) -> tuple[str | None, i
             continue
         clean = _clean(text) or ""
         m = _VISIBLE_DATE.search(clean)
-        if m:
-            label = _DATE_LABEL.search((previous + " " + clean[:m.start()])[-40:])
+        stamp = parent.get("datetime") if parent is not None and parent.tag == "time" else None
+        if m or stamp and _VISIBLE_DATE.match(stamp):
+            label = _DATE_LABEL.search((previous + " " + clean[:m.start() if m else 0])[-40:])
             rank = 0 if label and label.group(1) else 2 if label else 1
-            time_el = parent if parent is not None and parent.tag == "time" else None
-            value = (time_el.get("datetime") if time_el is not None else None) or m.group(0)
+            value = stamp or m.group(0)
             if best is None or rank < best[0]:
                 best = (rank, value)
             if rank == 0:
