@@ -158,7 +158,7 @@ def author_name(text: str, stated: bool = False) -> str | None:
     person's job ("Ann Lee, Tech Reporter"); None for what is not a person's or a desk's name (a URL, an
     e-mail, "admin", a sentence, a job title). stated: the page's metadata declares it a name, so one
     written in lower case ("kirstin boatto") stands."""
-    text = _BYLINE_PREFIX.sub("", " ".join(text.split()))
+    text = _BYLINE_PREFIX.sub("", _BYLINE_PREFIX.sub("", " ".join(text.split())))  # "Written by by Ann"
     text = _AFTER_NAME.sub("", text).strip(" |,:;-–—·•")
     if "," in text:  # "Ann Lee, Tech Reporter": the job goes; "Ann Lee, MD" and "Ann Lee, Bo Li" stay
         parts = [p.strip() for p in text.split(",")]
@@ -167,6 +167,7 @@ def author_name(text: str, stated: bool = False) -> str | None:
     elif len(text.split()) >= 3 and _ROLE.fullmatch(text.split()[-1]):
         text = " ".join(text.split()[:-1])  # "Irene Okpanachi Author"
     text = re.sub(r"\s+\d+$", "", text)  # a count of their posts ("Andrew Gerrand 4")
+    text = _PICTURE_AFTER.sub("", text)  # an image's alt text the name runs into ("Ann Lee WABC logo")
     if not text or _NOT_A_NAME.search(text) or len(text.split()) > MAX_NAME_WORDS \
             or _ROLE.fullmatch(text.split()[-1]):  # a job, not a name ("Tech Reporter")
         return None
@@ -313,6 +314,7 @@ def _byline_names(el: HtmlElement) -> list[str]:
 
 
 _INITIALS = re.compile(r"^[A-Z]{1,3}$")
+_PICTURE_AFTER = re.compile(r"\s+(?:\S+\s+)?(?:logo|icon|image|photo|avatar|headshot)$", re.I)
 
 
 def text_byline(tree: HtmlElement, headline: str | None = None) -> list[str]:

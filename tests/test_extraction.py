@@ -433,3 +433,24 @@ def test_real_metadata_misses_now_right(file_id, what):
         assert a.title == truth["title"]
     else:
         assert a.local_date == truth["publish_date"]
+
+
+_DUMP_STORY = ("Sleep researchers agree that a regular bedtime matters more than the number of hours spent in bed, and\n"
+               "that light in the evening delays the body's clock by as much as an hour on the nights it is on late.\n\n"
+               "Cooling the bedroom to about eighteen degrees helps most people fall asleep sooner, the studies found,\n"
+               "while caffeine after lunch shortens deep sleep even for those who say it does not affect them.\n")
+
+
+@pytest.mark.parametrize("top,author,day", [
+    ("Ten habits that help you sleep\n\nBy\nAnn Lee\n-\nMarch 3, 2024\n", "Ann Lee", "2024-03-03"),  # "By" alone
+    ("Ten habits that help you sleep\n\nByAnn Lee WABC logo\nFriday, March 3, 2024\n", "Ann Lee", "2024-03-03"),
+    ("Ten habits that help you sleep\n\nAnn Lee\n9 min read\n", "Ann Lee", None),  # a name over the reading time
+    # the date line above the headline, and a photo's caption between the byline and the story
+    ("March 3, 2024 / Health / Sleep\n\nTen habits that help you sleep\n\nBy Ann Lee\n\nA bed by a window\n",
+     "Ann Lee", "2024-03-03"),
+])
+def test_dump_byline_layouts(top, author, day):
+    a = extract(f"Home  News  Health\n\n{top}\n{_DUMP_STORY}", kind="pagedump")
+    assert a.title == "Ten habits that help you sleep"
+    assert a.authors == [author] and a.local_date == day
+    assert a.body.startswith("Sleep researchers agree")
