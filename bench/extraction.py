@@ -238,6 +238,10 @@ def run_wcxb(args, cache: Path) -> None:
     word_f1 = wcxb_word_f1()
     systems = ["html ours", "html trafilatura"] + (["dump ours", "dump whole"] if args.dumps else [])
     f1s = {s: {} for s in systems}  # system -> type -> [F1]
+    splits = ("site", "file")
+    by_half = {(sp, s): {"a": [], "b": []} for sp in splits for s in systems}  # -> half -> [F1], all types
+    meta_half = {(sp, s): {w: {"a": [], "b": []} for w in ("title", "date", "author")}
+                 for sp in splits for s in systems}  # article pages only
     scored = systems[:3] if args.dumps else systems[:2]  # the systems whose metadata is scored
     meta = {s: {k: {} for k in ("title", "date", "author")} for s in scored}  # -> type -> [bool]
     seconds = dict.fromkeys(systems[:2], 0.0)
@@ -280,10 +284,13 @@ def run_wcxb(args, cache: Path) -> None:
             found["dump ours"] = (d.body if d else "", d and d.title, d.authors if d else [], d and d.local_date)
             found["dump whole"] = (dump, None, [], None)
         row = [gt_file.stem, kind]
+        halves = {sp: half_of(url, gt_file.stem, sp) for sp in splits}
         for name in systems:
             body, title, authors, day = found[name]
             f1 = word_f1(body, want)[2]
             f1s[name].setdefault(kind, []).append(f1)
+            for sp in splits:
+                by_half[sp, name][halves[sp]].append(f1)
             row.append(f"{name} {f1:.3f}")
             if name in meta:
                 for what, ok in (("title", gt.get("title") and wcxb_title_ok(title, gt["title"])),
@@ -291,6 +298,9 @@ def run_wcxb(args, cache: Path) -> None:
                                  ("author", gt.get("author") and wcxb_author_ok(authors, gt["author"]))):
                     if gt.get({"date": "publish_date"}.get(what, what)):
                         meta[name][what].setdefault(kind, []).append(bool(ok))
+                        for sp in splits:
+                            if kind == "article":
+                                meta_half[sp, name][what][halves[sp]].append(bool(ok))
         if args.show:
             print("  ".join(row))
 
@@ -312,6 +322,16 @@ def run_wcxb(args, cache: Path) -> None:
                 v = sum(meta[s][what].values(), []) if kind == "all types" else meta[s][what].get(kind, [])
                 cells.append(f"{sum(v) / len(v):6.1%} ({sum(v)}/{len(v)})" if v else "-")
             print(f"  {kind:10s} {what:7s} " + "  ".join(f"{c:>18s}" for c in cells))
+    for sp in splits if not args.half else ():
+        how = "sites: tuned on a, b held out" if sp == "site" else "a hash of the file name"
+        print(f"\nBy half (split by {how}): all types body F1, then article metadata")
+        for half in "ab":
+            cells = "  ".join(f"{s} {mean(by_half[sp, s][half])}" for s in systems)
+            print(f"  half {half}: {len(by_half[sp, systems[0]][half])} pages  {cells}")
+            for what in ("title", "date", "author"):
+                cells = "  ".join(f"{s} {sum(v) / len(v):6.1%} ({sum(v)}/{len(v)})" for s in scored
+                                  if (v := meta_half[sp, s][what][half]))
+                print(f"    {what:7s} {cells}")
     ours, ref = seconds["html ours"], seconds["html trafilatura"]
     print(f"\npages/s, one core: ours {n / ours:.1f}, trafilatura {n / ref:.1f} (ours/trafilatura "
           f"{ref / ours:.2f})")
