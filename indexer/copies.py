@@ -36,6 +36,8 @@ from pathlib import Path
 import numpy as np
 import tantivy
 
+from .article import Article
+
 NUM_PERM = 120
 BANDS = 40  # 40 bands of 3 rows: a pair with Jaccard 0.4 is a candidate with p=0.93, 0.5 with p=0.995
 SEED = 18
@@ -245,8 +247,8 @@ class CopyGroups:
         groups = searcher.fast_field_values("group", addrs)
         for addr, h, group in zip(addrs, hashes, groups):
             if h in missing and h not in self._key:
-                doc = searcher.doc(addr).to_dict()
-                s = sketch((doc.get("title") or [""])[0], (doc.get("body") or [""])[0], (doc.get("date") or [None])[0])
+                a = Article.from_stored(searcher.doc(addr).to_dict())  # the stored body's last value is the text
+                s = sketch(a.title, a.body, a.date)
                 self._insert(h, int(group), s, s.minhash)
                 self._rows.append((h, self.live[h], int(group), False, s.size, s.day, s.state))
 
