@@ -152,17 +152,6 @@ def _only_link_text(tree, words: list[str]) -> bool:
     return all(w in links for w in words)
 
 
-def _split_authors(value: str | None) -> list[str]:
-    if not value:
-        return []
-    seen: dict[str, str] = {}
-    for name in re.split(r"\s*;\s*", value):
-        name = name.strip()
-        if name and name.casefold() not in seen:
-            seen[name.casefold()] = name
-    return list(seen.values())
-
-
 def read_html(data: bytes, source: str) -> Iterator[Article | Problem]:
     try:
         yield extract(data, kind="html", source=source)
