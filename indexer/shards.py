@@ -46,7 +46,7 @@ from newssearch.errors import IndexUnusable
 
 from .article import Article, Problem
 from .build import BATCH_SIZE, IndexReport, Upserter, _die_with_parent, _parse
-from .copies import sketch
+from .copies import article_sketch
 from .schema import id_hash, open_index
 from .sources import Part, find_files, split_parts
 from .terms import TermRows
@@ -260,7 +260,7 @@ def read_staging(path: Path, keep: Callable[[int], bool]) -> tuple[list[tuple], 
                 continue
             date = datetime.fromisoformat(a["date"].replace("Z", "+00:00")) if a["date"] else None
             article = Article(**{**a, "date": date})
-            items.append((article, h, article.fingerprint(), sketch(article.title, article.body, article.date)))
+            items.append((article, h, article.fingerprint(), article_sketch(article)))
             for term, count in d["c"].items():
                 indices.append(vocab.setdefault(term, len(vocab)))
                 data.append(count)
