@@ -43,8 +43,8 @@ import tantivy
 from .article import Article
 from .terms import Tokens, tokenise
 
-NUM_PERM = 120
-BANDS = 40  # 40 bands of 3 rows: a pair with Jaccard 0.4 is a candidate with p=0.93, 0.5 with p=0.995
+NUM_PERM = 64
+BANDS = 32  # 32 bands of 2 rows: a pair with Jaccard 0.3 is a candidate with p=0.95, 0.4 with p=0.996
 SEED = 18
 SHINGLE = 5  # words
 MIN_JACCARD = 0.4
@@ -53,6 +53,20 @@ MAX_DAYS_APART = 3
 MIN_JACCARD_ANY_DATE = 0.9
 FORMAT = {"library": "rensa", "algorithm": "RMinHash", "num_perm": NUM_PERM, "seed": SEED, "shingle": SHINGLE,
           "version": 3}
+
+def _rensa():
+    """rensa, imported on first use (not at import: `newssearch search` never needs it), then from the
+    module cache without the import statement's lookup, which costs as much as the rest of `minhash`."""
+    global _RENSA
+    if _RENSA is None:
+        import rensa
+
+        _RENSA = rensa
+    return _RENSA
+
+
+_RENSA = None
+
 
 @dataclass
 class Sketch:
@@ -64,9 +78,7 @@ class Sketch:
 
     @property
     def minhash(self):
-        from rensa import RMinHash
-
-        m = RMinHash(NUM_PERM, SEED)
+        m = _rensa().RMinHash(NUM_PERM, SEED)
         m.__setstate__(self.state)
         return m
 

@@ -217,8 +217,8 @@ class TermWriter:
             n = ends - starts
             entry = np.repeat(starts - np.r_[0, np.cumsum(n)[:-1]], n) + np.arange(n.sum())
             gid = self._global_ids(rows, rows.indices[entry])
-            row_of = np.repeat(np.arange(len(js)), n)
-            order = np.lexsort((gid, row_of))
+            # by row, then term id: one argsort of a combined key (a row holds a term once)
+            order = np.argsort(np.repeat(np.arange(len(js), dtype=np.int64), n) * (len(self.vocab) + 1) + gid)
             lengths.append(n)
             parts_i.append(gid[order].astype(np.int32))
             parts_d.append(rows.data[entry][order])
