@@ -146,7 +146,9 @@ PEERS = {"tantivy": run_tantivy, "bm25s": run_bm25s, "trafilatura": run_trafilat
 # --- the runs ---------------------------------------------------------------------------------------------
 
 def ours_cmd(ours: list[str], src: Path, out: Path) -> list[str]:
-    return [*ours, "index", "-q", str(src), "--index", str(out)]
+    """`ours` is the command, then (after a "--") any options of its `index`."""
+    cmd, extra = (ours[:ours.index("--")], ours[ours.index("--") + 1:]) if "--" in ours else (ours, [])
+    return [*cmd, "index", "-q", *extra, str(src), "--index", str(out)]
 
 
 def peer_cmd(peer: str, src: Path, out: Path) -> list[str]:
@@ -254,7 +256,8 @@ def main() -> None:
     ap.add_argument("--pages", type=int, default=0, help="wcxb-dev pages for the HTML / page-dump rows (0: none)")
     ap.add_argument("--no-bm25s", action="store_true", help="leave bm25s out (it holds the whole corpus in memory)")
     ap.add_argument("--also", action="append", default=[], metavar="LABEL=COMMAND",
-                    help="another newssearch command to time beside ours, e.g. an older checkout's")
+                    help="another newssearch command to time beside ours, e.g. an older checkout's, or ours "
+                         "with index options after ' -- ' (\"1 worker=newssearch -- --workers 1\")")
     ap.add_argument("--workdir", default=None, help="keep the data here (reused if present)")
     args = ap.parse_args()
     work = workdir(args.workdir, "newssearch-index-speed-")
