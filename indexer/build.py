@@ -184,17 +184,9 @@ def parse_files(files: list[Part], pool: multiprocessing.pool.Pool | None, worke
         yield window.popleft().get()
 
 
-def writer_threads(cores: int | None = None) -> int:
-    """Tantivy indexing threads: half the cores (at most 4), since the parse workers and this process's own
-    Python need the rest. On 2 cores that is one: each commit then writes one segment, not two, so a run
-    of a few batches leaves fewer than Tantivy's merge policy merges (measured on Reuters, 2 cores: less
-    CPU and no slower than two threads)."""
-    return max(1, min(4, (cores or os.cpu_count() or 1) // 2))
-
-
 def open_writer(index: tantivy.Index, index_dir: str | Path) -> tantivy.IndexWriter:
     try:
-        return index.writer(WRITER_HEAP, writer_threads())
+        return index.writer(WRITER_HEAP, min(2, os.cpu_count() or 1))
     except ValueError as exc:
         if "Lock" in str(exc):
             raise IndexBusy(index_dir, f"{index_dir}: another process is writing to this index "
