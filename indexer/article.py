@@ -83,6 +83,19 @@ class Article:
         data = "\x1e".join(parts).encode("utf-8", "surrogatepass")  # each part ends with \x1e, as ever
         return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big") >> 1  # fits i64/u64 fields
 
+    @classmethod
+    def from_stored(cls, doc: dict[str, list]) -> "Article":
+        """The article as the index stores it (a Tantivy document's to_dict()): every field it is indexed
+        from, so that the indexer can write it again (indexer/build.py) and search can show it."""
+        dates = doc.get("date") or []
+        return cls(
+            id=doc["id"][0], title=(doc.get("title") or doc.get("shown_title") or [""])[0],
+            title_from_body=not doc.get("title"), body=(doc.get("body") or [""])[-1],
+            url=(doc.get("url") or [None])[0], date=dates[0] if dates else None,
+            categories=list(doc.get("categories") or []), authors=list(doc.get("author") or []),
+            site=(doc.get("site") or [None])[0], source=(doc.get("source") or [""])[0],
+        )
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["date"] = self.date.isoformat().replace("+00:00", "Z") if self.date else None

@@ -362,8 +362,8 @@ class CopyGroups:
         groups = searcher.fast_field_values("group", addrs)
         for addr, h, group in zip(addrs, hashes, groups):
             if h in missing and h not in self._key:
-                doc = searcher.doc(addr).to_dict()
-                s = sketch((doc.get("title") or [""])[0], (doc.get("body") or [""])[0], (doc.get("date") or [None])[0])
+                a = Article.from_stored(searcher.doc(addr).to_dict())  # the stored body's last value is the text
+                s = article_sketch(a)
                 self._insert(h, int(group), s, s.minhash)
                 self._rows.append((h, self.live[h], int(group), False, s.size, s.day, s.state))
 

@@ -8,7 +8,8 @@ non-200 responses are skipped; `request`, `metadata` and `warcinfo` records are 
 A WARC is never held in memory: `warc_parts` walks the file once (record headers and offsets only)
 and cuts it into byte ranges of whole records, which the indexer's worker processes read in parallel,
 each streaming its own range. A record warcio cannot read is one problem; reading resumes at the next
-record found after it.
+record found after it. So is damage warcio reads past: a record shorter than its Content-Length, a block or
+payload digest that does not match (when the record states one), and a cut-off record at the end of the file.
 """
 from __future__ import annotations
 
@@ -106,16 +107,29 @@ def read_warc(path: str | Path, start: int = 0, end: int | None = None) -> Itera
         pos = start
         while True:
             fh.seek(pos)
-            it = ArchiveIterator(fh)
+            it = ArchiveIterator(fh, check_digests=True)
             try:
                 for record in it:
-                    # where this record starts (get_record_offset() would read the record to its end)
-                    if end is not None and it.offset >= end:
+                    at = it.offset  # where this record starts
+                    if end is not None and at >= end:
                         return
-                    item = _record_article(record, f"{source}@{it.offset}")
-                    if item is not None:
+                    item = _record_article(record, f"{source}@{at}")
+                    it.read_to_end(record)  # the rest of the record: its digests are checked once it is all read
+                    damage = _damage(record)
+                    if damage:
+                        yield Problem(f"{source}@{at}", f"damaged WARC record ({damage}), skipped")
+                        after = it.offset
+                        nxt = _next_record_start(fh, at + 1, gz)  # a wrong length may have swallowed the next start
+                        pos = nxt if nxt is not None and nxt < after else after
+                        break  # a new iterator from there: the search moved the file under this one
+                    elif item is not None:
                         yield item
-                return
+                else:
+                    if end is None and _unread_tail(fh, it.offset):
+                        # a gzip member cut off at the end of the file reads as no record at all
+                        yield Problem(f"{source}@{it.offset}",
+                                      "unreadable data at the end of the WARC (a truncated record?)")
+                    return
             except Exception as exc:  # warcio's errors, zlib's, a bad length: this record, not the file
                 bad = it.offset
                 if end is not None and bad >= end:
@@ -125,6 +139,22 @@ def read_warc(path: str | Path, start: int = 0, end: int | None = None) -> Itera
                 pos = _next_record_start(fh, bad + 1, gz)
                 if pos is None or (end is not None and pos >= end):
                     return
+
+
+def _damage(record) -> str | None:
+    """What is wrong with a record warcio read without an error: cut short, or not what its digest says."""
+    left = getattr(record.raw_stream, "limit", 0)
+    if left:
+        return f"{left} bytes short of its Content-Length: the file is cut"
+    if record.digest_checker.passed is False:
+        return "; ".join(record.digest_checker.problems)[:200] or "digest mismatch"
+    return None
+
+
+def _unread_tail(fh, pos: int) -> bool:
+    """Whether anything but blank lines follows `pos`, the end of the last record read."""
+    fh.seek(pos)
+    return bool(fh.read(64 * 1024).strip())
 
 
 def _record_article(record, source: str) -> Article | Problem | None:

@@ -17,11 +17,11 @@ from newssearch.limits import MAX_LIMIT, SORTS
 
 from .facets import CategoryCount, DateBucket, DateFacet, category_counts, date_histogram, missing_counts
 from .facets import facets as facet_counts
-from .fold import CopyFilter, FoldedPage
+from .fold import CopyFilter, CopyIndex, FoldedPage
 from .fold import fold as fold_hits
 from .parse import Filters, combine, date_bound, parse_text, split_category_terms
 from .recency import half_life_seconds, rerank_by_recency
-from .textquery import QueryBuilder
+from .textquery import STRICT_ENOUGH, QueryBuilder
 from .plain import plain
 from .snippets import QueryTerms
 from .weighting import TermWeights
@@ -113,17 +113,6 @@ def check_paging(sort: str, limit: int, page: int) -> int:
     return offset
 
 
-def _stored_article(doc: dict[str, list]) -> Article:
-    dates = doc.get("date") or []
-    return Article(
-        id=doc["id"][0], title=(doc.get("title") or doc.get("shown_title") or [""])[0],
-        title_from_body=not doc.get("title"), body=(doc.get("body") or [""])[-1],
-        url=(doc.get("url") or [None])[0], date=dates[0] if dates else None,
-        categories=list(doc.get("categories") or []), authors=list(doc.get("author") or []),
-        site=(doc.get("site") or [None])[0], source=(doc.get("source") or [""])[0],
-    )
-
-
 def _iso(dt: datetime | None) -> str | None:
     return dt.isoformat().replace("+00:00", "Z") if dt else None
 
@@ -132,7 +121,10 @@ class Archive:
     """An opened index. Cheap to search from many threads; call `reload()` to see new commits."""
 
     def __init__(self, index: tantivy.Index, path: Path):
+        # The view moves to new commits only on reload(): what is cached per view (the copies) stays true.
+        index.config_reader("manual")
         self.index = index
+        self._copy_index: CopyIndex | None = None
         self.path = path
         self.schema = index.schema
         self._categories: dict[str, list[str]] | None = None
@@ -152,6 +144,7 @@ class Archive:
 
     def reload(self) -> None:
         self.index.reload()
+        self._copy_index = None
         self._categories = None
         self._dates.forget()
 
@@ -190,7 +183,7 @@ class Archive:
                limit: int = 10, page: int = 1, facets: bool = True, interval: str | None = None,
                snippet_chars: int = SNIPPET_CHARS, prefix: bool = False,
                recency: str | float | None = None, term_weights: TermWeights | None = None,
-               relaxed: bool | None = None, fold: bool = True) -> SearchResult:
+               relaxed: bool | None = None, fold: bool = True, strict: bool | None = None) -> SearchResult:
         """Ranked (BM25, title boosted) or date-sorted hits for `q`, with facets for the same query.
 
         `q` is read as a search box reads it (query/textquery.py): plain words rank articles by how many of
@@ -203,7 +196,8 @@ class Archive:
         `prefix=True` (search-as-you-type) reads the last word as a prefix: "oil pr" finds "oil prices".
         `term_weights` multiplies each query word's (phrase's) score by a factor: a sharded archive's
         archive-wide statistics (query/weighting.py, query/sharded.py). `relaxed` (a sharded archive's
-        decision for all its shards): True runs the any-word query, False never falls back to it.
+        decision for all its shards): True runs the any-word query, False never falls back to it. `strict`
+        (likewise): True lists only the articles holding both words of a two-word query, False any word.
         `fold=True` shows each group of near-duplicates (syndicated copies) as its best hit, with `copies`
         and `copy_ids`; `total` counts matching articles, `stories` the groups (what the pages count).
         Facet counts count articles.
@@ -229,8 +223,18 @@ class Archive:
         if relaxed and parsed.relaxed is not None:  # a sharded archive found nothing in any shard as asked
             text_query = parsed.relaxed
             warnings = warnings + [RELAXED_WARNING]
-        res_hits, total, folded = self._page(searcher, combine(self.schema, text_query, filters), sort, limit,
-                                             offset, half_life, fold)
+        found = None
+        if parsed.strict is not None and (strict or strict is None and parsed.strict_df >= STRICT_ENOUGH):
+            # A keyword query whose words meet in a page's worth of articles lists only those, as an AND
+            # would (tried only when each word is in that many); a sharded archive decides it for all shards.
+            found = self._page(searcher, combine(self.schema, parsed.strict, filters), sort, limit, offset,
+                               half_life, fold)
+            if strict or found[1] >= STRICT_ENOUGH:
+                text_query = parsed.strict
+            else:
+                found = None
+        res_hits, total, folded = found or self._page(searcher, combine(self.schema, text_query, filters), sort,
+                                                      limit, offset, half_life, fold)
         if total == 0 and parsed.relaxed is not None and relaxed is None:
             # Nothing holds the required phrases or +words: any of the words will do (a query never comes
             # back empty while articles hold some of its words).
@@ -266,7 +270,10 @@ class Archive:
         if not fold:
             res = self._run(searcher, query, sort, limit, offset, half_life)
             return res.hits, res.count, None
-        folded = fold_hits(searcher, self.schema, query,
+        copies = self._copy_index
+        if copies is None or copies.view != (searcher.num_docs, searcher.num_segments):  # a reload raced us
+            copies = self._copy_index = CopyIndex.read(searcher, self.schema)
+        folded = fold_hits(searcher, self.schema, copies, query,
                            lambda n: self._run(searcher, query, sort, n, 0, half_life), offset, limit)
         return folded.hits, folded.articles, folded
 
@@ -284,7 +291,7 @@ class Archive:
 
     def _hit(self, searcher: tantivy.Searcher, addr: tantivy.DocAddress, score: float | None,
              terms: QueryTerms, chars: int) -> Hit:
-        a = _stored_article(searcher.doc(addr).to_dict())
+        a = Article.from_stored(searcher.doc(addr).to_dict())
         snippet = terms.snippet(a.body, chars)
         if not snippet.strip():  # no body match (title-only hit, or browsing): the article's opening
             opening = a.body[:chars]
@@ -307,7 +314,7 @@ class Archive:
                 query, _ = parse_text(self.index, expand_prefix(q, out.completions))
                 hits = searcher.search(query, limit=titles).hits
                 for _, addr in hits:
-                    a = _stored_article(searcher.doc(addr).to_dict())
+                    a = Article.from_stored(searcher.doc(addr).to_dict())
                     out.titles.append(TitleSuggestion(id=a.id, title=a.title, url=a.url, date=_iso(a.date)))
         out.took_ms = round((time.perf_counter() - started) * 1000, 2)
         return out
@@ -321,7 +328,7 @@ class Archive:
         """The stored article with this id, or None."""
         searcher = self.searcher()
         addr = self._address(searcher, article_id)
-        return _stored_article(searcher.doc(addr).to_dict()) if addr is not None else None
+        return Article.from_stored(searcher.doc(addr).to_dict()) if addr is not None else None
 
     # --- related posts ------------------------------------------------------------------------------
     def related_model(self) -> RelatedModel:
@@ -382,7 +389,7 @@ class Archive:
             addr = self._address(searcher, model.ids[r])
             if addr is None:
                 continue
-            a = _stored_article(searcher.doc(addr).to_dict())
+            a = Article.from_stored(searcher.doc(addr).to_dict())
             out.append(RelatedHit(id=a.id, score=round(score, 4), title=a.title, url=a.url, date=_iso(a.date),
                                   categories=a.categories))
         return out

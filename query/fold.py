@@ -3,7 +3,8 @@
 The best hit is the group's first in the requested order (highest score, or newest/oldest). A folded
 page is cut from the folded list of the whole result, always read from the top, so pages never repeat
 or skip a group however the copies are spread. The folded total counts groups exactly: the matching
-articles that founded their group, plus the groups whose only matching members are copies.
+articles less the matching copies hidden behind another member of their group. An archive with no copies
+folds at no cost; with copies, two small searches read the matching copies and their founders.
 """
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from dataclasses import dataclass, field
 import tantivy
 
 MAX_COPY_IDS = 20  # ids listed per folded hit; `copies` counts them all
-MAX_MEMBERS = 10_000  # members of a page's groups read to count copies
 
 
 @dataclass
@@ -29,40 +29,93 @@ def _and(*queries: tantivy.Query) -> tantivy.Query:
     return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in queries])
 
 
-def fold(searcher: tantivy.Searcher, schema: tantivy.Schema, query: tantivy.Query,
+def _key(addr: tantivy.DocAddress) -> tuple[int, int]:
+    return addr.segment_ord, addr.doc
+
+
+def _filter(query: tantivy.Query) -> tantivy.Query:
+    """A condition that adds nothing to the score: copies' scores stay comparable with their founders'."""
+    return tantivy.Query.const_score_query(query, 0.0)
+
+
+@dataclass
+class CopyIndex:
+    """The articles that joined a group (copies) in one view of the index, read once per view: the
+    Archive keeps one per reader generation. Copies are few (Tantivy's document frequency says at once
+    when there are none), so this is one small search."""
+
+    view: tuple[int, int] = (0, 0)  # the view's (documents, segments): a cheap check that it is still the one
+    count: int = 0  # flagged copies in this view
+    group_of: dict[tuple[int, int], int] = field(default_factory=dict)  # copy address -> its group
+
+    @classmethod
+    def read(cls, searcher: tantivy.Searcher, schema: tantivy.Schema) -> "CopyIndex":
+        view = (searcher.num_docs, searcher.num_segments)
+        flagged = searcher.doc_freq("copy", True)  # counts deleted copies too: an upper bound
+        if not flagged:
+            return cls(view)
+        hits = searcher.search(tantivy.Query.term_query(schema, "copy", True), limit=flagged).hits
+        addrs = [a for _, a in hits]
+        groups = searcher.fast_field_values("group", addrs) if addrs else []
+        return cls(view, len(addrs), {_key(a): g for a, g in zip(addrs, groups)})
+
+
+def _matching_members(searcher: tantivy.Searcher, schema: tantivy.Schema, copies: CopyIndex,
+                      query: tantivy.Query) -> dict[int, list[tuple[float, tantivy.DocAddress]]]:
+    """Per group with a matching copy: its matching members (the copies, and the founder when it
+    matches too), best score first. Two small searches: the matching copies, then their founders."""
+    ranked: dict[int, list] = {}
+    if not copies.count:
+        return ranked
+    got = searcher.search(_and(query, _filter(tantivy.Query.term_query(schema, "copy", True))), limit=copies.count)
+    group_of = copies.group_of
+    for score, a in got.hits:
+        ranked.setdefault(group_of[a.segment_ord, a.doc], []).append((score, a))
+    if ranked:
+        groups = tantivy.Query.boolean_query([(tantivy.Occur.Should, tantivy.Query.term_query(schema, "group", g))
+                                              for g in ranked])  # a few terms: cheaper than a term set's scan
+        founders = searcher.search(_and(query, _filter(groups), _filter(tantivy.Query.term_query(schema, "copy", False))),
+                                   limit=len(ranked)).hits
+        faddrs = [a for _, a in founders]
+        for (score, a), g in zip(founders, searcher.fast_field_values("group", faddrs) if faddrs else []):
+            ranked[g].insert(0, (score, a))  # then a stable sort: a founder that ties its copies goes first
+        for hits in ranked.values():
+            if len(hits) > 1:
+                hits.sort(key=lambda sa: -sa[0])
+    return ranked
+
+
+def fold(searcher: tantivy.Searcher, schema: tantivy.Schema, copies: CopyIndex, query: tantivy.Query,
          run: Callable[[int], tantivy.SearchResult], offset: int, limit: int) -> FoldedPage:
     """The page [offset, offset+limit) of the folded result of `query`.
 
-    `run(n)` returns the first n hits of `query` in the requested order (offset 0). It is called with
-    a window that doubles until it holds offset+limit distinct groups or the whole result.
+    `run(n)` returns the first n hits of `query` in the requested order (offset 0). The matching
+    members of groups with matching copies are read first; every other article is its own group, so
+    the folded total is the matches less the members hidden behind their group's best hit, and the
+    first offset+limit groups lie within the first offset+limit+hidden hits.
     """
     need = offset + limit
-    n = need * 2 + 10
+    ranked = _matching_members(searcher, schema, copies, query)
+    members = {_key(a): g for g, hits in ranked.items() for _, a in hits}
+    hidden = len(members) - len(ranked)
+    n = min(need + hidden, 2 * need + 10)  # enough unless many copies rank near the top
     while True:
         res = run(n)
-        addrs = [a for _, a in res.hits]
-        groups = searcher.fast_field_values("group", addrs) if addrs else []
+        groups = [members.get(_key(a), -1 - i) for i, (_, a) in enumerate(res.hits)]  # a negative: alone
         first: dict[int, int] = {}
         for i, g in enumerate(groups):
             first.setdefault(g, i)
-        _break_ties(searcher, res.hits, groups, first)
-        if len(first) >= need or len(addrs) >= res.count:
+        if len(first) >= need or len(res.hits) >= res.count or n >= need + hidden:
             break
-        n *= 2
+        n = need + hidden
+    _break_ties(searcher, res.hits, groups, first)
     picked = list(first.items())[offset:need]
-    page = FoldedPage(hits=[res.hits[i] for _, i in picked], articles=res.count)
-    page.total = _group_count(searcher, schema, query, res.count)
-    if picked:
-        shown = {g: res.hits[i][1] for g, i in picked}
-        members = searcher.search(_and(query, tantivy.Query.term_set_query(schema, "group", list(shown))),
-                                  limit=MAX_MEMBERS)
-        maddrs = [a for _, a in members.hits]
-        others: dict[int, list] = {g: [] for g in shown}
-        for g, a in zip(searcher.fast_field_values("group", maddrs) if maddrs else [], maddrs):
-            if a != shown[g]:
-                others[g].append(a)
-        page.copies = [len(others[g]) for g, _ in picked]
-        page.copy_addresses = [others[g][:MAX_COPY_IDS] for g, _ in picked]
+    page = FoldedPage(hits=[res.hits[i] for _, i in picked], articles=res.count, total=res.count - hidden)
+    for g, i in picked:
+        shown = _key(res.hits[i][1])
+        others = [a for _, a in ranked.get(g, []) if _key(a) != shown]
+        page.copies.append(len(others))
+        page.copy_addresses.append(others[:MAX_COPY_IDS])
     return page
 
 
@@ -77,20 +130,6 @@ def _break_ties(searcher: tantivy.Searcher, hits: list, groups: list[int], first
         for g, idx in tied.items():
             hashes = searcher.fast_field_values("id_hash", [hits[i][1] for i in idx])
             first[g] = min(zip(hashes, idx))[1]
-
-
-def _group_count(searcher: tantivy.Searcher, schema: tantivy.Schema, query: tantivy.Query, articles: int) -> int:
-    copy = tantivy.Query.term_query(schema, "copy", True)
-    copies = searcher.search(_and(query, copy), limit=1).count
-    if not copies:
-        return articles
-    hits = searcher.search(_and(query, copy), limit=copies).hits
-    groups = set(searcher.fast_field_values("group", [a for _, a in hits]))
-    founders = searcher.search(_and(query, tantivy.Query.term_query(schema, "copy", False),
-                                    tantivy.Query.term_set_query(schema, "group", list(groups))),
-                               limit=len(groups)).hits
-    founded = set(searcher.fast_field_values("group", [a for _, a in founders])) if founders else set()
-    return articles - copies + len(groups - founded)
 
 
 MAX_RELATED_EXTRA = 32  # related posts: at most this many more candidates fetched to stand in for copies

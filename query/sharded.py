@@ -32,6 +32,7 @@ from .archive import MAX_LIMIT, SNIPPET_CHARS, Archive, Facets, Hit, SearchResul
 from .facets import MONTHLY_YEARS, CategoryCount, DateBucket
 from .parse import QueryError, date_bound, split_category_terms
 from .plain import plain
+from .textquery import STRICT_ENOUGH
 from .suggest import MAX_SUGGESTIONS, Completion, Suggestions, TitleSuggestion, check_suggest_limits, expand_prefix
 from .weighting import idf
 
@@ -262,7 +263,7 @@ class ShardedArchive:
         has_cat = self._shards_with(paths)
         hit_shards = [n for n in self.names if n in in_range and n in has_cat]
         common = dict(site=site, author=author, sort=sort, snippet_chars=snippet_chars, recency=recency,
-                      relaxed=False, fold=False)
+                      relaxed=False, fold=False, strict=True)
         window = offset + limit
         calls: dict[str, tuple] = {}  # shard -> (role, kwargs)
         for n in hit_shards:
@@ -281,8 +282,12 @@ class ShardedArchive:
         args = {n: (text,) for n in calls}
         results = self._fanout_search(calls, args, weights, chosen_interval, window, common)
         ok, missing = self._answers(results)
-        if text.strip() and not any(rs[0].total for role, rs in ok.values() if role == "hits"):
-            common["relaxed"] = True  # no shard holds enough of the words: any of them, in every shard
+        found = sum(rs[0].total for role, rs in ok.values() if role == "hits")
+        if text.strip() and found < STRICT_ENOUGH:
+            # Decided for the archive, as one index decides it: fewer than a page's worth hold enough of the
+            # words, so any of them match (and when nothing at all matched, the relaxed query, in every shard).
+            common["strict"] = False
+            common["relaxed"] = not found
             ok, missing = self._answers(self._fanout_search(calls, args, weights, chosen_interval, window, common))
 
         # merge

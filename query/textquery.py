@@ -67,6 +67,10 @@ def _bare(word: str) -> str:
     return word.strip(".,;:!?'\"")
 
 
+STRICT_ENOUGH = 10  # articles holding every word that fill a page: then only they match
+STRICT_WORDS = 2  # up to this many words: longer queries any word (measured: all-but-one of 3-4 cost CACM)
+
+
 def enough_words(n: int) -> int:
     """How many of n plain words earn an article the coordination bonus (1: no bonus)."""
     return n if n <= 2 else n - 1 if n <= 4 else 1
@@ -81,6 +85,10 @@ class TextQuery:
     warnings: list[str] = field(default_factory=list)
     highlight: str = ""  # words whose forms are highlighted in snippets (the corrections included)
     did_you_mean: str | None = None  # the query with its unknown words corrected
+    # Only the articles holding every word of a one-or-two-word query, for when they fill a page
+    # (STRICT_ENOUGH): a keyword query's AND when it finds enough, Typesense's drop_tokens_threshold.
+    strict: tantivy.Query | None = None
+    strict_df: int | None = None  # the fewest articles any of its words is in: the AND cannot find more
 
 
 @dataclass
@@ -206,7 +214,11 @@ class QueryBuilder:
         # When what is required matches nothing, any of the words will do.
         fallback = self._merge(plain, loose) if musts else []
         relaxed = self._combine(searcher, fallback, [], nots) if fallback else None
-        return TextQuery(query, relaxed, warnings, " ".join(highlight), did_you_mean)
+        strict = strict_df = None
+        if 1 < len(plain) <= STRICT_WORDS and not musts and not any(w.corrections for w in plain):
+            strict = self._combine(searcher, plain, musts, nots, len(plain))
+            strict_df = min(self._df(searcher, w) for w in plain)
+        return TextQuery(query, relaxed, warnings, " ".join(highlight), did_you_mean, strict, strict_df)
 
     @staticmethod
     def _merge(words: list[_Word], more: list[_Word]) -> list[_Word]:
@@ -232,17 +244,18 @@ class QueryBuilder:
         return text
 
     def _combine(self, searcher: tantivy.Searcher, words: list[_Word], musts: list[tantivy.Query],
-                 nots: list[tantivy.Query]) -> tantivy.Query:
+                 nots: list[tantivy.Query], need: int = 1) -> tantivy.Query:
         """Required and excluded clauses, and the plain words (any of them matching when nothing else is
         required), with bonuses for holding enough of them and for neighbouring words close together."""
         clauses = [(tantivy.Occur.Must, q) for q in musts] + [(tantivy.Occur.MustNot, q) for q in nots]
         if words:
             plain = [(tantivy.Occur.Should, self._word(w)) for w in words]
             occur = tantivy.Occur.Should if musts else tantivy.Occur.Must
-            clauses.append((occur, plain[0][1] if len(plain) == 1 else tantivy.Query.boolean_query(plain)))
+            clauses.append((occur, plain[0][1] if len(plain) == 1 else
+                            tantivy.Query.boolean_query(plain, minimum_number_should_match=need)))
             clauses += [(tantivy.Occur.Should, q) for q in self._proximity(words)]
             enough = enough_words(len(words))
-            if enough > 1:
+            if enough > 1:  # (also in an AND, where all have it: scores stay those of the any-word query)
                 held = [(tantivy.Occur.Should, self._held(w)) for w in words]
                 most = tantivy.Query.boolean_query(held, minimum_number_should_match=enough)
                 bonus = max(self._idf(searcher, w) for w in words)
@@ -261,9 +274,14 @@ class QueryBuilder:
             [(tantivy.Occur.Should, q) for q in leaves])
 
     @staticmethod
-    def _idf(searcher: tantivy.Searcher, w: _Word) -> float:
+    def _df(searcher: tantivy.Searcher, w: _Word) -> int:
+        """The articles whose body holds the word (a phrase: its rarest term)."""
+        return min(searcher.doc_freq("body", t) for t in w.terms)
+
+    @classmethod
+    def _idf(cls, searcher: tantivy.Searcher, w: _Word) -> float:
         """BM25's idf of a word in the body (as Tantivy computes it); a phrase counts as its rarest term."""
-        return idf(min(searcher.doc_freq("body", t) for t in w.terms), max(1, searcher.num_docs))
+        return idf(cls._df(searcher, w), max(1, searcher.num_docs))
 
     def _proximity(self, words: list[_Word]) -> list[tantivy.Query]:
         """Neighbouring query words found close together in the body."""

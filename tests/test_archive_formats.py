@@ -114,6 +114,43 @@ def test_warc_ranges_cover_every_record_once(tmp_path):
         assert len(whole) - len(ids) <= (1 if name.endswith(".gz") else 0)
 
 
+def _records(gz: bool) -> tuple[bytes, list[int]]:
+    """Five HTML responses from the corpus pages, and where each starts (and the file ends)."""
+    buf, starts = io.BytesIO(), []
+    w = WARCWriter(buf, gzip=gz)
+    for url, body in list(corpus_pages().items())[:5]:
+        starts.append(buf.tell())
+        w.write_record(_response(w, url, body))
+    return buf.getvalue(), starts + [buf.tell()]
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzip"])
+@pytest.mark.parametrize("damage", ["flipped bytes", "cut at the end", "cut record"])
+def test_warc_damage_warcio_reads_past_is_one_problem(tmp_path, gz, damage):
+    """Damage warcio reads without an error (bytes changed under a digest, a file cut mid-record, a record
+    shorter than its Content-Length) is one problem naming the record's offset; every whole record is read."""
+    data, at = _records(gz)
+    urls = list(corpus_pages())[:5]
+    if damage == "flipped bytes":
+        mid = (at[2] + at[3]) // 2
+        data = data[:mid] + bytes(b ^ 0x55 for b in data[mid:mid + 16]) + data[mid + 16:]
+        lost = 2
+    elif damage == "cut at the end":
+        data = data[:(at[4] + at[5]) // 2]
+        lost = 4
+    else:  # the record loses 100 bytes from its middle; the records after it start on a new line
+        mid = (at[2] + at[3]) // 2
+        data = data[:mid] + data[mid + 100:]
+        lost = 2
+    warc = tmp_path / ("crawl.warc.gz" if gz else "crawl.warc")
+    warc.write_bytes(data)
+    got = list(read_warc(warc))
+    problems = [x for x in got if not hasattr(x, "body")]
+    assert [x.id for x in got if hasattr(x, "body")] == [u for i, u in enumerate(urls) if i != lost]
+    assert len(problems) == 1, [str(p) for p in problems]
+    assert "WARC" in problems[0].message and problems[0].source.endswith(f"@{at[lost]}"), str(problems[0])
+
+
 def test_warc_of_the_readability_pages(tmp_path):
     root = needs_shared("readability-pages")
     pages = {f"https://example.org/{d.name}": (d / "source.html").read_bytes() for d in sorted(root.iterdir())
