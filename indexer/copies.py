@@ -208,6 +208,9 @@ def article_sketch(a: Article) -> Sketch:
     return sketch("" if a.title_from_body else a.title, a.body, a.date)
 
 
+RESKETCH_BATCH = 1_000  # stored articles sketched again at a time (an index written by another format)
+
+
 def _day(date: datetime | None) -> int | None:
     return int(date.timestamp() // 86400) if date is not None else None
 
@@ -360,12 +363,15 @@ class CopyGroups:
         addrs = [a for _, a in searcher.search(tantivy.Query.all_query(), limit=searcher.num_docs).hits]
         hashes = searcher.fast_field_values("id_hash", addrs)
         groups = searcher.fast_field_values("group", addrs)
-        for addr, h, group in zip(addrs, hashes, groups):
-            if h in missing and h not in self._key:
-                a = Article.from_stored(searcher.doc(addr).to_dict())  # the stored body's last value is the text
-                s = article_sketch(a)
-                self._insert(h, int(group), s, s.minhash)
-                self._rows.append((h, self.live[h], int(group), False, s.size, s.day, s.state))
+        todo = [(addr, h, int(group)) for addr, h, group in zip(addrs, hashes, groups)
+                if h in missing and h not in self._key]
+        for lo in range(0, len(todo), RESKETCH_BATCH):  # in batches: one rensa call each, bounded memory
+            batch = todo[lo:lo + RESKETCH_BATCH]
+            stored = [Article.from_stored(searcher.doc(addr).to_dict()) for addr, _, _ in batch]
+            tokens = tokenise([("" if a.title_from_body else a.title, a.body) for a in stored])
+            for (_, h, group), s in zip(batch, sketches(tokens, [a.date for a in stored])):
+                self._insert(h, group, s, s.minhash)
+                self._rows.append((h, self.live[h], group, False, s.size, s.day, s.state))
 
 
 def compact(index_dir: str | Path, live: dict[int, int]) -> None:

@@ -15,7 +15,7 @@ from newssearch.indexer.article import normalise_space
 from newssearch.indexer.build import indexed_title
 from newssearch.indexer.copies import MAX_WORDS, NUM_PERM, SEED, shingle_hashes, sketch, sketches
 from newssearch.indexer.records import _LOOKUP, FIELD_NAMES, map_fields
-from newssearch.indexer.schema import open_index, text_analyzer
+from newssearch.indexer.schema import id_hash, open_index, text_analyzer
 from newssearch.indexer.terms import indexed_fingerprints, load_terms, term_counts, term_rows, tokenise
 from newssearch.query.snippets import LEAD_CHARS, MAX_MATCHES, QueryTerms, _analyse, _best_window
 
@@ -238,3 +238,35 @@ def test_snippet_matches_from_case_folded_scans_equal_case_blind_ones():
             assert terms.matches(body) == blind
             found += bool(blind)
     assert found > 50
+
+
+def _sketch_rows(index) -> dict[int, bytes]:
+    rows = {}
+    for path in sorted((index / "copies").glob("chunk-*.npz")):
+        with np.load(path) as z:
+            for h, state, n in zip(z["id_hash"].tolist(), z["state"], z["state_len"].tolist()):
+                rows[h] = bytes(state[:n])
+    return rows
+
+
+def test_articles_sketched_again_from_stored_text_sketch_as_the_workers_did(tmp_path):
+    """With its sketch rows lost, a run that places something sketches every indexed article again from the
+    stored article, in batches: the same sketches the parse workers made from the input."""
+    src, index = tmp_path / "feed.jsonl", tmp_path / "index"
+    posts = json.loads((CORPUS / "cms" / "reuters-1987-04-export.json").read_text(encoding="utf-8"))["posts"]
+    records = [{"id": p["guid"], "title": p["title"]["rendered"] if i % 5 else "", "body": p["content"]["rendered"],
+                "date": p.get("date")} for i, p in enumerate(posts)]
+    src.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    build_index([src], index, workers=2)
+    first = _sketch_rows(index)
+    assert len(first) == len(records) > 50
+    for path in (index / "copies").glob("chunk-*.npz"):
+        path.unlink()
+    records[0]["body"] += "<p>A later paragraph about zeppelins.</p>"
+    src.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    assert build_index([src], index).updated == 1
+    again = _sketch_rows(index)
+    changed = id_hash(records[0]["id"])
+    assert set(again) == set(first)
+    assert again[changed] != first[changed]
+    assert {h: s for h, s in again.items() if h != changed} == {h: s for h, s in first.items() if h != changed}
