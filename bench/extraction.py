@@ -4,6 +4,7 @@
     python bench/extraction.py         # both sets below
     python bench/extraction.py --set readability --pages bbc-1 cnn --show   # a few pages, with their scores
     python bench/extraction.py --set wcxb --half a     # half of WCXB's sites (b: the other half)
+    python bench/extraction.py --set wcxb --half a --split file   # halves by a hash of the file name
 
 WCXB (../shared/data/wcxb-dev: 1,358 reviewed pages of seven types): body text scored by the benchmark's own
 `word_f1` (evaluate.py: bag-of-words F1 on its tokenizer), per page type; on the pages that state them, the
@@ -11,7 +12,8 @@ title (the visible headline, equal after normalising case, quotes and spaces: a 
 the publication date (the same calendar day as the page states it: ours is the day in the page's own time
 zone, `Article.local_date`) and the authors (every name we give stands in the stated byline, and its first
 name is among them). trafilatura: `extract(include_comments=False)` as WCXB's README measures
-it, its metadata from `extract_metadata()` (untimed). Rates: pages per second of each, in the same run, on one
+it, its metadata from `extract_metadata()` (untimed); both are given the page's URL, as a crawl would.
+The w3m dumps' title, date and author are scored alike. Rates: pages per second of each, in the same run, on one
 core: CPU seconds of this process (`time.process_time`), so other work on the machine does not count.
 
 Mozilla Readability's test set (../shared/data/readability-pages, 130 pages), for each page: body text scored by word 4-gram F1 against the text of
@@ -176,6 +178,13 @@ def warm_up() -> None:
     html = (PAGES / "bbc-1" / "source.html").read_bytes()
     extract(html, kind="html")
     trafilatura.extract(html, include_comments=False)
+    # htmldate's free-text search (pages that state no date) loads dateparser's locales on its first use:
+    # ~2 s once per process, which one page of either extractor may or may not trigger.
+    try:
+        from htmldate.extractors import get_external_parser  # htmldate 1.x's own lazy loader
+        get_external_parser().get_date_data("Posted 12 Dec 2025 by the desk")
+    except ImportError:
+        pass
 
 
 def wcxb_word_f1():
@@ -193,6 +202,15 @@ def site_half(url: str | None) -> str:
     from urllib.parse import urlsplit
     host = (urlsplit(url or "").hostname or "").removeprefix("www.")
     return "ab"[hashlib.sha1(host.encode()).digest()[0] & 1]
+
+
+def half_of(url: str | None, file_id: str, split: str) -> str:
+    """The half a page falls in: by its site (default: no site on both sides, the stricter check) or by
+    a hash of its file name."""
+    import hashlib
+    if split == "file":
+        return "ab"[hashlib.sha1(file_id.encode()).digest()[0] & 1]
+    return site_half(url)
 
 
 def wcxb_title_ok(got: str | None, expected: str) -> bool:
@@ -220,7 +238,12 @@ def run_wcxb(args, cache: Path) -> None:
     word_f1 = wcxb_word_f1()
     systems = ["html ours", "html trafilatura"] + (["dump ours", "dump whole"] if args.dumps else [])
     f1s = {s: {} for s in systems}  # system -> type -> [F1]
-    meta = {s: {k: {} for k in ("title", "date", "author")} for s in systems[:2]}  # -> type -> [bool]
+    splits = ("site", "file")
+    by_half = {(sp, s): {"a": [], "b": []} for sp in splits for s in systems}  # -> half -> [F1], all types
+    meta_half = {(sp, s): {w: {"a": [], "b": []} for w in ("title", "date", "author")}
+                 for sp in splits for s in systems}  # article pages only
+    scored = systems[:3] if args.dumps else systems[:2]  # the systems whose metadata is scored
+    meta = {s: {k: {} for k in ("title", "date", "author")} for s in scored}  # -> type -> [bool]
     seconds = dict.fromkeys(systems[:2], 0.0)
     n = 0
     files = sorted((WCXB / "ground-truth").glob("*.json"))
@@ -229,7 +252,8 @@ def run_wcxb(args, cache: Path) -> None:
         data = json.loads(gt_file.read_text(encoding="utf-8"))
         gt = data.get("ground_truth") or {}
         kind = ((data.get("_internal") or {}).get("page_type") or {}).get("primary", "article")
-        if args.half and site_half(data.get("url")) != args.half or args.types and kind not in args.types:
+        if args.half and half_of(data.get("url"), gt_file.stem, args.split) != args.half or \
+                args.types and kind not in args.types:
             continue
         if args.limit and n >= args.limit:
             break
@@ -237,16 +261,17 @@ def run_wcxb(args, cache: Path) -> None:
         html = gzip.decompress((WCXB / "html" / f"{gt_file.stem}.html.gz").read_bytes())
         want = gt.get("main_content") or ""
 
+        url = data.get("url")  # both are told where the page came from, as a crawl tells them
         t = time.process_time()
         try:
-            a = extract(html, kind="html")
+            a = extract(html, url=url, kind="html")
         except ValueError:
             a = None
         seconds["html ours"] += time.process_time() - t
         t = time.process_time()
-        text = trafilatura.extract(html, include_comments=False)
+        text = trafilatura.extract(html, url=url, include_comments=False)
         seconds["html trafilatura"] += time.process_time() - t
-        m = trafilatura.extract_metadata(html)
+        m = trafilatura.extract_metadata(html, default_url=url)
         found = {"html ours": (a.body if a else "", a and a.title, a.authors if a else [], a and a.local_date),
                  "html trafilatura": (text or "", m and m.title, [m.author] if m and m.author else [],
                                       m and m.date)}
@@ -256,13 +281,16 @@ def run_wcxb(args, cache: Path) -> None:
                 d = extract(dump, kind="pagedump")
             except ValueError:
                 d = None
-            found["dump ours"] = (d.body if d else "", None, [], None)
+            found["dump ours"] = (d.body if d else "", d and d.title, d.authors if d else [], d and d.local_date)
             found["dump whole"] = (dump, None, [], None)
         row = [gt_file.stem, kind]
+        halves = {sp: half_of(url, gt_file.stem, sp) for sp in splits}
         for name in systems:
             body, title, authors, day = found[name]
             f1 = word_f1(body, want)[2]
             f1s[name].setdefault(kind, []).append(f1)
+            for sp in splits:
+                by_half[sp, name][halves[sp]].append(f1)
             row.append(f"{name} {f1:.3f}")
             if name in meta:
                 for what, ok in (("title", gt.get("title") and wcxb_title_ok(title, gt["title"])),
@@ -270,27 +298,40 @@ def run_wcxb(args, cache: Path) -> None:
                                  ("author", gt.get("author") and wcxb_author_ok(authors, gt["author"]))):
                     if gt.get({"date": "publish_date"}.get(what, what)):
                         meta[name][what].setdefault(kind, []).append(bool(ok))
+                        for sp in splits:
+                            if kind == "article":
+                                meta_half[sp, name][what][halves[sp]].append(bool(ok))
         if args.show:
             print("  ".join(row))
 
     def mean(values: list[float]) -> str:
         return f"{sum(values) / len(values):.3f}" if values else "    -"
 
-    half = f", sites of half {args.half}" if args.half else ""
+    half = f", half {args.half} (split by {args.split})" if args.half else ""
     print(f"\nWCXB dev: {n} pages{half}. Body F1 (WCXB's word_f1), per page type:")
     print(f"{'type':14s} {'pages':>5s} " + " ".join(f"{s:>16s}" for s in systems))
     kinds = [k for k in WCXB_TYPES if k in f1s["html ours"]]
     for kind in kinds + ["all types"]:
         cells = [sum(f1s[s].values(), []) if kind == "all types" else f1s[s][kind] for s in systems]
         print(f"{kind:14s} {len(cells[0]):5d} " + " ".join(f"{mean(c):>16s}" for c in cells))
-    print(f"\nMetadata right, on the pages that state it ({', '.join(systems[:2])}):")
+    print(f"\nMetadata right, on the pages that state it ({', '.join(scored)}):")
     for kind in ("article", "all types"):
         for what in ("title", "date", "author"):
             cells = []
-            for s in systems[:2]:
+            for s in scored:
                 v = sum(meta[s][what].values(), []) if kind == "all types" else meta[s][what].get(kind, [])
                 cells.append(f"{sum(v) / len(v):6.1%} ({sum(v)}/{len(v)})" if v else "-")
             print(f"  {kind:10s} {what:7s} " + "  ".join(f"{c:>18s}" for c in cells))
+    for sp in splits if not args.half else ():
+        how = "sites: tuned on a, b held out" if sp == "site" else "a hash of the file name"
+        print(f"\nBy half (split by {how}): all types body F1, then article metadata")
+        for half in "ab":
+            cells = "  ".join(f"{s} {mean(by_half[sp, s][half])}" for s in systems)
+            print(f"  half {half}: {len(by_half[sp, systems[0]][half])} pages  {cells}")
+            for what in ("title", "date", "author"):
+                cells = "  ".join(f"{s} {sum(v) / len(v):6.1%} ({sum(v)}/{len(v)})" for s in scored
+                                  if (v := meta_half[sp, s][what][half]))
+                print(f"    {what:7s} {cells}")
     ours, ref = seconds["html ours"], seconds["html trafilatura"]
     print(f"\npages/s, one core: ours {n / ours:.1f}, trafilatura {n / ref:.1f} (ours/trafilatura "
           f"{ref / ours:.2f})")
@@ -300,7 +341,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--set", choices=["readability", "wcxb", "all"], default="all", help="which page set")
     ap.add_argument("--pages", nargs="*", help="readability: only these page folders (default: all)")
-    ap.add_argument("--half", choices=["a", "b"], help="wcxb: only the sites of this half")
+    ap.add_argument("--half", choices=["a", "b"], help="wcxb: only the pages of this half")
+    ap.add_argument("--split", choices=["site", "file"], default="site",
+                    help="wcxb: halves by site (default) or by a hash of the file name")
     ap.add_argument("--types", nargs="*", choices=WCXB_TYPES, help="wcxb: only these page types")
     ap.add_argument("--limit", type=int, help="wcxb: at most this many pages")
     ap.add_argument("--no-dumps", dest="dumps", action="store_false", help="wcxb: skip the w3m dumps")

@@ -8,6 +8,15 @@ from datetime import datetime, timezone
 from dateutil import parser as dateutil_parser
 
 _DEFAULT = datetime(2000, 1, 1)
+MONTHS = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+          r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
+# A date as pages write it for people: "June 2, 2025", "2 June 2025", "2025-06-02", "6/2/2025", "02.06.2025".
+DATE_IN_TEXT = re.compile(
+    rf"(?:{MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"  # June 2, 2025
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{MONTHS}\.?,?\s+\d{{4}}"  # 2 June 2025
+    r"|\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2})?)?"  # 2025-06-02
+    r"|\d{1,2}/\d{1,2}/\d{4})"
+)
 _MIN_YEAR, _MAX_YEAR = 1800, 2200  # outside this a "date" is a typo or an id, not a publication date
 
 

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from .article import Article, Problem, make_article
 from .dates import local_day, parse_date
 from .formats import SNIFF_BYTES, decide_format
+from .htmlmeta import PageMeta
 
 MIN_WORDS = 10  # fewer words than this made only of link text: a navigation stub, not an article
 
@@ -54,7 +55,9 @@ def html_to_article(content: bytes | str, url: str | None = None, source: str = 
     tree = load_html(content)
     if tree is None:
         raise ValueError("no article text found in the page (not HTML)")
-    stated = page_meta(tree)
+    stated = page_meta(tree, url)
+    # Before _shrink: htmldate reads the <meta> tags and scripts that _shrink drops.
+    date, local_date = _date(stated, tree, url or stated.url)  # the canonical URL may hold the day
     _shrink(tree)
     # Tables hold article content (data, infoboxes). Balanced mode: favor_recall scored lower on
     # bench/extraction.py and took 1.8x the time (htmlbody's docstring has the figures).
@@ -66,7 +69,6 @@ def html_to_article(content: bytes | str, url: str | None = None, source: str = 
         raise ValueError("no article text found in the page")
     # trafilatura separates paragraphs by one newline; our records use blank lines.
     body = re.sub(r"\n+", "\n\n", text)
-    date, local_date = _date(stated.published, tree, url or stated.url)  # the canonical URL may hold the day
     # trafilatura's byline search (extract_author) found a few more, at 15% of the page's time: htmlmeta's
     # own byline search (byline_authors) stands in for it.
     authors = stated.authors
@@ -106,12 +108,12 @@ def _shrink(tree) -> None:
             parent.remove(el)
 
 
-def _date(stated: str | None, tree, url: str | None) -> tuple[datetime | None, str | None]:
-    """The publication instant (UTC) and its calendar day as the page states it: the page's own date
-    first, htmldate's search of the page (original date, not the last update) only when it states none:
-    its extensive search (dates in the text too) is right on 82.9% of WCXB's articles on one half of
-    its sites and 84.1% on the other, against 77.4% and 82.1% without."""
-    value = stated
+def _date(stated: PageMeta, tree, url: str | None) -> tuple[datetime | None, str | None]:
+    """The publication instant (UTC) and its calendar day as the page states it: its metadata's published
+    date first (on the day the page shows beside its headline when that is the same date within a day: a
+    CMS that wrote the instant in UTC moved it), then the date it shows by the headline, and htmldate's
+    search of the page (original date, not the last update) only when it shows none."""
+    value = stated.published or _plausible(stated.shown_date)
     if not value:
         from htmldate import find_date
         try:
@@ -124,24 +126,30 @@ def _date(stated: str | None, tree, url: str | None) -> tuple[datetime | None, s
         return None, None
     if when is None:
         return None, None
-    return when, local_day(value) or when.date().isoformat()
+    day = local_day(value) or when.date().isoformat()
+    if stated.published and stated.shown_date and stated.shown_label < 2:
+        shown = local_day(stated.shown_date)
+        if shown and shown != day and abs(datetime.fromisoformat(shown).date() - when.date()) <= timedelta(days=1):
+            day = shown
+    return when, day
+
+
+FIRST_WEB_YEAR = 1995  # a date shown by a headline before this is one the text is about, not its own
+
+
+def _plausible(shown: str | None) -> str | None:
+    """A date shown by the headline, if it reads as one a web page could have been published on."""
+    try:
+        when = parse_date(shown) if shown else None
+    except ValueError:
+        return None
+    return shown if when is not None and when.year >= FIRST_WEB_YEAR else None
 
 
 def _only_link_text(tree, words: list[str]) -> bool:
     """Every word also stands in a link, menu or button: what is left of a page with no article."""
     links = set(" ".join(el.text_content() for el in tree.iter("a", "nav", "button", "header", "footer")).split())
     return all(w in links for w in words)
-
-
-def _split_authors(value: str | None) -> list[str]:
-    if not value:
-        return []
-    seen: dict[str, str] = {}
-    for name in re.split(r"\s*;\s*", value):
-        name = name.strip()
-        if name and name.casefold() not in seen:
-            seen[name.casefold()] = name
-    return list(seen.values())
 
 
 def read_html(data: bytes, source: str) -> Iterator[Article | Problem]:

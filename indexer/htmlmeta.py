@@ -10,9 +10,12 @@ import html
 import json
 import re
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from lxml.etree import XPath
 from lxml.html import HtmlElement
+
+from .dates import DATE_IN_TEXT
 
 MAX_JSON_LD_OBJECTS = 2000  # objects read per JSON-LD block: a bound on hostile pages
 _CDATA = re.compile(r"^\s*<!\[CDATA\[|\]\]>\s*$")
@@ -25,6 +28,8 @@ _TITLE_SEPARATOR = re.compile(r"\s+(?:[|\-–—·•»/\\_]|::)\s+|\s+(?=\[[^\]
 class PageMeta:
     title: str | None = None
     published: str | None = None  # as the page writes it: ISO 8601 mostly
+    shown_date: str | None = None  # the date the page shows by its headline (visible_date)
+    shown_label: int = 1  # what labels it: 0 published, 1 nothing, 2 updated
     authors: list[str] = field(default_factory=list)
     section: str | None = None
     site: str | None = None
@@ -79,15 +84,36 @@ def _json_ld(tree: HtmlElement) -> tuple[dict, dict[str, dict]]:
                 ids.setdefault(item["@id"], item)
             types = item.get("@type")
             types = " ".join(t for t in types if isinstance(t, str)) if isinstance(types, list) else types
-            if not found and isinstance(types, str) and _ARTICLE_TYPES.search(types) and (
-                    item.get("headline") or item.get("name")):
-                found = item
+            if isinstance(types, str) and _ARTICLE_TYPES.search(types):
+                if not found and (item.get("headline") or item.get("name")):
+                    found = item
+                elif found and not _PAGE_TYPES.fullmatch(types) and _PAGE_TYPES.fullmatch(_type(found)):
+                    # The page's article beats the WebPage that holds it: fields found lacks come from it.
+                    found = {**found, **item} if item.get("headline") or item.get("name") else {**item, **found}
+                elif found and "author" not in found and "author" in item:
+                    found = {**found, "author": item["author"]}
     return found, ids
+
+
+_PAGE_TYPES = re.compile(r"(?:WebPage|CreativeWork|ItemPage|CollectionPage)", re.I)
+
+
+def _type(item: dict) -> str:
+    types = item.get("@type")
+    return " ".join(t for t in types if isinstance(t, str)) if isinstance(types, list) else str(types or "")
 
 
 def _first(value) -> str | None:
     """A JSON-LD text that may also come as a list of texts (an empty list is none)."""
     return _clean(value[0] if value else None) if isinstance(value, list) else _clean(value)
+
+
+def _twitter_label(meta: dict[str, str], label: str) -> str | None:
+    """The value of a Twitter card's labelled field ("twitter:label1" "Written by" -> "twitter:data1")."""
+    for i in range(1, 5):
+        if (meta.get(f"twitter:label{i}") or "").casefold() == label:
+            return meta.get(f"twitter:data{i}")
+    return None
 
 
 def _names(value, ids: dict[str, dict] | None = None) -> list[str]:
@@ -98,7 +124,7 @@ def _names(value, ids: dict[str, dict] | None = None) -> list[str]:
         if isinstance(item, dict) and "name" not in item and ids and isinstance(item.get("@id"), str):
             item = ids.get(item["@id"], item)
         name = _clean(item.get("name")) if isinstance(item, dict) else _clean(item)
-        name = author_name(name) if name else None
+        name = author_name(name, stated=True) if name else None
         if name:
             out.append(name)
     return out
@@ -106,10 +132,17 @@ def _names(value, ids: dict[str, dict] | None = None) -> list[str]:
 
 _BYLINE_PREFIX = re.compile(
     r"^(?:(?:view|see|read) (?:all|more) (?:posts|articles|stories)(?: by)?|more (?:posts|articles|stories) by|"
-    r"(?:written|posted|published|reviewed|edited|reported|text|words|story)(?: and \w+)? by|"
-    r"author(?:ed by)?|by|von|par|por|di|door)\b[\s:|]*", re.I)
-_NOT_A_NAME = re.compile(r"^(?:https?:|www\.)|@\S+\.|^\W*$|^(?:admin|administrator|name|author|authors|by|"
-                         r"staff writer|unknown|guest|editor)$", re.I)
+    r"(?:written|posted|published|reviewed|edited|reported|text|words|story|article|recipe|post|photos?|"
+    r"interview|review|guide)(?: and \w+)? by|author(?:ed by)?|by|von|par|por|di|door)(?:\b|(?<=\)))(?:\(s\))?[\s:|]*", re.I)
+_NOT_A_NAME = re.compile(r"^(?:https?:|www\.)|@\S+\.|^\W*$|^\w+(?:\.\w+){2,}$|^(?:admin|administrator|name|author|"
+                         r"authors|by|staff writer|unknown|guest|editor|sponsored|guide|advertisement|partner content|about|"
+                         r"more|share|follow)$", re.I)  # (a.b.c: a template's key)
+# What a byline says about the person after the name ("Ann Lee, Tech Reporter", "Ann Lee Writer"): a job,
+# not a name. Credentials ("MD", "PhD") stay: the name stands in them as the page writes it.
+_ROLE = re.compile(r"\b(?:writer|editor|reporter|author|contributor|correspondent|columnist|expert|founder|"
+                   r"co-founder|director|manager|specialist|analyst|journalist|producer|winemaker|strategist|"
+                   r"consultant|president|officer|engineer|designer|marketer|ceo|cto|cmo)s?\b",
+                   re.I)
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
           r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
 # What bylines run on into after the name: a date or its label, a reading time.
@@ -120,16 +153,29 @@ MAX_NAME_WORDS = 8
 _NAME_PARTICLES = {"and", "de", "van", "von", "der", "da", "di", "la", "le", "du", "del", "bin", "al", "&"}
 
 
-def author_name(text: str) -> str | None:
-    """A name as a byline writes it, without "By", "Written by", "View all posts by" or a trailing "|";
-    None for what is not a person's or a desk's name (a URL, an e-mail, "admin", a sentence)."""
-    text = _BYLINE_PREFIX.sub("", " ".join(text.split()))
+def author_name(text: str, stated: bool = False) -> str | None:
+    """A name as a byline writes it, without "By", "Written by", "View all posts by", a trailing "|" or the
+    person's job ("Ann Lee, Tech Reporter"); None for what is not a person's or a desk's name (a URL, an
+    e-mail, "admin", a sentence, a job title). stated: the page's metadata declares it a name, so one
+    written in lower case ("kirstin boatto") stands."""
+    text = _BYLINE_PREFIX.sub("", _BYLINE_PREFIX.sub("", " ".join(text.split())))  # "Written by by Ann"
     text = _AFTER_NAME.sub("", text).strip(" |,:;-–—·•")
-    if not text or _NOT_A_NAME.search(text) or len(text.split()) > MAX_NAME_WORDS:
+    if "," in text:  # "Ann Lee, Tech Reporter": the job goes; "Ann Lee, MD" and "Ann Lee, Bo Li" stay
+        parts = [p.strip() for p in text.split(",")]
+        kept = [p for p in parts if p and not _ROLE.search(p) and not p.startswith("The ")]  # nor "The Times"
+        text = ", ".join(kept) if kept and len(kept) < len(parts) else text
+    elif len(text.split()) >= 3 and _ROLE.fullmatch(text.split()[-1]):
+        text = " ".join(text.split()[:-1])  # "Irene Okpanachi Author"
+    text = re.sub(r"\s+\d+$", "", text)  # a count of their posts ("Andrew Gerrand 4")
+    text = _PICTURE_AFTER.sub("", text)  # an image's alt text the name runs into ("Ann Lee WABC logo")
+    if not text or _NOT_A_NAME.search(text) or len(text.split()) > MAX_NAME_WORDS \
+            or _ROLE.fullmatch(text.split()[-1]):  # a job, not a name ("Tech Reporter")
         return None
+    if not stated and (re.search(r"\d", text) or not re.match(r"\w", text)):
+        return None  # "10", "(s)", "Kan Chu Sen, 1721.": a byline's neighbours, not a name
     words = [w for w in text.split() if w.lower() not in _NAME_PARTICLES]
-    if sum(w[:1].islower() for w in words) * 2 > len(words) and " " in text:
-        return None  # a phrase in a sentence ("by humans, not robots"), not a name
+    if not stated and sum(w[:1].islower() for w in words) * 2 >= len(words):
+        return None  # a phrase in a sentence ("by humans, not robots", "focusing"), not a name
     return text
 
 
@@ -149,34 +195,68 @@ def _title_from_title_tag(title: str, site: str | None) -> str:
 SITE_NAME_WORDS = 4  # a title's last part after a separator this short is the site's (or a section's) name
 
 
-def _strip_site(title: str, sites: list[str]) -> str:
-    """A metadata title without the site's name it often carries ("Headline | Site"): the part that is a
-    name the page gives itself (og:site_name, the publisher), else a short last part after the headline."""
+def _strip_site(title: str, names: SiteNames, short_tail: bool = True) -> str:
+    """A title without the site's name it often carries ("Headline | Site", "Site | Headline"): the parts
+    that name the site (SiteNames), else (short_tail) a short last part after the headline."""
     parts = _TITLE_SEPARATOR.split(title)
     if len(parts) < 2:
         return title
-    names = {s.casefold() for s in sites}
-    kept = [p for p in parts if p.strip("[] ").casefold() not in names]
+    kept = [p for p in parts if not names.matches(p.strip("[] "), part=True)]
     if kept and len(kept) < len(parts):
         return " - ".join(kept)
     head = title[:title.rfind(parts[-1])].rstrip(" |-–—·•»/\\:[")
-    if len(parts[-1].split()) <= SITE_NAME_WORDS and len(head.split()) >= 3:
+    if short_tail and len(parts[-1].split()) <= SITE_NAME_WORDS and len(head.split()) >= 3:
         return head
     return title
 
 
-def _ld_title(ld: dict, title_tag: str | None, sites: list[str]) -> str | None:
+def _key(text: str) -> str:
+    return re.sub(r"\W+", "", text.casefold())
+
+
+class SiteNames:
+    """What a site calls itself: og:site_name, the publisher, the application name (and each part of
+    those, "Site - Tagline"), and its domain ("newegg" of promotions.newegg.com, "Newegg.com")."""
+
+    def __init__(self, names: list[str], url: str | None):
+        self.keys = {_key(p) for n in names for p in [n, *_TITLE_SEPARATOR.split(n)] if _key(p)}
+        host = (urlsplit(url).hostname or "") if url and url.startswith("http") else ""
+        labels = host.removeprefix("www.").split(".")
+        if len(labels) >= 3 and len(labels[-1]) == 2 and len(labels[-2]) <= 3:
+            labels = labels[:-1]  # example.co.uk
+        self.domain = _key(labels[-2]) if len(labels) >= 2 else ""
+        if self.domain:
+            self.keys.update({self.domain, self.domain + _key(labels[-1])})
+
+    def matches(self, text: str, part: bool = False) -> bool:
+        """text is one of the site's names; part: a title's part may also be a short phrase with the
+        domain's name as one of its words ("Shopify App Store")."""
+        if _key(text) in self.keys:
+            return True
+        words = text.split()
+        return part and bool(self.domain) and len(self.domain) >= 4 and len(words) <= SITE_NAME_WORDS and \
+            any(_key(w) == self.domain for w in words)
+
+
+def _ld_title(ld: dict, title_tag: str | None, sites: list[str], others: list[str | None] = ()) -> str | None:
     """JSON-LD headline, or its name when the two differ and only the name is what <title> says; never
-    the site's own name (some sites put it there)."""
+    the site's own name (some sites put it there). A headline cut short (schema.org tools cut it at 110
+    characters) gives way to the page's other title that it begins."""
     headline, name = (v if v and not any(s.casefold().startswith(v.casefold()) for s in sites) else None
                       for v in (_clean(ld.get("headline")), _clean(ld.get("name"))))
     if headline and name and headline != name and title_tag:
         if name.casefold() in title_tag.casefold() and headline.casefold() not in title_tag.casefold():
             return name
-    return headline or name
+    title = headline or name
+    for other in others:
+        # What the other title says past the headline: more of it, not " | Site".
+        if title and other and len(other) > len(title) and other.startswith(title) and \
+                not _TITLE_SEPARATOR.match(other[len(title):]):
+            return other
+    return title
 
 
-def byline_authors(tree: HtmlElement) -> list[str]:
+def byline_authors(tree: HtmlElement, names: SiteNames | None = None) -> list[str]:
     """Authors from the page's visible byline where its metadata names none: elements marked as the
     author (rel="author", itemprop="author", an author-name or byline class), else the first element of an
     "author" class whose text is a name; their itemprop="name" part if they mark one."""
@@ -194,15 +274,71 @@ def byline_authors(tree: HtmlElement) -> list[str]:
         out: list[str] = []
         for el in found:
             named = el.xpath('.//*[@itemprop="name"]')
-            text = _clean((named[0] if named else el).text_content())
-            name = author_name(text) if text else None
-            if name and len(name.split()) <= MAX_BYLINE_WORDS and name.casefold() not in (n.casefold() for n in out):
-                out.append(name)
+            for name in _byline_names(named[0] if named else el):
+                if names is not None and names.matches(name):
+                    continue  # the site's own name: a person may stand beside it
+                if len(name.split()) <= MAX_BYLINE_WORDS and name.casefold() not in (n.casefold() for n in out):
+                    out.append(name)
             if len(out) >= MAX_AUTHORS or out and el.tag != "a":
                 break
         if out:
-            return out
+            return out[:MAX_AUTHORS]
     return []
+
+
+_CONNECTOR = re.compile(r"^(?:and|&|,|und|et|y|e|en)$", re.I)
+
+
+def _byline_names(el: HtmlElement) -> list[str]:
+    """The names in a byline element, read piece by piece (its text nodes), not as one glued string: its
+    parts ("By", "Ann Lee", "Tech Reporter", "June 2, 2025") often stand in elements with no space
+    between them. Names joined by "and" or "," are all kept; the first other piece after a name ends it."""
+    names: list[str] = []
+    joined = True  # the next name may join the list: the first one, or one after "and"
+    for piece in el.itertext():
+        piece = _clean(piece)
+        if not piece:
+            continue
+        if names and _CONNECTOR.match(piece):
+            joined = True
+            continue
+        if not names and _INITIALS.match(piece):
+            continue  # an avatar's letters ("CM" for Craig McCarthy)
+        name = author_name(piece)
+        if name and joined:
+            names.append(name)
+            joined = False
+        elif names:
+            break
+    return names
+
+
+_INITIALS = re.compile(r"^[A-Z]{1,3}$")
+_PICTURE_AFTER = re.compile(r"\s+(?:\S+\s+)?(?:logo|icon|image|photo|avatar|headshot)$", re.I)
+
+
+def text_byline(tree: HtmlElement, headline: str | None = None) -> list[str]:
+    """A "By Ann Lee" line among the first texts after the headline's <h1> (the first <h1> when none is
+    the headline: a logo often takes the first), else a "Written by Ann Lee" anywhere (an author box):
+    for pages that mark no byline."""
+    h1 = _headline_h1(tree, headline)
+    texts = [] if h1 is None else [t for t in (_clean(x) for x in _AFTER_H1(h1)) if t]
+    texts += [t for t in (_clean(x) for x in _WRITTEN_BY(tree)) if t]
+    for i, t in enumerate(texts):
+        m = _TEXT_BYLINE.match(t)
+        if m:
+            rest = m.group(1) or (texts[i + 1] if i + 1 < len(texts) else "")
+            name = author_name(rest)
+            if name:
+                return [name]
+    return []
+
+
+TEXTS_AFTER_HEADLINE = 20
+_AFTER_H1 = XPath(f"following::text()[normalize-space()][position() <= {TEXTS_AFTER_HEADLINE}]")
+_WRITTEN_BY = XPath("(//text()[starts-with(normalize-space(), 'Written by') or "
+                    "starts-with(normalize-space(), 'Written By')])[position() <= 3]")
+_TEXT_BYLINE = re.compile(r"^(?:(?:written|posted|published) by|by|author)\b[\s:]*(.*)$", re.I)
 
 
 def _outside_article(el: HtmlElement) -> bool:
@@ -273,6 +409,53 @@ def visible_headline(headings: list[str], stated: list[str], sites: list[str]) -
     return best if best_score >= 0.5 else None
 
 
+# The label before a date by the headline: published (0), none (1), updated (2).
+_DATE_LABEL = re.compile(r"(?:(published|posted|written|released|created|first published)|"
+                         r"((?:last )?(?:updated|modified|reviewed|edited|revised)))\W*(?:on|at|in)?\W*$", re.I)
+_VISIBLE_DATE = re.compile(rf"{DATE_IN_TEXT.pattern}|\b\d{{1,2}}\.\d{{1,2}}\.\d{{4}}\b")
+TEXTS_BEFORE_HEADLINE = 8
+
+
+def visible_date(tree: HtmlElement, headline: str | None) -> tuple[str | None, int]:
+    """The date a reader sees by the headline: among the texts just after its <h1> (then just before it),
+    a <time datetime=…> or a written date ("Dec 12, 2025", "12.12.2025"); one labelled "Published" or
+    "Posted" first, then an unlabelled one, an "Updated" one last. Returns the date as written (the
+    <time>'s datetime where it has one) and its label's rank (0 published, 1 none, 2 updated)."""
+    h1 = _headline_h1(tree, headline)
+    if h1 is None:
+        return None, 1
+    after = [(x, x.getparent()) for x in _AFTER_H1(h1)]
+    before = [(x, x.getparent()) for x in _BEFORE_H1(h1)]
+    best: tuple[int, str] | None = None
+    previous = ""
+    for text, parent in after + before:
+        if parent is not None and parent.tag in ("script", "style"):
+            continue
+        clean = _clean(text) or ""
+        m = _VISIBLE_DATE.search(clean)
+        stamp = parent.get("datetime") if parent is not None and parent.tag == "time" else None
+        if m or stamp and _VISIBLE_DATE.match(stamp):
+            label = _DATE_LABEL.search((previous + " " + clean[:m.start() if m else 0])[-40:])
+            rank = 0 if label and label.group(1) else 2 if label else 1
+            value = stamp or m.group(0)
+            if best is None or rank < best[0]:
+                best = (rank, value)
+            if rank == 0:
+                break
+        previous = clean
+    return (best[1], best[0]) if best else (None, 1)
+
+
+_BEFORE_H1 = XPath(f"preceding::text()[normalize-space()][position() <= {TEXTS_BEFORE_HEADLINE}]")
+
+
+def _headline_h1(tree: HtmlElement, headline: str | None) -> HtmlElement | None:
+    """The <h1> that shows the headline (a logo often takes the first), else the first one."""
+    h1s = list(tree.iter("h1"))
+    key = (headline or "").casefold()
+    return next((h for h in h1s if key and key in (h.text_content() or "").casefold()), h1s[0] if h1s else None)
+
+
 def _marked_published(tree: HtmlElement) -> str | None:
     """A date the page's markup marks as the publication date: itemprop="datePublished" on any element
     (its content= or datetime=, else its text), or a <time pubdate>. Never a modified date."""
@@ -283,34 +466,44 @@ def _marked_published(tree: HtmlElement) -> str | None:
     return None
 
 
-def page_meta(tree: HtmlElement) -> PageMeta:
+def page_meta(tree: HtmlElement, url: str | None = None) -> PageMeta:
+    """What the page states about itself; url: where it was fetched from (its domain names the site too)."""
     meta = _meta_tags(tree)
     ld, ids = _json_ld(tree)
     publisher = _clean(ld["publisher"].get("name")) if isinstance(ld.get("publisher"), dict) else None
     site = meta.get("og:site_name") or publisher
     title_tag = _clean(tree.findtext(".//title"))
     sites = [s for s in (site, publisher, meta.get("application-name")) if s]
-    title = (_ld_title(ld, title_tag, sites) or meta.get("dc:title")
+    canonical = meta.get("og:url") or _clean(ld.get("url"))
+    for link in tree.iter("link"):
+        if (link.get("rel") or "").lower() == "canonical" and link.get("href", "").startswith("http"):
+            canonical = link.get("href").strip()
+            break
+    names = SiteNames(sites, url or canonical)
+    title = (_ld_title(ld, title_tag, sites, [meta.get("og:title"), title_tag]) or meta.get("dc:title")
              or meta.get("dcterm:title") or meta.get("og:title") or meta.get("weibo:article:title")
              or meta.get("weibo:webpage:title") or meta.get("title") or meta.get("twitter:title")
              or meta.get("parsely-title") or (title_tag and _title_from_title_tag(title_tag, site)))
     shown = visible_headline(_headings(tree), [_clean(ld.get("headline")), meta.get("og:title"), title_tag, title],
                              sites)
-    title = shown or (title and _strip_site(title, sites))
+    # A headline that shows the site's name ("Headline – Site") loses it too, but not a short last part
+    # of its own ("Part one: the start").
+    title = _strip_site(shown, names, short_tail=" | " in shown) if shown else (title and _strip_site(title, names))
     published = (_clean(ld.get("datePublished")) or meta.get("article:published_time")
                  or meta.get("og:published_time") or meta.get("og:article:published_time")
                  or meta.get("parsely-pub-date") or meta.get("datepublished") or meta.get("publish-date")
                  or meta.get("publishdate") or meta.get("pubdate") or meta.get("sailthru:date")
                  or meta.get("dc:date:issued") or meta.get("dcterms:created") or meta.get("dc:date")
                  or _marked_published(tree) or _clean(ld.get("dateCreated")))
-    # A site's own name as author stays: that is how many company blogs sign (and how readers cite them).
     authors = (_names(ld.get("author"), ids) or _names(ld.get("creator"), ids) or _names([a for a in (
-        meta.get("author"), meta.get("article:author"), meta.get("parsely-author"), meta.get("dc:creator"))
-        if a][:1]) or byline_authors(tree))
+        meta.get("author"), meta.get("article:author"), meta.get("parsely-author"), meta.get("dc:creator"),
+        _twitter_label(meta, "written by")) if a][:1]))
+    # A site's own name as author stays where the page names nobody else: that is how many company blogs
+    # sign. Where its byline names a person, that person wrote it.
+    if not authors or all(names.matches(a) for a in authors):
+        bylined = [a for a in byline_authors(tree, names) or text_byline(tree, title) if not names.matches(a)]
+        authors = bylined or authors
+    shown_date, shown_label = visible_date(tree, title)
     section = _first(ld.get("articleSection")) or meta.get("article:section") or meta.get("parsely-section")
-    url = meta.get("og:url") or _clean(ld.get("url"))
-    for link in tree.iter("link"):
-        if (link.get("rel") or "").lower() == "canonical" and link.get("href", "").startswith("http"):
-            url = link.get("href").strip()
-            break
-    return PageMeta(title=title, published=published, authors=authors, section=section, site=site, url=url)
+    return PageMeta(title=title, published=published, shown_date=shown_date, shown_label=shown_label,
+                    authors=authors, section=section, site=site, url=canonical)

@@ -19,19 +19,11 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 
 from .article import Article, Problem, make_article
-from .dates import parse_date
+from .dates import DATE_IN_TEXT as _DATE, MONTHS as _MONTHS, parse_date
 from .formats import BY_NAME, decide_format, decode_text
 from .sources import read_bytes
 
-_MONTHS = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
-           r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
-_DATE = re.compile(
-    rf"(?:{_MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"  # June 2, 2025
-    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTHS}\.?,?\s+\d{{4}}"  # 2 June 2025
-    r"|\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2})?)?"  # 2025-06-02
-    r"|\d{1,2}/\d{1,2}/\d{4})"
-)
-_BYLINE = re.compile(rf"(?<![a-z])(?:By|BY|by)[:\s]\s*(.+?)(?=\s*(?:{_MONTHS}\b|\d|\||•|·|—|–|-\s|,\s*(?:Updated|Published)|$))")
+_BYLINE = re.compile(rf"(?<![a-z])(?:By|BY|by)(?:[:\s]\s*|(?=[A-Z][a-z]))(.+?)(?=\s*(?:{_MONTHS}\b|\d|\||•|·|—|–|-\s|,\s*(?:Updated|Published)|$))")
 _BULLET = re.compile(r"^\s*(?:[•*·▪◦‣□■○●▸►\-–]|\d+\.|\[\d+\])(?:\s+|$)")
 _SENTENCE_END = re.compile(r"[.!?…:;。！？][\"'”’»)\]]*$")
 _STATEMENT_END = re.compile(r"[.!。！][\"'”’»)\]]*$")  # not "?": headlines ask, list items state
@@ -254,14 +246,17 @@ def _clean_line(line: str) -> str:
     return " ".join(_BULLET.sub("", line).split())
 
 
-_NOT_A_TITLE = re.compile(r"^(?:by\s|continue reading|skip to|advertisement|read more|sign (?:in|up)|"
-                          r"please |ready to publish|log ?in|menu|search)", re.I)
+BYLINE_BELOW_TITLE = 6  # lines from a headline down to its byline and date (an author's picture between)
+_NOT_A_TITLE = re.compile(r"^(?:by\s?|written by|continue reading|skip to|advertisement|read more|sign (?:in|up)|"
+                          r"please |ready to publish|log ?in|menu|search|table of contents|back to|start (?:a |your )?"
+                          r"free|request (?:a )?demo|schedule |book a |get (?:started|a quote)|what are you looking|"
+                          r"hero image|image:|photo:|\[)|\d+ min(?:ute)?s? read\b|\blogo\b|(?<!\w):$", re.I)
 
 
 def _find_title(lines: list[str], body_start: int, byline_at: int | None,
                 template: frozenset[str] = frozenset()) -> int | None:
     """Index of the title line: headline-like, just above the byline or body, repeated elsewhere if possible."""
-    anchor = byline_at if byline_at is not None else body_start
+    anchor = body_start
     texts = [_clean_line(l) for l in lines]
     best, best_score = None, float("-inf")
     for i in range(anchor - 1, max(-1, anchor - 40), -1):
@@ -269,7 +264,7 @@ def _find_title(lines: list[str], body_start: int, byline_at: int | None,
         n = len(t.split())
         if not 3 <= n <= 30 or _DATE.search(t) and n < 8 or _is_junk_row(t) or _END_MARKERS.match(t):
             continue
-        if t.endswith(".") and n > 15 or _NOT_A_TITLE.match(t) or t in template:
+        if t.endswith(".") and n > 15 or _NOT_A_TITLE.search(t) or t in template:
             continue  # a sentence, a byline, a reading aid or the site's template: not a headline
         if _PICTURE_OF.match(t) or _NAME_LINE.match(t) and (i + 1 < len(texts) and _DATE.search(texts[i + 1])
                                                           or i > 0 and _PICTURE_OF.match(texts[i - 1])):
@@ -280,10 +275,16 @@ def _find_title(lines: list[str], body_start: int, byline_at: int | None,
             score += 1.0  # headings stand alone; wrapped text and menus run on
         if any(t in other and other != t for j, other in enumerate(texts) if j != i):
             score += 2.0  # echoed in a breadcrumb ("Home » Title") or the window title
-        if byline_at is not None and 0 < byline_at - i <= 3:
-            score += 2.0
+        if byline_at is not None and 0 < byline_at - i <= BYLINE_BELOW_TITLE:
+            score += 2.0  # a headline over its byline and date
+        elif byline_at is not None and 0 < i - byline_at <= 3:
+            score += 1.0  # a headline under its date line
+        if any(_BY_LINE.match(u) for u in texts[i + 1:i + 4]):
+            score += 1.0  # a headline over its "By …" line
         if _BULLET.match(lines[i]):
             score -= 3.0
+        if t[:1].islower():
+            score -= 2.0  # the rest of a sentence or a caption, not a headline
         score += min(n, 15) / 15
         if score > best_score:
             best, best_score = i, score
@@ -304,7 +305,9 @@ _BY_LINE = re.compile(r"^(?:(?:written|posted|published|reported|words|text) )?b
 _PICTURE_OF = re.compile(r"^(?:(?:picture|photo|image|avatar) of (.+)|(.+?) (?:photo|avatar|picture|headshot))$", re.I)
 _NAME_LINE = re.compile(r"^(?:[A-Z][\w'’.-]*|de|van|von|der|da|di|la|le)(?: (?:[A-Z][\w'’.-]*|de|van|von|der|da|di|la|le)){1,3}$")
 _UPDATED = re.compile(r"^\W*(?:last )?(?:updated|modified|edited)\b", re.I)
-NEAR_HEADLINE = 8  # lines below the headline (or above the body) where bylines and dates stand
+_BY_ALONE = re.compile(r"^(?:(?:written|posted) )?by:?$", re.I)
+_READING_TIME = re.compile(r"\b\d+ min(?:ute)?s?(?: read)?\b", re.I)
+NEAR_HEADLINE = 12  # lines below the headline (or above the body) where bylines and dates stand
 
 
 def _byline_fields(lines: list[str], title_at: int | None, byline_at: int | None,
@@ -317,10 +320,12 @@ def _byline_fields(lines: list[str], title_at: int | None, byline_at: int | None
     start = title_at + 1 if title_at is not None else max(0, body_start - NEAR_HEADLINE)
     end = max(body_start, min(len(lines), start + NEAR_HEADLINE))
     window = [_GLUED_LABEL.sub(" ", _clean_line(lines[i])) for i in range(start, end)]
-    if byline_at is not None and not start <= byline_at < end:
-        window.append(_GLUED_LABEL.sub(" ", _clean_line(lines[byline_at])))
+    if byline_at is not None and not start <= byline_at < end:  # the date line above the headline
+        window += [_GLUED_LABEL.sub(" ", _clean_line(lines[i]))
+                   for i in range(max(0, byline_at - 2), min(len(lines), byline_at + 3)) if not start <= i < end]
     author = date = None
     dated = [k for k, t in enumerate(window) if _DATE.search(t) and len(t.split()) <= 25]
+    timed = dated + [k for k, t in enumerate(window) if _READING_TIME.search(t)]
     for k in sorted(dated, key=lambda k: bool(_UPDATED.match(window[k]))):  # published before "Updated"
         try:
             date = parse_date(_DATE.search(window[k]).group(0))
@@ -328,6 +333,8 @@ def _byline_fields(lines: list[str], title_at: int | None, byline_at: int | None
         except ValueError:
             continue
     for k, t in enumerate(window):
+        if _BY_ALONE.match(t) and k + 1 < len(window) and (author := author_name(window[k + 1])):
+            break  # "By" on a line of its own, the name on the next
         m = _BYLINE.search(t) or _BY_LINE.match(t)
         if m:
             author = author_name(re.sub(r"\s*@\w+", "", next(g for g in m.groups() if g)))  # no "@handle"
@@ -338,8 +345,9 @@ def _byline_fields(lines: list[str], title_at: int | None, byline_at: int | None
         if named and k + 1 < len(window) and window[k + 1] == named:
             author = named
             break
-        if _NAME_LINE.match(t) and any(abs(k - d) == 1 for d in dated) and not _DATE.search(t):
-            author = t  # a name on the line beside the date line
+        if _NAME_LINE.match(t) and any(abs(k - d) == 1 for d in timed) and not _DATE.search(t) \
+                and not _READING_TIME.search(t):
+            author = t  # a name on the line beside the date line or the reading time
             break
     return author, date
 
@@ -422,8 +430,6 @@ def pagedump_to_article(text: str, url: str | None = None, source: str = "<input
     body_start = blocks[first].start
     byline_at = _find_byline(lines, body_start)
     title_at = _find_title(lines, body_start, byline_at, template)
-    if byline_at is not None and title_at is not None and byline_at < title_at:
-        byline_at = None
     author, date = _byline_fields(lines, title_at, byline_at, body_start)
     return make_article(
         title=_clean_line(lines[title_at]) if title_at is not None else None,

@@ -256,7 +256,9 @@ class Archive:
             by_date = combine(self.schema, text_query, filters, skip="date")
             if not filters.categories and not (filters.date_from or filters.date_to):
                 by_category = by_date
-            got = facet_counts(searcher, self._dates, by_category, by_date, interval)
+            # by_date matches what the page's query matches unless a date filter narrowed that one
+            counted = total if not (filters.date_from or filters.date_to) else None
+            got = facet_counts(searcher, self._dates, by_category, by_date, interval, counted)
             facet_result = Facets(categories=got.categories, date_interval=got.interval, dates=got.dates,
                                   undated=got.undated, uncategorised=got.uncategorised)
         return SearchResult(query=q or "", total=total, page=page, limit=limit, sort=sort, hits=hits,

@@ -3,7 +3,9 @@
 "goverment" -> "government": the dictionary is the unstemmed `words` field (every word of every title and body,
 with its document frequency), so a correction is always a word that finds something. Bounded as Meilisearch
 bounds it: no typo in words under 5 letters, one edit from 5 letters, two from 9 (optimal string alignment:
-a swap of two letters is one edit). Distances are computed by rapidfuzz over the words of a near length only.
+a swap of two letters is one edit), and an edit that changes the first letter counts as two (people seldom
+get the first letter wrong; Meilisearch's rule). Distances are computed by rapidfuzz over the words of a near
+length and, for one edit, the same first letter only: a twentieth of the dictionary.
 """
 from __future__ import annotations
 
@@ -38,13 +40,17 @@ class Dictionary:
     """The archive's words by length, read once per index state (a typo'd query is the rare case)."""
 
     def __init__(self, searcher: tantivy.Searcher):
-        by_length: dict[int, tuple[list[str], list[int]]] = {}
+        buckets: dict[tuple[int, str], tuple[list[str], list[int]]] = {}  # (length, first letter) -> words
+        self._count: dict[str, int] = {}
+        self._by_tail: dict[str, list[str]] = {}  # a word less its first letter -> the words
         for term, count in searcher.terms_with_prefix("words", ""):
             if count > 0 and term.isalpha():
-                words, counts = by_length.setdefault(len(term), ([], []))
+                words, counts = buckets.setdefault((len(term), term[0]), ([], []))
                 words.append(term)
                 counts.append(count)
-        self._by_length = by_length
+                self._count[term] = count
+                self._by_tail.setdefault(term[1:], []).append(term)
+        self._buckets = buckets
 
     def corrections(self, word: str) -> list[Correction]:
         """The closest archive words to `word` (fewest edits, then most articles), best first."""
@@ -53,11 +59,14 @@ class Dictionary:
             return []
         found: list[Correction] = []
         for length in range(len(word) - limit, len(word) + limit + 1):
-            words, counts = self._by_length.get(length, ((), ()))
+            words, counts = self._buckets.get((length, word[0]), ((), ()))
             for term, dist, i in process.extract(word, words, scorer=OSA.distance, score_cutoff=limit,
                                                  limit=None):
                 if dist > 0:
                     found.append(Correction(term, int(dist), counts[i]))
+        if limit >= 2:  # the first letter changed (two typos' worth): its only edit, so found by lookup
+            other = {*self._by_tail.get(word[1:], ()), word[1:], *self._by_tail.get(word, ()), word[1] + word[0] + word[2:]}
+            found += [Correction(t, 2, self._count[t]) for t in other if t in self._count and t[:1] != word[0]]
         if not found:
             return []
         best = min(c.distance for c in found)  # one edit away beats two: keep only the nearest

@@ -342,3 +342,115 @@ caffeine after lunch shortens deep sleep even for those who say it does not affe
     assert a.authors == ["Kelia Losa Reinoso"]
     assert a.local_date == "2025-08-25"
     assert a.body.startswith("Sleep researchers agree")
+
+
+# --- Metadata rules (htmlmeta): crafted pages, then real ones from WCXB --------------------------------------
+STORY = ("<p>The harbour stayed shut on Saturday as the storm pushed waves over the sea wall, the port authority "
+         "said, and ferries to the islands were cancelled until further notice while crews checked the moorings."
+         "</p><p>Fishing boats that left before the warning came back to shelter in the river mouth.</p>")
+
+
+def _page(head: str, top: str, title: str = "Storm closes the harbour") -> str:
+    return (f"<!doctype html><html><head><title>{title}</title>{head}</head><body><article>"
+            f"<h1>Storm closes the harbour</h1>{top}{STORY}</article></body></html>")
+
+
+def test_byline_read_piece_by_piece_without_jobs_or_glue():
+    a = extract(_page("", '<div class="author-name"><span>By</span><a href="/a">Summer Swann</a>'
+                          '<span>Tech Reporter</span><span>June 2, 2025</span></div>'))
+    assert a.authors == ["Summer Swann"]  # not "BySummer SwannTech Reporter"
+    two = extract(_page("", '<p class="byline">By <a rel="author">Ann Lee</a> and <a rel="author">Bo Chen</a>'
+                            '<span>Staff</span></p>'))
+    assert two.authors == ["Ann Lee", "Bo Chen"]
+    from newssearch.indexer.htmlmeta import author_name
+    assert author_name("Ann Lee, Tech Reporter") == "Ann Lee" and author_name("Ann Lee, MD") == "Ann Lee, MD"
+    assert author_name("Author(s): John Smith") == "John Smith" and author_name("Andrew Gerrand 4") == "Andrew Gerrand"
+    assert author_name("Senior Reporter") is None and author_name("focusing") is None
+
+
+def test_site_name_as_author_gives_way_to_the_person_the_byline_names():
+    org = ('<meta property="og:site_name" content="Coast Daily"><script type="application/ld+json">'
+           '{"@type": "NewsArticle", "headline": "Storm closes the harbour", '
+           '"author": {"@type": "Organization", "name": "Coast Daily"}}</script>')
+    assert extract(_page(org, "<p>By Ann Lee</p>")).authors == ["Ann Lee"]  # a text byline after the <h1>
+    assert extract(_page(org, "")).authors == ["Coast Daily"]  # nobody else named: the site signs
+    lower = '<meta name="twitter:label1" content="Written by"><meta name="twitter:data1" content="kirstin boatto">'
+    assert extract(_page(lower, "")).authors == ["kirstin boatto"]  # declared a name, in lower case
+
+
+def test_site_name_left_out_of_titles_learnt_from_the_domain():
+    story = f"<html><head><title>GAME CHANGER | Newegg.com</title></head><body>{STORY}</body></html>"
+    assert extract(story, url="https://promotions.newegg.com/zotac/1.html").title == "GAME CHANGER"
+    prefix = f"<html><head><title>Leadfeeder | State of SEO in 2026</title></head><body>{STORY}</body></html>"
+    assert extract(prefix, url="https://www.leadfeeder.com/blog/seo/").title == "State of SEO in 2026"
+    shown = _page('<meta property="og:site_name" content="Artlyst">', "").replace(
+        "<h1>Storm closes the harbour</h1>", "<h1>Storm closes the harbour – Artlyst</h1>")
+    assert extract(shown).title == "Storm closes the harbour"  # the site's name in the <h1> too
+
+
+def test_a_json_ld_headline_cut_short_gives_way_to_the_whole_title():
+    whole = "Fix It Friday: We Help 4 Readers Find Solutions (Including One Trick That 9/10 Works)"
+    head = (f'<meta property="og:title" content="{whole} - Emily Henderson">'
+            '<meta property="og:site_name" content="Emily Henderson"><script type="application/ld+json">'
+            '{"@type": "BlogPosting", "headline": "Fix It Friday: We Help 4 Readers Find Solutions (Including"}'
+            "</script>")
+    page = f"<html><head>{head}</head><body>{STORY}</body></html>"
+    assert extract(page).title == whole
+
+
+def test_the_date_shown_by_the_headline():
+    shown = _page("", '<p>Updated Dec 20, 2025</p><p>Published on <time datetime="2025-12-19">Dec 19</time></p>')
+    assert extract(shown).local_date == "2025-12-19"  # no metadata date: the published one it shows
+    moved = _page('<meta property="article:published_time" content="2025-12-19T03:05:00+00:00">',
+                  '<time datetime="2025-12-18T19:05:00-08:00">December 18, 2025</time>')
+    a = extract(moved)
+    assert a.local_date == "2025-12-18"  # the page's own day, which its CMS wrote in UTC
+    assert a.date == datetime(2025, 12, 19, 3, 5, tzinfo=timezone.utc)
+    old = _page("", "<p>Aug 12, 1898</p>")  # a date the text is about
+    assert extract(old).local_date != "1898-08-12"
+
+
+def _wcxb_page(file_id: str):
+    html, truth = _wcxb(file_id)
+    url = json.loads((needs_shared("wcxb-dev") / "ground-truth" / f"{file_id}.json").read_text())["url"]
+    return extract(html, url=url, kind="html"), truth
+
+
+@pytest.mark.parametrize("file_id,what", [
+    ("0140", "author"),  # "By <a>Sofia Gonzalez</a>" after the headline; the first <h1> is the logo
+    ("0386", "author"),  # the byline lists the company first, then the person
+    ("0197", "author"),  # only Twitter's "Written by" field names her
+    ("4420", "title"),  # "GAME CHANGER | Newegg.com"
+    ("0171", "title"),  # "Leadfeeder | State of SEO …"
+    ("0481", "date"),  # published_time in UTC (the 19th); the page shows December 18
+    ("0440", "date"),  # no metadata date; "Published on 2025-12-19" under the headline
+])
+def test_real_metadata_misses_now_right(file_id, what):
+    a, truth = _wcxb_page(file_id)
+    if what == "author":
+        assert a.authors == [truth["author"]]
+    elif what == "title":
+        assert a.title == truth["title"]
+    else:
+        assert a.local_date == truth["publish_date"]
+
+
+_DUMP_STORY = ("Sleep researchers agree that a regular bedtime matters more than the number of hours spent in bed, and\n"
+               "that light in the evening delays the body's clock by as much as an hour on the nights it is on late.\n\n"
+               "Cooling the bedroom to about eighteen degrees helps most people fall asleep sooner, the studies found,\n"
+               "while caffeine after lunch shortens deep sleep even for those who say it does not affect them.\n")
+
+
+@pytest.mark.parametrize("top,author,day", [
+    ("Ten habits that help you sleep\n\nBy\nAnn Lee\n-\nMarch 3, 2024\n", "Ann Lee", "2024-03-03"),  # "By" alone
+    ("Ten habits that help you sleep\n\nByAnn Lee WABC logo\nFriday, March 3, 2024\n", "Ann Lee", "2024-03-03"),
+    ("Ten habits that help you sleep\n\nAnn Lee\n9 min read\n", "Ann Lee", None),  # a name over the reading time
+    # the date line above the headline, and a photo's caption between the byline and the story
+    ("March 3, 2024 / Health / Sleep\n\nTen habits that help you sleep\n\nBy Ann Lee\n\nA bed by a window\n",
+     "Ann Lee", "2024-03-03"),
+])
+def test_dump_byline_layouts(top, author, day):
+    a = extract(f"Home  News  Health\n\n{top}\n{_DUMP_STORY}", kind="pagedump")
+    assert a.title == "Ten habits that help you sleep"
+    assert a.authors == [author] and a.local_date == day
+    assert a.body.startswith("Sleep researchers agree")

@@ -69,3 +69,18 @@ def test_histogram_counts_dates_outside_the_years_first_read(tmp_path):
     months = archive.search("rebuilt").facets  # narrow matches in a wide archive: monthly
     assert months.date_interval == "month" and [(b.start, b.count) for b in months.dates] == [("2020-06", 1)]
     assert archive.search("rebuilt", interval="year").facets.dates[0].start == "2020"
+
+
+def test_undated_from_the_search_count_equals_the_value_counts(corpus_index):
+    """The facets' fast path (the page's own count less the histogram's dated ones) counts the undated
+    as the two value-count aggregations it replaces do, the corpus's 392 undated BBC articles included."""
+    from newssearch.query.facets import facets
+
+    archive = Archive.open(corpus_index)
+    searcher = archive.searcher()
+    for q in ("", "oil prices", "film", "election labour", "music awards"):
+        query = archive.queries.build(q, searcher).query
+        total = searcher.search(query, limit=1).count
+        fast = facets(searcher, archive._dates, query, query, None, total)
+        assert fast == facets(searcher, archive._dates, query, query, None), q
+        assert fast.undated > 0 or q, q
