@@ -14,8 +14,9 @@ process on the same file, one after another, and is timed from start to exit (in
 - tantivy-py: parse each JSON line, add id/title/body (default tokenizer, stored), one commit, merges;
 - bm25s: parse, tokenise title + body (English stop words, PyStemmer's English stemmer), index, save.
 
-Peak memory is the most the process and its workers held together (RSS, sampled every 50 ms); cores busy is
-their CPU time over the wall time. Pages (--pages): HTML pages of wcxb-dev and their `w3m -dump` page dumps,
+Peak memory is the most the process and its workers held together (RSS, sampled every 50 ms); CPU time is
+theirs together (the exit rusage, or the sum of each process's last sample when that is more: the parse
+workers are the fork server's children, which the root may never reap); cores busy is CPU over wall time. Pages (--pages): HTML pages of wcxb-dev and their `w3m -dump` page dumps,
 indexed by `newssearch index` (one worker per core) beside trafilatura's `extract()` on one core in one
 process (its rate as a library: extraction only, no start-up, nothing indexed). The machine may be shared:
 compare within a run (the ratios), and repeat (--repeat) to see the spread.
@@ -56,15 +57,22 @@ def timed(cmd: list[str]) -> Timed:
     peak = 0
     done = threading.Event()
 
+    cpu_seen: dict[int, float] = {}  # pid -> CPU seconds last seen, for descendants the root never reaps
+
     def sample() -> None:
         nonlocal peak
         try:
             root = psutil.Process(proc.pid)
             while not done.is_set():
-                try:
-                    rss = root.memory_info().rss + sum(c.memory_info().rss for c in root.children(recursive=True))
-                except psutil.Error:
-                    rss = 0
+                rss = 0
+                for p in [root, *root.children(recursive=True)]:
+                    try:
+                        with p.oneshot():
+                            rss += p.memory_info().rss
+                            t = p.cpu_times()
+                            cpu_seen[p.pid] = t.user + t.system
+                    except psutil.Error:
+                        pass
                 peak = max(peak, rss)
                 time.sleep(0.05)
         except psutil.Error:
@@ -79,7 +87,9 @@ def timed(cmd: list[str]) -> Timed:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         sys.exit(f"{' '.join(cmd)} failed ({proc.returncode})")
-    return Timed(seconds, usage.ru_utime + usage.ru_stime, peak / 2**20)
+    # The fork server's workers are its children, not the root's: reaped by it, or by init once the root has
+    # exited, their CPU time may never reach the root's rusage. The sampled sum catches them (to 50 ms each).
+    return Timed(seconds, max(usage.ru_utime + usage.ru_stime, sum(cpu_seen.values())), peak / 2**20)
 
 
 # --- the peers, each run as `python bench/index_speed.py --run PEER SRC OUT` --------------------------------
@@ -134,7 +144,9 @@ PEERS = {"tantivy": run_tantivy, "bm25s": run_bm25s, "trafilatura": run_trafilat
 # --- the runs ---------------------------------------------------------------------------------------------
 
 def ours_cmd(ours: list[str], src: Path, out: Path) -> list[str]:
-    return [*ours, "index", "-q", str(src), "--index", str(out)]
+    """`ours` is the command, then (after a "--") any options of its `index`."""
+    cmd, extra = (ours[:ours.index("--")], ours[ours.index("--") + 1:]) if "--" in ours else (ours, [])
+    return [*cmd, "index", "-q", *extra, str(src), "--index", str(out)]
 
 
 def peer_cmd(peer: str, src: Path, out: Path) -> list[str]:
@@ -242,7 +254,8 @@ def main() -> None:
     ap.add_argument("--pages", type=int, default=0, help="wcxb-dev pages for the HTML / page-dump rows (0: none)")
     ap.add_argument("--no-bm25s", action="store_true", help="leave bm25s out (it holds the whole corpus in memory)")
     ap.add_argument("--also", action="append", default=[], metavar="LABEL=COMMAND",
-                    help="another newssearch command to time beside ours, e.g. an older checkout's")
+                    help="another newssearch command to time beside ours, e.g. an older checkout's, or ours "
+                         "with index options after ' -- ' (\"1 worker=newssearch -- --workers 1\")")
     ap.add_argument("--workdir", default=None, help="keep the data here (reused if present)")
     args = ap.parse_args()
     work = workdir(args.workdir, "newssearch-index-speed-")

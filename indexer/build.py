@@ -19,13 +19,13 @@ from newssearch.errors import DiskFull
 from newssearch.limits import BATCH_SIZE
 
 from .article import Article, Notice, Problem
-from .copies import CopyGroups, Sketch, sketch
+from .copies import CopyGroups, Sketch, sketches
 from .copies import compact as compact_copies
 from .faults import failpoint
 from .schema import IndexBusy, id_hash, open_index
 from .dispatch import read_part
 from .sources import Part, find_files, split_parts
-from .terms import TermRows, TermWriter, compact, indexed_fingerprints, term_rows
+from .terms import TermRows, TermWriter, compact, indexed_fingerprints, term_rows, tokenise
 
 WRITER_HEAP = 256 * 1024 * 1024
 LOW_DISK_BYTES = 64 * 1024 * 1024  # a write that fails with less free than this failed for want of space
@@ -133,8 +133,10 @@ def _parse(part: Part) -> tuple[Part, list[Parsed], TermRows]:
     The term rows hold one row per article, in order."""
     items = list(read_part(part))
     articles = [a for a in items if isinstance(a, Article)]
-    rows = term_rows([(indexed_title(a), a.body) for a in articles])
-    return part, [a if not isinstance(a, Article) else (a, id_hash(a.id), a.fingerprint(), sketch(a.title, a.body, a.date))
+    tokens = tokenise([(indexed_title(a), a.body) for a in articles])  # one analyser pass for both
+    rows = term_rows(tokens)
+    sks = iter(sketches(tokens, [a.date for a in articles]))
+    return part, [a if not isinstance(a, Article) else (a, id_hash(a.id), a.fingerprint(), next(sks))
                   for a in items], rows
 
 

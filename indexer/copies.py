@@ -1,9 +1,9 @@
 """Near-duplicate groups: articles that are the same story share a group id, set at index time.
 
 Syndication copies a wire story with another site's boilerplate, an edited headline, a trimmed ending.
-Each article is sketched by MinHash over its word 5-shingles (title and body, case-folded) with rensa
-(a maintained Rust MinHash/LSH library); its LSH index finds the indexed articles that could be copies,
-and a candidate joins the article's group when both
+Each article is sketched by MinHash over its word 5-shingles (headline and text, lowercased, accents
+folded) with rensa (a maintained Rust MinHash/LSH library); its LSH index finds the indexed articles that
+could be copies, and a candidate joins the article's group when both
 
 - the estimated Jaccard similarity of the shingle sets is at least MIN_JACCARD, and
 - the estimated containment (shared shingles over the smaller set) is at least MIN_CONTAINMENT,
@@ -14,6 +14,11 @@ week later with other facts) unless they are all but the same text (MIN_JACCARD_
 by a third with another site's furniture around it still joins, while formulaic items that share a
 template do not. An article joins the group of its most similar match; with none it founds a group (its
 id hash as group id).
+
+Sketching costs little beside the rest of indexing: the words are the ones the related-posts term rows
+are counted from (one analyser pass, indexer/terms.py), each distinct word is hashed once (rensa's token
+hash), a shingle's hash combines its five words' in numpy, and one rensa call makes the MinHashes of a
+whole file part from those hashes.
 
 The sketches live beside the index (`DIR/copies/chunk-NNNNNN.npz`, one chunk per index batch, written
 before that batch's commit) and are matched to the index by (id_hash, fingerprint), as the term rows
@@ -28,7 +33,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -37,9 +41,10 @@ import numpy as np
 import tantivy
 
 from .article import Article
+from .terms import Tokens, tokenise
 
-NUM_PERM = 120
-BANDS = 40  # 40 bands of 3 rows: a pair with Jaccard 0.4 is a candidate with p=0.93, 0.5 with p=0.995
+NUM_PERM = 64
+BANDS = 32  # 32 bands of 2 rows: a pair with Jaccard 0.3 is a candidate with p=0.95, 0.4 with p=0.996
 SEED = 18
 SHINGLE = 5  # words
 MIN_JACCARD = 0.4
@@ -47,12 +52,20 @@ MIN_CONTAINMENT = 0.65
 MAX_DAYS_APART = 3
 MIN_JACCARD_ANY_DATE = 0.9
 FORMAT = {"library": "rensa", "algorithm": "RMinHash", "num_perm": NUM_PERM, "seed": SEED, "shingle": SHINGLE,
-          "version": 2}
+          "version": 3}
 
-# Punctuation (ASCII, Latin-1, General and CJK Punctuation, full-width forms) read as space: sites restyle
-# quotes and dashes. A table over these ranges, not all of Unicode, so that importing stays instant.
-_PUNCT = {i: " " for lo, hi in ((0x21, 0x7F), (0xA1, 0xC0), (0x2010, 0x2070), (0x3000, 0x3040), (0xFF01, 0xFF66))
-          for i in range(lo, hi) if unicodedata.category(chr(i))[0] in "PS"}
+def _rensa():
+    """rensa, imported on first use (not at import: `newssearch search` never needs it), then from the
+    module cache without the import statement's lookup, which costs as much as the rest of `minhash`."""
+    global _RENSA
+    if _RENSA is None:
+        import rensa
+
+        _RENSA = rensa
+    return _RENSA
+
+
+_RENSA = None
 
 
 @dataclass
@@ -65,32 +78,137 @@ class Sketch:
 
     @property
     def minhash(self):
-        from rensa import RMinHash
-
-        m = RMinHash(NUM_PERM, SEED)
+        m = _rensa().RMinHash(NUM_PERM, SEED)
         m.__setstate__(self.state)
         return m
 
 
-MAX_CHARS = 20_000  # the opening of a longer text is sketched: copies trim endings, and the work is bounded
+MAX_WORDS = 3_000  # the opening of a longer text is sketched: copies trim endings, and the work is bounded
+_MUL = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constants (golden ratio, splitmix64's finaliser)
+_MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 
 
-def shingles(title: str, body: str) -> list[str]:
-    """Word 5-shingles of the headline and the text's opening, case-folded, punctuation ignored."""
-    words = f"{title}\n{body[:MAX_CHARS]}".casefold().translate(_PUNCT).split()
-    if len(words) < SHINGLE:
-        return [" ".join(words)] if words else []
-    return list(map(" ".join, zip(*(words[i:] for i in range(SHINGLE)))))
+def _mix(h: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: a shingle's hash spread over all 64 bits (MinHash permutes it linearly)."""
+    h = (h ^ (h >> np.uint64(30))) * _MIX1
+    h = (h ^ (h >> np.uint64(27))) * _MIX2
+    return h ^ (h >> np.uint64(31))
+
+
+def _word_hashes(words: list[str]) -> np.ndarray:
+    from rensa import RMinHash
+
+    return np.asarray(RMinHash.hash_token_sets([words])[0], dtype=np.uint64) if words else np.zeros(0, np.uint64)
+
+
+def shingle_hashes(tok: Tokens) -> tuple[np.ndarray, np.ndarray]:
+    """The word 5-shingles of each article's headline and opening (its first MAX_WORDS words), hashed in
+    numpy from the words the term rows were made of (indexer/terms.py: split, lowercased, accents folded,
+    punctuation ignored): the hashes of all articles, and the offsets where each article's begin."""
+    n = len(tok)
+    ends = tok.ends.reshape(n, 2) if n else np.zeros((0, 2), np.int64)
+    body_start = np.r_[np.int64(0), ends[:-1, 1]] if n else np.zeros(0, np.int64)
+    title_len = ends[:, 1] - ends[:, 0]
+    body_len = np.minimum(ends[:, 0] - body_start, np.maximum(0, MAX_WORDS - title_len))
+    # each article's words in reading order: its title, then its body's opening
+    seg_start = np.column_stack([ends[:, 0], body_start]).ravel()
+    seg_len = np.column_stack([title_len, body_len]).ravel()
+    total = int(seg_len.sum())
+    gather = np.repeat(seg_start - np.r_[np.int64(0), np.cumsum(seg_len)[:-1]], seg_len) + np.arange(total)
+    h = _word_hashes(tok.words)[tok.ids[gather]]
+    length = title_len + body_len
+    start = np.r_[np.int64(0), np.cumsum(length)[:-1]]
+    # shingle i of the stream: words i..i+4, kept where all five belong to one article
+    m = max(0, total - SHINGLE + 1)
+    acc = h[:m].copy()
+    for j in range(1, SHINGLE):
+        acc = acc * _MUL + h[j:j + m]
+    shingle_count = np.maximum(length - SHINGLE + 1, 0)
+    keep = np.repeat(start, shingle_count) + (np.arange(int(shingle_count.sum()))
+                                              - np.repeat(np.cumsum(shingle_count) - shingle_count, shingle_count))
+    out = _mix(acc[keep])
+    short = np.flatnonzero((length > 0) & (length < SHINGLE))
+    if len(short):  # an article of 1-4 words: its words are its one shingle
+        counts = shingle_count.copy()
+        counts[short] = 1
+        pieces, at = [], 0
+        offsets = np.r_[np.int64(0), np.cumsum(shingle_count)]
+        for i in short.tolist():
+            pieces.append(out[at:offsets[i]])
+            one = h[start[i]:start[i] + 1]  # arrays, not scalars: numpy wraps them silently, as hashing wants
+            for k in range(start[i] + 1, start[i] + length[i]):
+                one = one * _MUL + h[k:k + 1]
+            pieces.append(_mix(one))
+            at = offsets[i]
+        pieces.append(out[at:])
+        out, shingle_count = np.concatenate(pieces), counts
+    return out, np.r_[np.int64(0), np.cumsum(shingle_count)]
+
+
+_HEADER: bytes | None = None
+
+
+def _state_header() -> bytes:
+    """rensa's serialised RMinHash is a header then the digest's values as LEB128 varints: the header is read
+    from rensa itself, and an object rebuilt from our encoding is checked to equal rensa's own, so a rensa
+    that serialises otherwise fails here, loudly, rather than giving wrong sketches."""
+    global _HEADER
+    if _HEADER is None:
+        from rensa import RMinHash
+
+        m = RMinHash(NUM_PERM, SEED)
+        m.update(["a b c d e", "b c d e f"])
+        state, values = m.__getstate__(), _varints(np.asarray([m.digest()], dtype=np.uint32))[0]
+        if not state.endswith(values):
+            raise RuntimeError("rensa's RMinHash state format is not the one indexer/copies.py writes")
+        _HEADER = state[: len(state) - len(values)]
+        check = RMinHash(NUM_PERM, SEED)
+        check.__setstate__(_HEADER + values)
+        if check.digest() != m.digest():
+            raise RuntimeError("rensa's RMinHash state format is not the one indexer/copies.py writes")
+    return _HEADER
+
+
+def _varints(rows: np.ndarray) -> list[bytes]:
+    """Each row of unsigned 32-bit values as LEB128 varints (7 bits a byte, low first, high bit: more)."""
+    v = rows.astype(np.uint32)
+    out = np.empty(v.shape + (5,), dtype=np.uint8)
+    present = np.empty(v.shape + (5,), dtype=bool)
+    present[..., 0] = True
+    for k in range(5):
+        more = v >= np.uint32(1 << (7 * (k + 1))) if k < 4 else np.zeros(v.shape, dtype=bool)
+        out[..., k] = ((v >> np.uint32(7 * k)) & np.uint32(0x7F)).astype(np.uint8) | (more.view(np.uint8) << 7)
+        if k < 4:
+            present[..., k + 1] = more
+    flat = out[present].tobytes()
+    cuts = np.r_[0, np.cumsum(present.sum(axis=(1, 2)))].tolist()
+    return [flat[cuts[i]:cuts[i + 1]] for i in range(len(rows))]
+
+
+def sketches(tok: Tokens, dates: list[datetime | None]) -> list[Sketch]:
+    """The sketches of a run of articles from their Tokens (one rensa call for all their MinHashes)."""
+    from rensa import RMinHash
+
+    if not len(tok):
+        return []
+    hashes, offsets = shingle_hashes(tok)
+    digests = np.asarray(RMinHash.digest_matrix_from_flat_token_hashes(hashes, offsets.astype(np.uint64), NUM_PERM,
+                                                                       SEED).to_rows(), dtype=np.uint32)
+    header = _state_header()
+    sizes = np.diff(offsets).tolist()
+    return [Sketch(header + state, size, _day(date)) for state, size, date in zip(_varints(digests), sizes, dates)]
 
 
 def sketch(title: str, body: str, date: datetime | None = None) -> Sketch:
-    from rensa import RMinHash
+    """One article's sketch (`title`: as indexed, "" when it was made up from the body)."""
+    return sketches(tokenise([(title, body)]), [date])[0]
 
-    grams = shingles(title, body)
-    m = RMinHash(NUM_PERM, SEED)
-    m.update(grams)
-    # the shingle count stands for the set's size: a 5-word run twice in one article is rare
-    return Sketch(m.__getstate__(), len(grams), _day(date))
+
+def article_sketch(a: Article) -> Sketch:
+    return sketch("" if a.title_from_body else a.title, a.body, a.date)
+
+
+RESKETCH_BATCH = 1_000  # stored articles sketched again at a time (an index written by another format)
 
 
 def _day(date: datetime | None) -> int | None:
@@ -245,12 +363,15 @@ class CopyGroups:
         addrs = [a for _, a in searcher.search(tantivy.Query.all_query(), limit=searcher.num_docs).hits]
         hashes = searcher.fast_field_values("id_hash", addrs)
         groups = searcher.fast_field_values("group", addrs)
-        for addr, h, group in zip(addrs, hashes, groups):
-            if h in missing and h not in self._key:
-                a = Article.from_stored(searcher.doc(addr).to_dict())  # the stored body's last value is the text
-                s = sketch(a.title, a.body, a.date)
-                self._insert(h, int(group), s, s.minhash)
-                self._rows.append((h, self.live[h], int(group), False, s.size, s.day, s.state))
+        todo = [(addr, h, int(group)) for addr, h, group in zip(addrs, hashes, groups)
+                if h in missing and h not in self._key]
+        for lo in range(0, len(todo), RESKETCH_BATCH):  # in batches: one rensa call each, bounded memory
+            batch = todo[lo:lo + RESKETCH_BATCH]
+            stored = [Article.from_stored(searcher.doc(addr).to_dict()) for addr, _, _ in batch]
+            tokens = tokenise([("" if a.title_from_body else a.title, a.body) for a in stored])
+            for (_, h, group), s in zip(batch, sketches(tokens, [a.date for a in stored])):
+                self._insert(h, group, s, s.minhash)
+                self._rows.append((h, self.live[h], group, False, s.size, s.day, s.state))
 
 
 def compact(index_dir: str | Path, live: dict[int, int]) -> None:

@@ -46,7 +46,7 @@ from newssearch.errors import IndexUnusable
 
 from .article import Article, Problem
 from .build import BATCH_SIZE, IndexReport, Upserter, _die_with_parent, _parse
-from .copies import _day, sketch
+from .copies import _day, article_sketch
 from .shard_groups import (AssignedGroups, decode_sketch, encode_sketch, load_assigned, place_archive,
                            read_cross_groups, write_cross_groups, write_part_sketches)
 from .schema import id_hash, open_index
@@ -266,7 +266,7 @@ def read_staging(path: Path, keep: Callable[[int], bool]) -> tuple[list[tuple], 
                 continue
             date = datetime.fromisoformat(a["date"].replace("Z", "+00:00")) if a["date"] else None
             article = Article(**{**a, "date": date})
-            sk = decode_sketch(d, _day(date)) or sketch(article.title, article.body, article.date)
+            sk = decode_sketch(d, _day(date)) or article_sketch(article)
             items.append((article, h, article.fingerprint(), sk))
             for term, count in d["c"].items():
                 indices.append(vocab.setdefault(term, len(vocab)))

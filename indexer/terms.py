@@ -59,48 +59,71 @@ _STEMS: dict[str, str] = {}  # word -> stem, kept across the parts a worker read
 _STEMS_MAX = 1_000_000
 
 
-class _TokenIds(dict):
-    """Folded word -> local term id of its stem. The stemmer runs once per distinct word, not per token:
-    stemming is most of what analysing costs, and a word's stem does not depend on where it stands."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.vocab: list[str] = []
-        self._stem_ids: dict[str, int] = {}
+class _WordIds(dict):
+    """Word -> local word id, numbered as first met (a dict lookup per token, through map())."""
 
     def __missing__(self, word: str) -> int:
-        stem = _STEMS.get(word)
-        if stem is None:
-            if len(_STEMS) >= _STEMS_MAX:
-                _STEMS.clear()
-            stem = _STEMS[word] = _STEM.analyze(word)[0]
-        i = self._stem_ids.get(stem)
-        if i is None:
-            i = self._stem_ids[stem] = len(self.vocab)
-            self.vocab.append(stem)
-        self[word] = i
+        i = self[word] = len(self)
         return i
 
 
-def term_rows(texts: list[tuple[str, str]]) -> TermRows:
-    """Term rows of (title, body) pairs: what `term_counts` gives for each, with one analyser pass per text
-    and no Python per token (dictionary lookups through map(), counting in numpy)."""
+@dataclass
+class Tokens:
+    """A run of (title, body) pairs analysed once (words split, lowercased, accents folded, not stemmed):
+    what the related-posts term rows and the near-duplicate sketches (indexer/copies.py) are both made of."""
+
+    words: list[str]  # local word id -> word
+    ids: np.ndarray  # int64: the word id of every token, each article's body, then its title
+    ends: np.ndarray  # int64 [2n]: the token offsets where each body, then each title, ends
+
+    def __len__(self) -> int:
+        return len(self.ends) // 2
+
+
+def tokenise(texts: list[tuple[str, str]]) -> Tokens:
+    """One analyser pass over each text; no Python per token beyond a dictionary lookup through map()."""
     global _FOLD, _STEM
     if _FOLD is None:
         _FOLD, _STEM = text_analyzer(stem=False), stem_analyzer()
-    ids = _TokenIds()
+    ids = _WordIds()
     lookup = ids.__getitem__
     tokens: list[int] = []
-    ends: list[int] = []  # token offsets where each body, then each title, ends
+    ends: list[int] = []
     for title, body in texts:
         tokens.extend(map(lookup, _FOLD.analyze(body)))
         ends.append(len(tokens))
         tokens.extend(map(lookup, _FOLD.analyze(title)))
         ends.append(len(tokens))
-    n, v = len(texts), max(1, len(ids.vocab))
-    seg_len = np.diff(np.asarray([0] + ends, dtype=np.int64))
+    return Tokens(words=list(ids), ids=np.asarray(tokens, dtype=np.int64), ends=np.asarray(ends, dtype=np.int64))
+
+
+def _stem_ids(words: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Each word's stem as a local stem id, and the stems. The stemmer runs once per distinct word, not per
+    token: stemming is most of what analysing costs, and a word's stem does not depend on where it stands."""
+    stem_ids: dict[str, int] = {}
+    out = np.empty(len(words), dtype=np.int64)
+    for w, word in enumerate(words):
+        stem = _STEMS.get(word)
+        if stem is None:
+            if len(_STEMS) >= _STEMS_MAX:
+                _STEMS.clear()
+            stem = _STEMS[word] = _STEM.analyze(word)[0]
+        i = stem_ids.get(stem)
+        if i is None:
+            i = stem_ids[stem] = len(stem_ids)
+        out[w] = i
+    return out, list(stem_ids)
+
+
+def term_rows(texts: list[tuple[str, str]] | Tokens) -> TermRows:
+    """Term rows of (title, body) pairs (or of their Tokens): what `term_counts` gives for each, counted in
+    numpy."""
+    tok = texts if isinstance(texts, Tokens) else tokenise(texts)
+    word_stem, vocab = _stem_ids(tok.words)
+    n, v = len(tok), max(1, len(vocab))
+    seg_len = np.diff(np.r_[np.int64(0), tok.ends])
     segment = np.repeat(np.arange(2 * n, dtype=np.int64), seg_len)
-    key = (segment >> 1) * v + np.asarray(tokens, dtype=np.int64)  # (article, term)
+    key = (segment >> 1) * v + word_stem[tok.ids]  # (article, term)
     weight = np.where(segment & 1, TITLE_BOOST, 1.0)
     perm = np.argsort(key, kind="stable")  # equal keys keep token order: a group's first is its first token
     sorted_key = key[perm]
@@ -112,7 +135,7 @@ def term_rows(texts: list[tuple[str, str]]) -> TermRows:
     uniq = sorted_key[starts][order]
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(uniq // v, minlength=n), out=indptr[1:])
-    return TermRows(vocab=ids.vocab, indptr=indptr, indices=(uniq % v).astype(np.int32),
+    return TermRows(vocab=vocab, indptr=indptr, indices=(uniq % v).astype(np.int32),
                     data=counts[order].astype(np.float32))
 
 
@@ -194,8 +217,8 @@ class TermWriter:
             n = ends - starts
             entry = np.repeat(starts - np.r_[0, np.cumsum(n)[:-1]], n) + np.arange(n.sum())
             gid = self._global_ids(rows, rows.indices[entry])
-            row_of = np.repeat(np.arange(len(js)), n)
-            order = np.lexsort((gid, row_of))
+            # by row, then term id: one argsort of a combined key (a row holds a term once)
+            order = np.argsort(np.repeat(np.arange(len(js), dtype=np.int64), n) * (len(self.vocab) + 1) + gid)
             lengths.append(n)
             parts_i.append(gid[order].astype(np.int32))
             parts_d.append(rows.data[entry][order])

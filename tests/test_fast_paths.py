@@ -1,5 +1,5 @@
-"""The fast paths give what the plain ones gave: term rows and their vocabulary, normalised text, export
-fields (indexing); the snippet window (search)."""
+"""The fast paths give what the plain ones gave: term rows and their vocabulary, near-duplicate sketches,
+normalised text, export fields (indexing); the snippet window (search)."""
 from __future__ import annotations
 
 import json
@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 from newssearch import Archive, build_index
 from newssearch.indexer.article import normalise_space
 from newssearch.indexer.build import indexed_title
+from newssearch.indexer.copies import MAX_WORDS, NUM_PERM, SEED, shingle_hashes, sketch, sketches
 from newssearch.indexer.records import _LOOKUP, FIELD_NAMES, map_fields
-from newssearch.indexer.schema import open_index
-from newssearch.indexer.terms import indexed_fingerprints, load_terms, term_counts, term_rows
+from newssearch.indexer.schema import id_hash, open_index, text_analyzer
+from newssearch.indexer.terms import indexed_fingerprints, load_terms, term_counts, term_rows, tokenise
 from newssearch.query.snippets import LEAD_CHARS, MAX_MATCHES, QueryTerms, _analyse, _best_window
 
 from conftest import CORPUS
@@ -92,6 +93,60 @@ def test_term_rows_of_empty_and_odd_texts():
         got = [(rows.vocab[i], float(d)) for i, d in zip(rows.indices[rows.indptr[j]:rows.indptr[j + 1]],
                                                          rows.data[rows.indptr[j]:rows.indptr[j + 1]])]
         assert got == [(t, float(c)) for t, c in term_counts(title, body).items()]  # same terms, same order
+
+
+_M64 = (1 << 64) - 1
+
+
+def plain_shingle_hashes(title: str, body: str) -> list[int]:
+    """Word 5-shingle hashes, one article at a time in plain Python: the words as the analyser gives them
+    (headline, then the text, MAX_WORDS in all), each hashed by rensa, five combined and mixed (splitmix64)."""
+    from rensa import RMinHash
+
+    analyzer = text_analyzer(stem=False)
+    head = analyzer.analyze(title)
+    words = (head + analyzer.analyze(body))[:max(len(head), MAX_WORDS)]
+    word_hash = dict(zip(words, RMinHash.hash_token_sets([words])[0])) if words else {}
+    hashes = [word_hash[w] for w in words]
+    grams = [hashes[i:i + 5] for i in range(len(hashes) - 4)] if len(hashes) >= 5 else [hashes] if hashes else []
+    out = []
+    for gram in grams:
+        h = gram[0]
+        for x in gram[1:]:
+            h = (h * 0x9E3779B97F4A7C15 + x) & _M64
+        h = ((h ^ (h >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+        h = ((h ^ (h >> 27)) * 0x94D049BB133111EB) & _M64
+        out.append(h ^ (h >> 31))
+    return out
+
+
+def sketch_texts() -> list[tuple[str, str]]:
+    posts = json.loads((CORPUS / "cms" / "reuters-1987-04-export.json").read_text(encoding="utf-8"))["posts"]
+    texts = [(p["title"]["rendered"], re.sub(r"<[^>]+>", " ", p["content"]["rendered"])) for p in posts]
+    return texts + [("", ""), ("", "one"), ("Two words", ""), ("a b c d", "e"), ("x", "y z"), ("Ünïcödé café", "東京 2024"),
+                    ("", "word " * (MAX_WORDS + 50)), ("t " * (MAX_WORDS + 3), "cut entirely")]
+
+
+def test_shingle_hashes_are_the_plain_result():
+    texts = sketch_texts()
+    hashes, offsets = shingle_hashes(tokenise(texts))
+    assert len(offsets) == len(texts) + 1
+    for i, (title, body) in enumerate(texts):
+        assert hashes[offsets[i]:offsets[i + 1]].tolist() == plain_shingle_hashes(title, body), i
+
+
+def test_sketches_are_rensas_minhash_of_the_shingles():
+    """The batch path (one rensa call for a part, the state written in numpy) gives the RMinHash that rensa
+    itself builds from the same shingle hashes, one article at a time; a lone article sketches the same."""
+    from rensa import RMinHash
+
+    texts = sketch_texts()
+    got = sketches(tokenise(texts), [None] * len(texts))
+    for i, (title, body) in enumerate(texts):
+        plain = plain_shingle_hashes(title, body)
+        want = RMinHash.digest_matrix_from_token_hash_sets([plain], NUM_PERM, SEED).to_rows()[0]
+        assert got[i].minhash.digest() == want and got[i].size == len(plain), i
+        assert sketch(title, body) == got[i]
 
 
 def plain_normalise_space(text: str) -> str:
@@ -183,3 +238,35 @@ def test_snippet_matches_from_case_folded_scans_equal_case_blind_ones():
             assert terms.matches(body) == blind
             found += bool(blind)
     assert found > 50
+
+
+def _sketch_rows(index) -> dict[int, bytes]:
+    rows = {}
+    for path in sorted((index / "copies").glob("chunk-*.npz")):
+        with np.load(path) as z:
+            for h, state, n in zip(z["id_hash"].tolist(), z["state"], z["state_len"].tolist()):
+                rows[h] = bytes(state[:n])
+    return rows
+
+
+def test_articles_sketched_again_from_stored_text_sketch_as_the_workers_did(tmp_path):
+    """With its sketch rows lost, a run that places something sketches every indexed article again from the
+    stored article, in batches: the same sketches the parse workers made from the input."""
+    src, index = tmp_path / "feed.jsonl", tmp_path / "index"
+    posts = json.loads((CORPUS / "cms" / "reuters-1987-04-export.json").read_text(encoding="utf-8"))["posts"]
+    records = [{"id": p["guid"], "title": p["title"]["rendered"] if i % 5 else "", "body": p["content"]["rendered"],
+                "date": p.get("date")} for i, p in enumerate(posts)]
+    src.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    build_index([src], index, workers=2)
+    first = _sketch_rows(index)
+    assert len(first) == len(records) > 50
+    for path in (index / "copies").glob("chunk-*.npz"):
+        path.unlink()
+    records[0]["body"] += "<p>A later paragraph about zeppelins.</p>"
+    src.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    assert build_index([src], index).updated == 1
+    again = _sketch_rows(index)
+    changed = id_hash(records[0]["id"])
+    assert set(again) == set(first)
+    assert again[changed] != first[changed]
+    assert {h: s for h, s in again.items() if h != changed} == {h: s for h, s in first.items() if h != changed}
