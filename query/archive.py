@@ -223,18 +223,13 @@ class Archive:
         if relaxed and parsed.relaxed is not None:  # a sharded archive found nothing in any shard as asked
             text_query = parsed.relaxed
             warnings = warnings + [RELAXED_WARNING]
-        found = None
         if parsed.strict is not None and (strict or strict is None and parsed.strict_df >= STRICT_ENOUGH):
             # A keyword query whose words meet in a page's worth of articles lists only those, as an AND
-            # would (tried only when each word is in that many); a sharded archive decides it for all shards.
-            found = self._page(searcher, combine(self.schema, parsed.strict, filters), sort, limit, offset,
-                               half_life, fold)
-            if strict or found[1] >= STRICT_ENOUGH:
+            # would (counted first, when each word is in that many); a sharded archive decides it for all shards.
+            if strict or searcher.search(combine(self.schema, parsed.strict, filters), limit=1).count >= STRICT_ENOUGH:
                 text_query = parsed.strict
-            else:
-                found = None
-        res_hits, total, folded = found or self._page(searcher, combine(self.schema, text_query, filters), sort,
-                                                      limit, offset, half_life, fold)
+        res_hits, total, folded = self._page(searcher, combine(self.schema, text_query, filters), sort, limit, offset,
+                                             half_life, fold)
         if total == 0 and parsed.relaxed is not None and relaxed is None:
             # Nothing holds the required phrases or +words: any of the words will do (a query never comes
             # back empty while articles hold some of its words).

@@ -41,16 +41,11 @@ def _analyse(word: str) -> str | None:
 
 
 @lru_cache(maxsize=4096)
-def _pattern(prefixes: tuple[str, ...]) -> re.Pattern:
+def _pattern(prefixes: tuple[str, ...], blind: bool = False) -> re.Pattern:
     """Compiled once per set of prefixes: re's own cache holds 512 patterns, fewer than the distinct queries
-    a search box sees again and again (bench/serve.py draws 13,000 of 20,000)."""
-    return re.compile(r"\b(?:" + "|".join(map(re.escape, prefixes)) + r")\w*", re.IGNORECASE)
-
-
-@lru_cache(maxsize=4096)
-def _exact(pattern: re.Pattern) -> re.Pattern:
-    """The case-blind pattern as a case-sensitive one, for case-folded text (the prefixes are stems: folded)."""
-    return re.compile(pattern.pattern)
+    a search box sees again and again (bench/serve.py draws 13,000 of 20,000). Case-sensitive, for case-folded
+    text (the prefixes are stems: folded); `blind` for a text whose folding changes its length."""
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, prefixes)) + r")\w*", re.IGNORECASE if blind else 0)
 
 
 @dataclass(frozen=True)
@@ -58,25 +53,24 @@ class QueryTerms:
     """The body terms of a query, as stems, and a pattern for the words that may be forms of them."""
 
     stems: frozenset[str]
-    pattern: re.Pattern | None
+    prefixes: tuple[str, ...]  # the words that may be forms of them start so (none: no body terms)
 
     @classmethod
     def of(cls, text: str) -> "QueryTerms":
         """The positive body terms of the query text (negated clauses and other fields' terms left out)."""
         text = _OTHER_FIELD.sub(" ", _NEGATED.sub(" ", text)).replace("body:", " ")
         stems = {s for w in _WORD.findall(text) if w not in _OPERATORS and (s := _analyse(w))}
-        if not stems:
-            return cls(frozenset(), None)
         prefixes = sorted({s[:-1] if len(s) > 3 else s for s in stems}, key=lambda p: (-len(p), p))
-        return cls(frozenset(stems), _pattern(tuple(prefixes)))
+        return cls(frozenset(stems), tuple(prefixes))
 
     def matches(self, body: str) -> list[tuple[int, int, str]]:
         """(start, end, stem) of the words of `body` that are forms of the terms, the first MAX_MATCHES."""
-        if self.pattern is None:
+        if not self.prefixes:
             return []
         matches: list[tuple[int, int, str]] = []
         folded = body.casefold()  # a case-blind pattern scans ~1.7x slower than an exact one on folded text
-        scan = _exact(self.pattern).finditer(folded) if len(folded) == len(body) else self.pattern.finditer(body)
+        scan = (_pattern(self.prefixes).finditer(folded) if len(folded) == len(body)
+                else _pattern(self.prefixes, blind=True).finditer(body))
         for m in scan:
             stem = _analyse(body[m.start():m.end()])
             if stem in self.stems:
