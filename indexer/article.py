@@ -102,6 +102,11 @@ class Article:
         return d
 
 
+def indexed_title(a: Article) -> str:
+    """The title as ranking (and the copies' sketches) sees it: none when it was made up from the body."""
+    return "" if a.title_from_body else a.title
+
+
 def content_id(title: str, body: str) -> str:
     """Stable id for an article without url or id: a hash of its normalised text."""
     text = _SPACE.sub(" ", f"{title}\n{body}").strip().casefold()

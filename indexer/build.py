@@ -18,7 +18,7 @@ import tantivy
 from newssearch.errors import DiskFull
 from newssearch.limits import BATCH_SIZE
 
-from .article import Article, Notice, Problem
+from .article import Article, Notice, Problem, indexed_title
 from .copies import CopyGroups, Sketch, sketches
 from .copies import compact as compact_copies
 from .faults import failpoint
@@ -79,11 +79,6 @@ class IndexReport:
                 f"{self.unchanged} unchanged, "
                 + (f"{self.duplicates} duplicates, " if self.duplicates else "") + f"{self.failed} failed"
                 + f"; index holds {self.total} articles ({self.seconds:.1f} s)")
-
-
-def indexed_title(a: Article) -> str:
-    """The title as ranking sees it: none when it was made up from the body."""
-    return "" if a.title_from_body else a.title
 
 
 def article_document(a: Article, hash_: int | None = None, fingerprint: int | None = None, group: int | None = None,

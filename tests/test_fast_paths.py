@@ -11,8 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newssearch import Archive, build_index
-from newssearch.indexer.article import normalise_space
-from newssearch.indexer.build import indexed_title
+from newssearch.indexer.article import indexed_title, normalise_space
 from newssearch.indexer.copies import MAX_WORDS, NUM_PERM, SEED, shingle_hashes, sketch, sketches
 from newssearch.indexer.records import _LOOKUP, FIELD_NAMES, map_fields
 from newssearch.indexer.schema import id_hash, open_index, text_analyzer
