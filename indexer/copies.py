@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import tantivy
 
-from .article import Article
+from .article import Article, indexed_title
 from .terms import Tokens, tokenise
 
 NUM_PERM = 64
@@ -54,6 +54,9 @@ MIN_JACCARD_ANY_DATE = 0.9
 FORMAT = {"library": "rensa", "algorithm": "RMinHash", "num_perm": NUM_PERM, "seed": SEED, "shingle": SHINGLE,
           "version": 3}
 
+_RENSA = None
+
+
 def _rensa():
     """rensa, imported on first use (not at import: `newssearch search` never needs it), then from the
     module cache without the import statement's lookup, which costs as much as the rest of `minhash`."""
@@ -63,9 +66,6 @@ def _rensa():
 
         _RENSA = rensa
     return _RENSA
-
-
-_RENSA = None
 
 
 @dataclass
@@ -96,9 +96,9 @@ def _mix(h: np.ndarray) -> np.ndarray:
 
 
 def _word_hashes(words: list[str]) -> np.ndarray:
-    from rensa import RMinHash
-
-    return np.asarray(RMinHash.hash_token_sets([words])[0], dtype=np.uint64) if words else np.zeros(0, np.uint64)
+    if not words:
+        return np.zeros(0, np.uint64)
+    return np.asarray(_rensa().RMinHash.hash_token_sets([words])[0], dtype=np.uint64)
 
 
 def shingle_hashes(tok: Tokens) -> tuple[np.ndarray, np.ndarray]:
@@ -154,8 +154,7 @@ def _state_header() -> bytes:
     that serialises otherwise fails here, loudly, rather than giving wrong sketches."""
     global _HEADER
     if _HEADER is None:
-        from rensa import RMinHash
-
+        RMinHash = _rensa().RMinHash
         m = RMinHash(NUM_PERM, SEED)
         m.update(["a b c d e", "b c d e f"])
         state, values = m.__getstate__(), _varints(np.asarray([m.digest()], dtype=np.uint32))[0]
@@ -187,13 +186,11 @@ def _varints(rows: np.ndarray) -> list[bytes]:
 
 def sketches(tok: Tokens, dates: list[datetime | None]) -> list[Sketch]:
     """The sketches of a run of articles from their Tokens (one rensa call for all their MinHashes)."""
-    from rensa import RMinHash
-
     if not len(tok):
         return []
     hashes, offsets = shingle_hashes(tok)
-    digests = np.asarray(RMinHash.digest_matrix_from_flat_token_hashes(hashes, offsets.astype(np.uint64), NUM_PERM,
-                                                                       SEED).to_rows(), dtype=np.uint32)
+    matrix = _rensa().RMinHash.digest_matrix_from_flat_token_hashes(hashes, offsets.astype(np.uint64), NUM_PERM, SEED)
+    digests = np.asarray(matrix.to_rows(), dtype=np.uint32)
     header = _state_header()
     sizes = np.diff(offsets).tolist()
     return [Sketch(header + state, size, _day(date)) for state, size, date in zip(_varints(digests), sizes, dates)]
@@ -205,7 +202,7 @@ def sketch(title: str, body: str, date: datetime | None = None) -> Sketch:
 
 
 def article_sketch(a: Article) -> Sketch:
-    return sketch("" if a.title_from_body else a.title, a.body, a.date)
+    return sketch(indexed_title(a), a.body, a.date)
 
 
 RESKETCH_BATCH = 1_000  # stored articles sketched again at a time (an index written by another format)
@@ -322,9 +319,7 @@ class CopyGroups:
 
     def _load(self) -> None:
         """The LSH index of every live article: from the chunks where they match, else from stored text."""
-        from rensa import RMinHashLSH
-
-        self._lsh = RMinHashLSH(MIN_JACCARD, NUM_PERM, BANDS)
+        self._lsh = _rensa().RMinHashLSH(MIN_JACCARD, NUM_PERM, BANDS)
         for stale in self.dir.glob("*.tmp"):
             stale.unlink()
         picked: dict[int, tuple] = {}
@@ -368,7 +363,7 @@ class CopyGroups:
         for lo in range(0, len(todo), RESKETCH_BATCH):  # in batches: one rensa call each, bounded memory
             batch = todo[lo:lo + RESKETCH_BATCH]
             stored = [Article.from_stored(searcher.doc(addr).to_dict()) for addr, _, _ in batch]
-            tokens = tokenise([("" if a.title_from_body else a.title, a.body) for a in stored])
+            tokens = tokenise([(indexed_title(a), a.body) for a in stored])
             for (_, h, group), s in zip(batch, sketches(tokens, [a.date for a in stored])):
                 self._insert(h, group, s, s.minhash)
                 self._rows.append((h, self.live[h], group, False, s.size, s.day, s.state))
