@@ -37,7 +37,8 @@ class Correction:
 
 
 class Dictionary:
-    """The archive's words by length, read once per index state (a typo'd query is the rare case)."""
+    """The archive's words by length and first letter, and by all but their first letter, read once per index
+    state (a typo'd query is the rare case)."""
 
     def __init__(self, searcher: tantivy.Searcher):
         buckets: dict[tuple[int, str], tuple[list[str], list[int]]] = {}  # (length, first letter) -> words
