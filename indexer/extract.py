@@ -46,10 +46,9 @@ def html_to_article(content: bytes | str, url: str | None = None, source: str = 
     """Main text by trafilatura or the page's main region (htmlbody.choose_body); title, date, author,
     section and site as the page states them (htmlmeta), trafilatura's guesses only where it states none
     (so the costly ones, htmldate's date search and the byline search, run only on those pages)."""
-    from trafilatura import bare_extraction
     from trafilatura.utils import load_html
 
-    from .htmlbody import choose_body
+    from .htmlbody import choose_body, trafilatura_text
     from .htmlmeta import page_meta
 
     tree = load_html(content)
@@ -61,9 +60,7 @@ def html_to_article(content: bytes | str, url: str | None = None, source: str = 
     _shrink(tree)
     # Tables hold article content (data, infoboxes). Balanced mode: favor_recall scored lower on
     # bench/extraction.py and took 1.8x the time (htmlbody's docstring has the figures).
-    doc = bare_extraction(tree, url=url, with_metadata=False, include_comments=False, include_tables=True,
-                          deduplicate=False)
-    text = choose_body(tree, doc.text.strip() if doc is not None and doc.text else "")
+    text = choose_body(tree, trafilatura_text(tree, url))
     words = text.split()
     if not words or len(words) < MIN_WORDS and _only_link_text(tree, words):
         raise ValueError("no article text found in the page")
@@ -117,7 +114,7 @@ def _date(stated: PageMeta, tree, url: str | None) -> tuple[datetime | None, str
     if not value:
         from htmldate import find_date
         try:
-            value = find_date(tree, url=url, original_date=True, extensive_search=True)
+            value = find_date(tree, url=url, original_date=True, extensive_search=False)
         except Exception:  # htmldate on a hostile page: the article stands without a date
             value = None
     try:

@@ -261,8 +261,8 @@ def byline_authors(tree: HtmlElement, names: SiteNames | None = None) -> list[st
     author (rel="author", itemprop="author", an author-name or byline class), else the first element of an
     "author" class whose text is a name; their itemprop="name" part if they mark one."""
     marked, named_like = [], []
-    for el in _BYLINE_XPATH(tree):  # one pass over the tree; the rest is on the few elements it finds
-        if el.tag not in _BYLINE_TAGS or _outside_article(el):
+    for el in _byline_elements(tree):
+        if _outside_article(el):
             continue
         cls = el.get("class") or ""
         if ("author" in (el.get("rel") or "").split() or "author" in (el.get("itemprop") or "").split()
@@ -336,7 +336,7 @@ def text_byline(tree: HtmlElement, headline: str | None = None) -> list[str]:
 
 TEXTS_AFTER_HEADLINE = 20
 _AFTER_H1 = XPath(f"following::text()[normalize-space()][position() <= {TEXTS_AFTER_HEADLINE}]")
-_WRITTEN_BY = XPath("(//text()[starts-with(normalize-space(), 'Written by') or "
+_WRITTEN_BY = XPath("(//text()[contains(., 'Written ')][starts-with(normalize-space(), 'Written by') or "
                     "starts-with(normalize-space(), 'Written By')])[position() <= 3]")
 _TEXT_BYLINE = re.compile(r"^(?:(?:written|posted|published) by|by|author)\b[\s:]*(.*)$", re.I)
 
@@ -357,9 +357,23 @@ MAX_AUTHORS = 5
 MAX_BYLINE_WORDS = 5
 _BYLINE_TAGS = frozenset({"a", "span", "div", "p", "address", "strong"})
 _AUTHOR_CLASS = re.compile(r"author-?name|author__name|authorname|byline", re.I)
-_BYLINE_XPATH = XPath('//*[@rel="author" or contains(@itemprop, "author") or @id="author" or '
-                      'contains(@class, "author") or contains(@class, "Author") or contains(@class, "byline") or '
-                      'contains(@class, "posted-by") or contains(@class, "submitted-by") or contains(@class, "writer")]')
+_BYLINE_CLASS = re.compile(r"author|Author|byline|posted-by|submitted-by|writer")
+
+
+def _byline_elements(tree: HtmlElement) -> list[HtmlElement]:
+    """The elements that may hold a byline: rel="author", itemprop "author", id "author", or a class with
+    "author", "byline", "posted-by", "submitted-by" or "writer" in it, in page order. (One pass over the
+    few tags a byline stands in: a third of the time of the XPath that says the same.)"""
+    out = []
+    for el in tree.iter(*_BYLINE_TAGS):
+        attrib = el.attrib
+        if not attrib:
+            continue
+        cls = attrib.get("class")
+        if cls and _BYLINE_CLASS.search(cls) or attrib.get("rel") == "author" or attrib.get("id") == "author" \
+                or "author" in (attrib.get("itemprop") or ""):
+            out.append(el)
+    return out
 
 
 _TOKEN = re.compile(r"\w+")
