@@ -147,6 +147,7 @@ _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|
           r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
 # What bylines run on into after the name: a date or its label, a reading time.
 _AFTER_NAME = re.compile(rf"\s*(?:[|•·]|\b(?:(?:last )?updated|published|posted|on|reviewed|fact[- ]checked|edited)\b|\b{_MONTH}\s+\d"
+                         rf"|\bat\s+(?:\d|{_MONTH}\s)"
                          r"|\b(?:january|february|march|july|september|october|november|december)$"
                          r"|\d{1,4}[/.-]\d|\d+ min).*$", re.I)
 MAX_NAME_WORDS = 8
@@ -168,9 +169,10 @@ def author_name(text: str, stated: bool = False) -> str | None:
         text = " ".join(text.split()[:-1])  # "Irene Okpanachi Author"
     text = re.sub(r"\s+\d+$", "", text)  # a count of their posts ("Andrew Gerrand 4")
     text = _PICTURE_AFTER.sub("", text)  # an image's alt text the name runs into ("Ann Lee WABC logo")
-    if not text or _NOT_A_NAME.search(text) or len(text.split()) > MAX_NAME_WORDS \
-            or _ROLE.fullmatch(text.split()[-1]):  # a job, not a name ("Tech Reporter")
+    if not text or _NOT_A_NAME.search(text) or len(text.split()) > MAX_NAME_WORDS:
         return None
+    if _ROLE.fullmatch(text.split()[-1]) and not (stated and len(text.split()) >= 2):
+        return None  # a job, not a name ("Tech Reporter"); a desk the metadata names stands ("Our Editors")
     if not stated and (re.search(r"\d", text) or not re.match(r"\w", text)):
         return None  # "10", "(s)", "Kan Chu Sen, 1721.": a byline's neighbours, not a name
     words = [w for w in text.split() if w.lower() not in _NAME_PARTICLES]
@@ -319,25 +321,46 @@ _PICTURE_AFTER = re.compile(r"\s+(?:\S+\s+)?(?:logo|icon|image|photo|avatar|head
 
 def text_byline(tree: HtmlElement, headline: str | None = None) -> list[str]:
     """A "By Ann Lee" line among the first texts after the headline's <h1> (the first <h1> when none is
-    the headline: a logo often takes the first), else a "Written by Ann Lee" anywhere (an author box):
-    for pages that mark no byline."""
+    the headline: a logo often takes the first), else a "Written by Ann Lee" or "Posted by Ann Lee", or
+    an "Author" label over the name, anywhere (an author box, a blog's footer line): for pages that mark
+    no byline. A label that stands alone takes the text that follows it in the page."""
     h1 = _headline_h1(tree, headline)
-    texts = [] if h1 is None else [t for t in (_clean(x) for x in _AFTER_H1(h1)) if t]
-    texts += [t for t in (_clean(x) for x in _WRITTEN_BY(tree)) if t]
-    for i, t in enumerate(texts):
+    after = [] if h1 is None else [t for t in (_clean(x) for x in _AFTER_H1(h1)) if t]
+    for i, t in enumerate(after):
         m = _TEXT_BYLINE.match(t)
         if m:
-            rest = m.group(1) or (texts[i + 1] if i + 1 < len(texts) else "")
-            name = author_name(rest)
+            name = author_name(m.group(1) or (after[i + 1] if i + 1 < len(after) else ""))
+            if name:
+                return [name]
+    for label in _LABELLED_BYLINE(tree):
+        m = _TEXT_BYLINE.match(_clean(label) or "")
+        if m:
+            name = author_name(m.group(1) or _next_text(label))
             if name:
                 return [name]
     return []
 
 
+def _next_text(text) -> str:
+    """The first non-blank text after a text node of the tree (one an XPath returned), in page order."""
+    el = text.getparent()
+    if el is None:
+        return ""
+    following = (_TEXT_AND_NEXT if text.is_text else _TAIL_AND_NEXT)(el)
+    return _clean(following[1]) or "" if len(following) > 1 else ""
+
+
 TEXTS_AFTER_HEADLINE = 20
 _AFTER_H1 = XPath(f"following::text()[normalize-space()][position() <= {TEXTS_AFTER_HEADLINE}]")
-_WRITTEN_BY = XPath("(//text()[contains(., 'Written ')][starts-with(normalize-space(), 'Written by') or "
-                    "starts-with(normalize-space(), 'Written By')])[position() <= 3]")
+# A byline's label anywhere in the page (its first three): "Written by …", "Posted by …", "Author".
+_LABELLED_BYLINE = XPath(
+    "(//text()[contains(., 'Written ') or contains(., 'Posted ') or contains(., 'Author')]"
+    "[starts-with(normalize-space(), 'Written by') or starts-with(normalize-space(), 'Written By') or "
+    "starts-with(normalize-space(), 'Posted by') or starts-with(normalize-space(), 'Posted By') or "
+    "normalize-space() = 'Author' or normalize-space() = 'Author:'])[position() <= 3]")
+# An element's own first text and the next one after it; the text after an element and the next one.
+_TEXT_AND_NEXT = XPath("(descendant::text() | following::text())[normalize-space()][position() <= 2]")
+_TAIL_AND_NEXT = XPath("following::text()[normalize-space()][position() <= 2]")
 _TEXT_BYLINE = re.compile(r"^(?:(?:written|posted|published) by|by|author)\b[\s:]*(.*)$", re.I)
 
 
@@ -346,6 +369,8 @@ def _outside_article(el: HtmlElement) -> bool:
     its byline)."""
     ancestors = list(el.iterancestors())
     for i, a in enumerate(ancestors):
+        if a.tag == "main":
+            return False  # an aside around the page's <main>: a banner left unclosed, not a sidebar
         if a.tag in ("aside", "nav") or "comment" in (a.get("class") or ""):
             return True
         if a.tag == "footer" and not any(b.tag in ("article", "main") for b in ancestors[i + 1:]):

@@ -378,6 +378,28 @@ def test_site_name_as_author_gives_way_to_the_person_the_byline_names():
     assert extract(_page(lower, "")).authors == ["kirstin boatto"]  # declared a name, in lower case
 
 
+def test_bylines_labelled_anywhere_and_desks_the_metadata_names():
+    # "Written by" alone, the name in the next element; "Posted by … at <date>"; an "Author" heading over it
+    written = _page("", "").replace("</article>", '<p>Written by <a href="/a">Ann Lee and Bo Chen</a></p></article>')
+    assert extract(written).authors == ["Ann Lee and Bo Chen"]
+    posted = _page("", "").replace("</article>", '<span class="posted">Posted by David at December 16, 2025 11:15 AM'
+                                                 "</span></article>")
+    assert extract(posted).authors == ["David"]
+    labelled = _page("", "").replace("</article>", "<div><h3>Author</h3><p> Lisa D. Ellis</p></div></article>")
+    assert extract(labelled).authors == ["Lisa D. Ellis"]
+    # a desk's name the metadata declares stands; the same words as a visible byline's piece are a job
+    desk = '<meta name="author" content="Our Editors">'
+    assert extract(_page(desk, "")).authors == ["Our Editors"]
+    assert extract(_page("", '<p class="byline">Tech Reporter</p>')).authors == []
+    # a banner's <aside> left unclosed around the page's <main>: its byline is still the article's
+    unclosed = ('<html><head><title>Storm closes the harbour</title></head><body><aside class="banner"><main>'
+                '<article><h1>Storm closes the harbour</h1><span class="blog-meta-author"> Tim Enwall </span>'
+                f"{STORY}</article></main></body></html>")
+    assert extract(unclosed).authors == ["Tim Enwall"]
+    sidebar = _page("", "").replace("</article>", '</article><aside><span class="author">Bo Chen</span></aside>')
+    assert extract(sidebar).authors == []
+
+
 def test_site_name_left_out_of_titles_learnt_from_the_domain():
     story = f"<html><head><title>GAME CHANGER | Newegg.com</title></head><body>{STORY}</body></html>"
     assert extract(story, url="https://promotions.newegg.com/zotac/1.html").title == "GAME CHANGER"
