@@ -432,6 +432,26 @@ def test_the_date_shown_by_the_headline():
     assert extract(old).local_date != "1898-08-12"
 
 
+def test_a_garbled_metadata_date_gives_way_and_a_copyright_year_is_no_date():
+    garbled = _page('<meta property="article:published_time" content="2025-12-17UTC07:30:00+00:00">',
+                    "<p>December 17th 2025</p>")
+    assert extract(garbled).local_date == "2025-12-17"  # the date the page shows, not none
+    undated = _page("", "").replace("</article>", "</article><footer>© 2024 Coast Daily. All rights reserved."
+                                                  "</footer>")
+    a = extract(undated)
+    assert a.date is None and a.local_date is None  # not 2024-01-01
+
+
+def test_plain_trafilatura_is_left_as_it_was():
+    """Our extraction gates trafilatura's fallback comparison for its own calls only: a plain trafilatura
+    call afterwards (bench/ times one beside ours) runs its own cascade."""
+    import trafilatura.core
+
+    original = trafilatura.core._extract_and_compare
+    extract(_page("", ""))
+    assert trafilatura.core._extract_and_compare is original
+
+
 def _wcxb_page(file_id: str):
     html, truth = _wcxb(file_id)
     url = json.loads((needs_shared("wcxb-dev") / "ground-truth" / f"{file_id}.json").read_text())["url"]
