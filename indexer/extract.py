@@ -60,7 +60,7 @@ def html_to_article(content: bytes | str, url: str | None = None, source: str = 
     _shrink(tree)
     # Tables hold article content (data, infoboxes). Balanced mode: favor_recall scored lower on
     # bench/extraction.py and took 1.8x the time (htmlbody's docstring has the figures).
-    text = choose_body(tree, trafilatura_text(tree, url))
+    text = choose_body(tree, trafilatura_text(tree, url, article=stated.article))
     words = text.split()
     if not words or len(words) < MIN_WORDS and _only_link_text(tree, words):
         raise ValueError("no article text found in the page")

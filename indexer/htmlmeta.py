@@ -34,6 +34,7 @@ class PageMeta:
     section: str | None = None
     site: str | None = None
     url: str | None = None
+    article: bool = False  # the page declares itself an article (og:type, a JSON-LD Article/BlogPosting…)
 
 
 def _clean(value) -> str | None:
@@ -95,6 +96,7 @@ def _json_ld(tree: HtmlElement) -> tuple[dict, dict[str, dict]]:
     return found, ids
 
 
+_DECLARED_ARTICLE = re.compile(r"Article|Posting|Report|Blog", re.I)  # not a WebPage, a CreativeWork
 _PAGE_TYPES = re.compile(r"(?:WebPage|CreativeWork|ItemPage|CollectionPage)", re.I)
 
 
@@ -544,5 +546,6 @@ def page_meta(tree: HtmlElement, url: str | None = None) -> PageMeta:
         authors = bylined or authors
     shown_date, shown_label = visible_date(tree, title)
     section = _first(ld.get("articleSection")) or meta.get("article:section") or meta.get("parsely-section")
+    article = meta.get("og:type", "").lower() == "article" or bool(_DECLARED_ARTICLE.search(_type(ld)))
     return PageMeta(title=title, published=published, shown_date=shown_date, shown_label=shown_label,
-                    authors=authors, section=section, site=site, url=canonical)
+                    authors=authors, section=section, site=site, url=canonical, article=article)
