@@ -12,7 +12,8 @@ title (the visible headline, equal after normalising case, quotes and spaces: a 
 the publication date (the same calendar day as the page states it: ours is the day in the page's own time
 zone, `Article.local_date`) and the authors (every name we give stands in the stated byline, and its first
 name is among them). trafilatura: `extract(include_comments=False)` as WCXB's README measures
-it, its metadata from `extract_metadata()` (untimed); both are given the page's URL, as a crawl would.
+it, its metadata from `extract_metadata()` (untimed); both are given the page's URL, as a crawl would, and
+so are our page dumps (Readability's pages come without theirs).
 The w3m dumps' title, date and author are scored alike. Rates: pages per second of each, in the same run, on one
 core: CPU seconds of this process (`time.process_time`), so other work on the machine does not count.
 
@@ -278,7 +279,7 @@ def run_wcxb(args, cache: Path) -> None:
         if args.dumps:
             dump = w3m_dump(WCXB / "html" / f"{gt_file.stem}.html.gz", cache)
             try:
-                d = extract(dump, kind="pagedump")
+                d = extract(dump, url=url, kind="pagedump")
             except ValueError:
                 d = None
             found["dump ours"] = (d.body if d else "", d and d.title, d.authors if d else [], d and d.local_date)

@@ -246,6 +246,7 @@ def _clean_line(line: str) -> str:
     return " ".join(_BULLET.sub("", line).split())
 
 
+SLUG_SHARE, SLUG_BONUS = 0.5, 5.0  # a line that says half of the slug's words or more: a bonus by its share
 BYLINE_BELOW_TITLE = 6  # lines from a headline down to its byline and date (an author's picture between)
 _NOT_A_TITLE = re.compile(r"^(?:by\s?|written by|continue reading|skip to|advertisement|read more|sign (?:in|up)|"
                           r"please |ready to publish|log ?in|menu|search|table of contents|back to|start (?:a |your )?"
@@ -253,16 +254,45 @@ _NOT_A_TITLE = re.compile(r"^(?:by\s?|written by|continue reading|skip to|advert
                           r"hero image|image:|photo:|\[)|\d+ min(?:ute)?s? read\b|\blogo\b|(?<!\w):$", re.I)
 
 
+_SLUG_WORD = re.compile(r"[^\W\d_]{2,}")
+TITLE_LINES_ABOVE = 40  # how far above the body a headline is looked for
+SLUG_LINES_ABOVE = 120  # ... and one that its URL's slug names (a hero image, a long summary between)
+
+
+def slug_words(url: str | None) -> set[str]:
+    """The words of a page URL's slug ("/blog/how-to-start-a-meditation-practice" -> how, to, start, …):
+    what the site wrote its headline as, where the path has one (three words or more)."""
+    from urllib.parse import unquote, urlsplit
+
+    if not url:
+        return set()
+    parts = [p for p in unquote(urlsplit(url).path).split("/") if p]
+    for part in reversed(parts):
+        words = _SLUG_WORD.findall(re.sub(r"\.\w{2,5}$", "", part).casefold())
+        if len(words) >= 3:
+            return set(words)
+    return set()
+
+
+def _slug_share(text: str, slug: set[str]) -> float:
+    """The share of the slug's words that the line says."""
+    return len(slug & set(_SLUG_WORD.findall(text.casefold()))) / len(slug) if slug else 0.0
+
+
 def _find_title(lines: list[str], body_start: int, byline_at: int | None,
-                template: frozenset[str] = frozenset()) -> int | None:
-    """Index of the title line: headline-like, just above the byline or body, repeated elsewhere if possible."""
+                template: frozenset[str] = frozenset(), slug: set[str] = frozenset()) -> int | None:
+    """Index of the title line: headline-like, just above the byline or body, repeated elsewhere if possible,
+    saying what the URL's slug says."""
     anchor = body_start
     texts = [_clean_line(l) for l in lines]
     best, best_score = None, float("-inf")
-    for i in range(anchor - 1, max(-1, anchor - 40), -1):
+    for i in range(anchor - 1, max(-1, anchor - (SLUG_LINES_ABOVE if slug else TITLE_LINES_ABOVE)), -1):
         t = texts[i]
         n = len(t.split())
         if not 3 <= n <= 30 or _DATE.search(t) and n < 8 or _is_junk_row(t) or _END_MARKERS.match(t):
+            continue
+        share = _slug_share(t, slug)
+        if anchor - i > TITLE_LINES_ABOVE and share < SLUG_SHARE:
             continue
         if t.endswith(".") and n > 15 or _NOT_A_TITLE.search(t) or t in template:
             continue  # a sentence, a byline, a reading aid or the site's template: not a headline
@@ -286,6 +316,8 @@ def _find_title(lines: list[str], body_start: int, byline_at: int | None,
         if t[:1].islower():
             score -= 2.0  # the rest of a sentence or a caption, not a headline
         score += min(n, 15) / 15
+        if share >= SLUG_SHARE:
+            score += SLUG_BONUS * share  # the site's own words for its headline
         if score > best_score:
             best, best_score = i, score
     return best
@@ -429,7 +461,7 @@ def pagedump_to_article(text: str, url: str | None = None, source: str = "<input
         first = blocks.index(body_blocks[0])
     body_start = blocks[first].start
     byline_at = _find_byline(lines, body_start)
-    title_at = _find_title(lines, body_start, byline_at, template)
+    title_at = _find_title(lines, body_start, byline_at, template, slug_words(url))
     author, date = _byline_fields(lines, title_at, byline_at, body_start)
     return make_article(
         title=_clean_line(lines[title_at]) if title_at is not None else None,

@@ -496,3 +496,15 @@ def test_dump_byline_layouts(top, author, day):
     assert a.title == "Ten habits that help you sleep"
     assert a.authors == [author] and a.local_date == day
     assert a.body.startswith("Sleep researchers agree")
+
+
+def test_dump_headline_that_the_url_slug_names():
+    """A dump's headline is the line its URL's slug says, over a caption and a subhead nearer the story."""
+    dump = ("Home  Blog  Guides\n\nTen habits that help you sleep\n\nA quiet bedroom with the curtains drawn\n\n"
+            "What the studies of the last ten years found\n\n" + _DUMP_STORY)
+    assert extract(dump, kind="pagedump").title == "What the studies of the last ten years found"  # no URL
+    a = extract(dump, url="https://example.org/blog/ten-habits-that-help-you-sleep/", kind="pagedump")
+    assert a.title == "Ten habits that help you sleep"
+    from newssearch.indexer.pagedump import slug_words
+    assert slug_words("https://example.org/2025/06/ten-habits.html?x=1") == set()  # under three words: no slug
+    assert slug_words("https://example.org/news/1234-storm-closes-harbour.html") == {"storm", "closes", "harbour"}
