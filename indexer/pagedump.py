@@ -332,6 +332,8 @@ def _find_byline(lines: list[str], body_start: int) -> int | None:
     return None
 
 
+_CELLS = re.compile(r"\s{3,}")
+_BY_TWICE = re.compile(r"\bbyby\b|\bby by\b", re.I)  # "Written byby Ann": a hidden label's copy glued on
 _GLUED_LABEL = re.compile(r"(?<=[a-z])(?=(?:Published|Updated|Posted|Last updated|Reviewed)\b)")
 _BY_LINE = re.compile(r"^(?:(?:written|posted|published|reported|words|text) )?by[:\s]\s*(.+)$|^authors?:\s*(.+)$", re.I)
 _PICTURE_OF = re.compile(r"^(?:(?:picture|photo|image|avatar) of (.+)|(.+?) (?:photo|avatar|picture|headshot))$", re.I)
@@ -347,14 +349,17 @@ def _byline_fields(lines: list[str], title_at: int | None, byline_at: int | None
     """Author and publication date from the lines around the headline, as a page lays them out: a
     category, the headline, then a "By …" line or a name beside a date line, a reading time ("5 Mins
     Read"); a published date before an "Updated" one."""
-    from .htmlmeta import author_name
+    from .htmlmeta import _ROLE, author_name
 
     start = title_at + 1 if title_at is not None else max(0, body_start - NEAR_HEADLINE)
     end = max(body_start, min(len(lines), start + NEAR_HEADLINE))
-    window = [_GLUED_LABEL.sub(" ", _clean_line(lines[i])) for i in range(start, end)]
+    at = list(range(start, end))
     if byline_at is not None and not start <= byline_at < end:  # the date line above the headline
-        window += [_GLUED_LABEL.sub(" ", _clean_line(lines[i]))
-                   for i in range(max(0, byline_at - 2), min(len(lines), byline_at + 3)) if not start <= i < end]
+        at += [i for i in range(max(0, byline_at - 2), min(len(lines), byline_at + 3)) if not start <= i < end]
+    # A line of cells ("October 8, 2024    Photo of Swoogo    Swoogo": a row the dump laid out side by
+    # side) is read cell by cell, as lines.
+    window = [_BY_TWICE.sub("by", _GLUED_LABEL.sub(" ", _clean_line(cell)))
+              for i in at for cell in (_CELLS.split(lines[i].strip()) or [""])]
     author = date = None
     dated = [k for k, t in enumerate(window) if _DATE.search(t) and len(t.split()) <= 25]
     timed = dated + [k for k, t in enumerate(window) if _READING_TIME.search(t)]
@@ -381,6 +386,10 @@ def _byline_fields(lines: list[str], title_at: int | None, byline_at: int | None
                 and not _READING_TIME.search(t):
             author = t  # a name on the line beside the date line or the reading time
             break
+        job = next((u for u in window[k + 1:k + 3] if u), "")
+        if _NAME_LINE.match(t) and _ROLE.fullmatch(job.split()[-1] if job else "") and len(job.split()) <= 4 \
+                and not _ROLE.fullmatch(t.split()[-1]) and (author := author_name(t)):
+            break  # a name over its job ("Nicoletta Richardson" / "Trending Editor")
     return author, date
 
 

@@ -490,6 +490,11 @@ _DUMP_STORY = ("Sleep researchers agree that a regular bedtime matters more than
     # the date line above the headline, and a photo's caption between the byline and the story
     ("March 3, 2024 / Health / Sleep\n\nTen habits that help you sleep\n\nBy Ann Lee\n\nA bed by a window\n",
      "Ann Lee", "2024-03-03"),
+    # a row of cells side by side; a hidden label's copy glued on ("byby"); a name over its job
+    ("Ten habits that help you sleep\n\nMarch 3, 2024    Photo of Ann Lee    Ann Lee\n", "Ann Lee", "2024-03-03"),
+    ("Ten habits that help you sleep\n\nWritten byby Ann Lee\n\nPublished on March 3, 2024\n", "Ann Lee",
+     "2024-03-03"),
+    ("Ten habits that help you sleep\n\n[ann-lee]\n\nAnn Lee\n\nTrending Editor\n", "Ann Lee", None),
 ])
 def test_dump_byline_layouts(top, author, day):
     a = extract(f"Home  News  Health\n\n{top}\n{_DUMP_STORY}", kind="pagedump")
