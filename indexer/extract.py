@@ -54,10 +54,11 @@ def html_to_article(content: bytes | str, url: str | None = None, source: str = 
     tree = load_html(content)
     if tree is None:
         raise ValueError("no article text found in the page (not HTML)")
+    # First: the metadata passes and htmldate (which copies the tree) read the smaller tree too.
+    _shrink(tree, keep_data=True)
     stated = page_meta(tree, url)
-    # Before _shrink: htmldate reads the <meta> tags and scripts that _shrink drops.
     date, local_date = _date(stated, tree, url or stated.url)  # the canonical URL may hold the day
-    _shrink(tree)
+    _shrink(tree)  # the JSON data too, now
     # Tables hold article content (data, infoboxes). Balanced mode: favor_recall scored lower on
     # bench/extraction.py and took 1.8x the time (htmlbody's docstring has the figures).
     text = choose_body(tree, trafilatura_text(tree, url, article=stated.article))
@@ -83,17 +84,21 @@ def html_to_article(content: bytes | str, url: str | None = None, source: str = 
 # (Also dropping nav, footer, aside, form controls or media, which trafilatura's own cleaning removes,
 # changes what its readability and justext fallbacks see: 0.819 and 0.828 against 0.834 body F1 on a
 # quarter of WCXB, and no faster.)
-_NEVER_TEXT = ("style", "svg", "template", "noscript", "link", "meta", "iframe", "canvas", "math")
+# (<meta> and <link> stay: the page's metadata and htmldate read them.)
+_NEVER_TEXT = ("style", "svg", "template", "noscript", "iframe", "canvas", "math")
 
 
-def _shrink(tree) -> None:
+def _shrink(tree, keep_data: bool = False) -> None:
     """Drop what trafilatura would drop anyway (styles, inline SVG, scripts other than JSON-LD, comments)
-    before it copies and walks the tree many times over: a smaller tree, the same text, less time."""
+    before it copies and walks the tree many times over, and before the metadata passes search its
+    texts and htmldate copies it: a smaller tree, the same text, less time. keep_data: keep the scripts
+    that hold the page's data as JSON too (a Next.js page's dates are there, and htmldate finds them)."""
     from lxml import etree
 
+    kept = ("application/ld+json", "application/json") if keep_data else ("application/ld+json",)
     for el in list(tree.iter("script", *_NEVER_TEXT, etree.Comment)):
-        if el.tag == "script" and (el.get("type") or "").lower() == "application/ld+json":
-            continue  # trafilatura's last resort reads articleBody there
+        if el.tag == "script" and (el.get("type") or "").lower() in kept:
+            continue  # trafilatura's last resort reads articleBody in JSON-LD
         parent = el.getparent()
         if parent is not None:
             if el.tail and el.tail.strip():

@@ -331,7 +331,7 @@ def text_byline(tree: HtmlElement, headline: str | None = None) -> list[str]:
     for i, t in enumerate(after):
         m = _TEXT_BYLINE.match(t)
         if m:
-            name = author_name(m.group(1) or (after[i + 1] if i + 1 < len(after) else ""))
+            name = author_name(m.group(1) or next((t for t in after[i + 1:i + 3] if not _INITIALS.match(t)), ""))
             if name:
                 return [name]
     for label in _LABELLED_BYLINE(tree):
@@ -344,12 +344,13 @@ def text_byline(tree: HtmlElement, headline: str | None = None) -> list[str]:
 
 
 def _next_text(text) -> str:
-    """The first non-blank text after a text node of the tree (one an XPath returned), in page order."""
+    """The first non-blank text after a text node of the tree (one an XPath returned), in page order,
+    past an avatar's initials ("CP" over "Chengcheng Pei")."""
     el = text.getparent()
     if el is None:
         return ""
-    following = (_TEXT_AND_NEXT if text.is_text else _TAIL_AND_NEXT)(el)
-    return _clean(following[1]) or "" if len(following) > 1 else ""
+    following = [t for t in (_clean(x) for x in (_TEXT_AND_NEXT if text.is_text else _TAIL_AND_NEXT)(el)[1:]) if t]
+    return next((t for t in following if not _INITIALS.match(t)), "")
 
 
 TEXTS_AFTER_HEADLINE = 20
@@ -361,8 +362,8 @@ _LABELLED_BYLINE = XPath(
     "starts-with(normalize-space(), 'Posted by') or starts-with(normalize-space(), 'Posted By') or "
     "normalize-space() = 'Author' or normalize-space() = 'Author:'])[position() <= 3]")
 # An element's own first text and the next one after it; the text after an element and the next one.
-_TEXT_AND_NEXT = XPath("(descendant::text() | following::text())[normalize-space()][position() <= 2]")
-_TAIL_AND_NEXT = XPath("following::text()[normalize-space()][position() <= 2]")
+_TEXT_AND_NEXT = XPath("(descendant::text() | following::text())[normalize-space()][position() <= 3]")
+_TAIL_AND_NEXT = XPath("following::text()[normalize-space()][position() <= 3]")
 _TEXT_BYLINE = re.compile(r"^(?:(?:written|posted|published) by|by|author)\b[\s:]*(.*)$", re.I)
 
 

@@ -387,6 +387,8 @@ def test_bylines_labelled_anywhere_and_desks_the_metadata_names():
     assert extract(posted).authors == ["David"]
     labelled = _page("", "").replace("</article>", "<div><h3>Author</h3><p> Lisa D. Ellis</p></div></article>")
     assert extract(labelled).authors == ["Lisa D. Ellis"]
+    avatar = _page("", "").replace("</article>", "<h3>Author</h3><span>CP</span><span>Chengcheng Pei</span></article>")
+    assert extract(avatar).authors == ["Chengcheng Pei"]  # not the avatar's initials
     # a desk's name the metadata declares stands; the same words as a visible byline's piece are a job
     desk = '<meta name="author" content="Our Editors">'
     assert extract(_page(desk, "")).authors == ["Our Editors"]
@@ -440,6 +442,9 @@ def test_a_garbled_metadata_date_gives_way_and_a_copyright_year_is_no_date():
                                                   "</footer>")
     a = extract(undated)
     assert a.date is None and a.local_date is None  # not 2024-01-01
+    app = _page("", "").replace("</body>", '<script id="__NEXT_DATA__" type="application/json">'
+                                           '{"post": {"date": "2024-04-08T10:00:00Z"}}</script></body>')
+    assert extract(app).local_date == "2024-04-08"  # a Next.js page's data, read before it is dropped
 
 
 def test_plain_trafilatura_is_left_as_it_was():
