@@ -91,12 +91,15 @@ _NEVER_TEXT = ("style", "svg", "template", "noscript", "iframe", "canvas", "math
 def _shrink(tree, keep_data: bool = False) -> None:
     """Drop what trafilatura would drop anyway (styles, inline SVG, scripts other than JSON-LD, comments)
     before it copies and walks the tree many times over, and before the metadata passes search its
-    texts and htmldate copies it: a smaller tree, the same text, less time. keep_data: keep the scripts
-    that hold the page's data as JSON too (a Next.js page's dates are there, and htmldate finds them)."""
+    texts and htmldate copies it: a smaller tree, the same text, less time. keep_data: keep what the
+    metadata passes still read: the scripts that hold the page's data as JSON (a Next.js page's dates are
+    there, and htmldate finds them), <noscript> and <template> (a forum's server-rendered posts, with their
+    authors, stand in a <noscript>)."""
     from lxml import etree
 
     kept = ("application/ld+json", "application/json") if keep_data else ("application/ld+json",)
-    for el in list(tree.iter("script", *_NEVER_TEXT, etree.Comment)):
+    tags = [t for t in _NEVER_TEXT if t not in ("noscript", "template")] if keep_data else _NEVER_TEXT
+    for el in list(tree.iter("script", *tags, etree.Comment)):
         if el.tag == "script" and (el.get("type") or "").lower() in kept:
             continue  # trafilatura's last resort reads articleBody in JSON-LD
         parent = el.getparent()

@@ -389,6 +389,10 @@ def test_bylines_labelled_anywhere_and_desks_the_metadata_names():
     assert extract(labelled).authors == ["Lisa D. Ellis"]
     avatar = _page("", "").replace("</article>", "<h3>Author</h3><span>CP</span><span>Chengcheng Pei</span></article>")
     assert extract(avatar).authors == ["Chengcheng Pei"]  # not the avatar's initials
+    # a forum's server-rendered post in a <noscript>: its author is still read
+    rendered = _page("", '<noscript><span class="creator" itemprop="author"><span itemprop="name">DaleJack'
+                         "</span></span></noscript>")
+    assert extract(rendered).authors == ["DaleJack"]
     # a desk's name the metadata declares stands; the same words as a visible byline's piece are a job
     desk = '<meta name="author" content="Our Editors">'
     assert extract(_page(desk, "")).authors == ["Our Editors"]
