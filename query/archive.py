@@ -226,7 +226,8 @@ class Archive:
         if parsed.strict is not None and (strict or strict is None and parsed.strict_df >= STRICT_ENOUGH):
             # A keyword query whose words meet in a page's worth of articles lists only those, as an AND
             # would (counted first, when each word is in that many); a sharded archive decides it for all shards.
-            if strict or searcher.search(combine(self.schema, parsed.strict, filters), limit=1).count >= STRICT_ENOUGH:
+            if strict or searcher.search(combine(self.schema, parsed.strict_matches, filters),
+                                         limit=1).count >= STRICT_ENOUGH:
                 text_query = parsed.strict
         res_hits, total, folded = self._page(searcher, combine(self.schema, text_query, filters), sort, limit, offset,
                                              half_life, fold)
