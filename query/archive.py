@@ -231,13 +231,13 @@ class Archive:
                                          limit=1).count >= STRICT_ENOUGH:
                 ranked = (parsed.strict, parsed.strict_matches)
         res_hits, total, folded = self._page(searcher, combine(self.schema, ranked[0], filters), sort, limit, offset,
-                                             half_life, fold)
+                                             half_life, fold, unscored=self._unscored(ranked, filters))
         if total == 0 and parsed.relaxed is not None and relaxed is None:
             # Nothing holds the required phrases or +words: any of the words will do (a query never comes
             # back empty while articles hold some of its words).
             ranked = (parsed.relaxed, parsed.relaxed_matches)
             res_hits, total, folded = self._page(searcher, combine(self.schema, ranked[0], filters), sort, limit,
-                                                 offset, half_life, fold)
+                                                 offset, half_life, fold, unscored=self._unscored(ranked, filters))
             warnings = warnings + [RELAXED_WARNING]
         terms = QueryTerms.of(parsed.highlight)
         hits = [self._hit(searcher, addr, score if sort == "relevance" else None, terms, snippet_chars)
@@ -265,17 +265,23 @@ class Archive:
                             stories=folded.total if folded else None)
 
     def _page(self, searcher: tantivy.Searcher, query: tantivy.Query, sort: str, limit: int, offset: int,
-              half_life: float | None, fold: bool) -> tuple[list, int, FoldedPage | None]:
-        """The page's (score, address) hits, the matching articles, and the folded page when folding."""
+              half_life: float | None, fold: bool, unscored: tantivy.Query | None = None
+              ) -> tuple[list, int, FoldedPage | None]:
+        """The page's (score, address) hits, the matching articles, and the folded page when folding.
+        `unscored`: the same matches as `query` without its scoring clauses, listed when sorted by date."""
+        listed = unscored if unscored is not None and sort != "relevance" else query
         if not fold:
-            res = self._run(searcher, query, sort, limit, offset, half_life)
+            res = self._run(searcher, listed, sort, limit, offset, half_life)
             return res.hits, res.count, None
         copies = self._copy_index
         if copies is None or copies.view != (searcher.num_docs, searcher.num_segments):  # a reload raced us
             copies = self._copy_index = CopyIndex.read(searcher, self.schema)
-        folded = fold_hits(searcher, self.schema, copies, query,
-                           lambda n: self._run(searcher, query, sort, n, 0, half_life), offset, limit)
+        folded = fold_hits(searcher, self.schema, copies, query,  # its copies are ranked by score
+                           lambda n: self._run(searcher, listed, sort, n, 0, half_life), offset, limit)
         return folded.hits, folded.articles, folded
+
+    def _unscored(self, ranked: tuple[tantivy.Query, tantivy.Query | None], filters: Filters) -> tantivy.Query | None:
+        return combine(self.schema, ranked[1], filters) if ranked[1] is not None else None
 
     def _run(self, searcher: tantivy.Searcher, query: tantivy.Query, sort: str, limit: int, offset: int,
              half_life: float | None) -> tantivy.SearchResult:

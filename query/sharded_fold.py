@@ -73,8 +73,8 @@ class ShardArchive(Archive):
         finally:
             self._local.want = False
 
-    def _page(self, searcher, query, sort, limit, offset, half_life, fold):
-        got = super()._page(searcher, query, sort, limit, offset, half_life, fold)
+    def _page(self, searcher, query, sort, limit, offset, half_life, fold, unscored=None):
+        got = super()._page(searcher, query, sort, limit, offset, half_life, fold, unscored)
         if fold and getattr(self._local, "want", False):  # the last query run is the one answered
             hits = got[0]
             addrs = [a for _, a in hits]
