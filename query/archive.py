@@ -20,7 +20,8 @@ from .facets import facets as facet_counts
 from .fold import CopyFilter, CopyIndex, FoldedPage
 from .fold import fold as fold_hits
 from .parse import Filters, combine, date_bound, parse_text, split_category_terms
-from .recency import half_life_seconds, rerank_by_recency
+from .recency import Reranked, half_life_seconds, rerank_by_recency
+from .ties import first_hits
 from .textquery import STRICT_ENOUGH, QueryBuilder
 from .plain import plain
 from .snippets import QueryTerms
@@ -228,17 +229,18 @@ class Archive:
             # would (counted first, when each word is in that many); a sharded archive decides it for all shards.
             if strict or searcher.search(combine(self.schema, parsed.strict, filters), limit=1).count >= STRICT_ENOUGH:
                 text_query = parsed.strict
-        res_hits, total, folded = self._page(searcher, combine(self.schema, text_query, filters), sort, limit, offset,
+        order = "newest" if sort == "relevance" and not text.strip() else sort  # nothing to rank: newest first
+        res_hits, total, folded = self._page(searcher, combine(self.schema, text_query, filters), order, limit, offset,
                                              half_life, fold)
         if total == 0 and parsed.relaxed is not None and relaxed is None:
             # Nothing holds the required phrases or +words: any of the words will do (a query never comes
             # back empty while articles hold some of its words).
             text_query = parsed.relaxed
-            res_hits, total, folded = self._page(searcher, combine(self.schema, text_query, filters), sort, limit,
+            res_hits, total, folded = self._page(searcher, combine(self.schema, text_query, filters), order, limit,
                                                  offset, half_life, fold)
             warnings = warnings + [RELAXED_WARNING]
         terms = QueryTerms.of(parsed.highlight)
-        hits = [self._hit(searcher, addr, score if sort == "relevance" else None, terms, snippet_chars)
+        hits = [self._hit(searcher, addr, score if order == "relevance" else None, terms, snippet_chars)
                 for score, addr in res_hits]
         if fold:
             for hit, n, addrs in zip(hits, folded.copies, folded.copy_addresses):
@@ -279,10 +281,13 @@ class Archive:
         try:
             if sort != "relevance":
                 order = tantivy.Order.Desc if sort == "newest" else tantivy.Order.Asc
-                return searcher.search(query, limit=limit, offset=offset, order_by_field="date", order=order)
-            if half_life is not None:
+                got = first_hits(searcher, lambda n: searcher.search(query, limit=n, order_by_field="date", order=order),
+                                 offset + limit)
+            elif half_life is not None:
                 return rerank_by_recency(searcher, query, limit, offset, half_life)
-            return searcher.search(query, limit=limit, offset=offset)
+            else:
+                got = first_hits(searcher, lambda n: searcher.search(query, limit=n), offset + limit)
+            return Reranked(got.hits[offset:], got.count)  # ties in the archive's order (query/ties.py)
         except ValueError as exc:  # a query the parser accepted but Tantivy cannot run
             raise QueryError("q", f"this query cannot be run ({exc})") from None
 
