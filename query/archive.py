@@ -21,7 +21,7 @@ from .fold import CopyFilter, CopyIndex, FoldedPage
 from .fold import fold as fold_hits
 from .parse import Filters, combine, date_bound, parse_text, split_category_terms
 from .recency import Reranked, half_life_seconds, rerank_by_recency
-from .ties import first_hits
+from .ties import first_hits, same_date
 from .textquery import STRICT_ENOUGH, QueryBuilder
 from .plain import plain
 from .snippets import QueryTerms
@@ -282,7 +282,7 @@ class Archive:
             if sort != "relevance":
                 order = tantivy.Order.Desc if sort == "newest" else tantivy.Order.Asc
                 got = first_hits(searcher, lambda n: searcher.search(query, limit=n, order_by_field="date", order=order),
-                                 offset + limit)
+                                 offset + limit, same_date(self.schema, query))
             elif half_life is not None:
                 return rerank_by_recency(searcher, query, limit, offset, half_life)
             else:

@@ -119,8 +119,14 @@ def test_tied_hits_follow_one_rule(sharded_corpus, corpus_index, fold):
     assert dated == sorted(dated, reverse=True) and not any(h.date for h in browse[len(dated):])  # undated last
     undated = [id_hash(h.id) for h in browse[len(dated):]]
     assert len(undated) > 300 and undated == sorted(undated)
-    alike = one.search("-oil", limit=100, page=3, facets=False, fold=False).hits
-    assert len({h.score for h in alike}) == 1 and [id_hash(h.id) for h in alike] == sorted(id_hash(h.id) for h in alike)
+    same = [i for i in range(len(dated) - 1) if dated[i] == dated[i + 1]]  # two articles of one second
+    assert same and all(id_hash(browse[i].id) < id_hash(browse[i + 1].id) for i in same)
+    for i in (same[0], same[0] + 1):  # a page cut between them
+        for archive in (one, sharded):
+            assert [h.id for h in archive.search("", limit=1, page=i + 1, facets=False, fold=False).hits] == [browse[i].id]
+    alike = [h for p in range(1, 20) for h in one.search("-oil", limit=100, page=p, facets=False, fold=False).hits]
+    assert len(alike) > 1000 and len({h.score for h in alike}) == 1
+    assert [id_hash(h.id) for h in alike] == sorted(id_hash(h.id) for h in alike)
 
 
 def test_ranking_with_global_statistics(reuters_pair):
