@@ -4,6 +4,7 @@ vs N shards, in the same run; prints ratios, the machine's load, and the 100M-ar
     python bench/cluster.py                                   # Reuters-21578 SGML (../shared/data), 8 shards by month
     python bench/cluster.py --inputs jsonl,html --repeat 3    # build scaling only: Reuters as JSON Lines, wcxb pages
     python bench/cluster.py --synthetic 200000 --search-only  # search p50/p99, 1 index vs 8 hash shards
+    python bench/cluster.py --quick                           # a few minutes: build and related --all, 1 vs 2 Ray workers
 
 Each build runs in its own process (`newssearch index … --json`), so each Ray gets its own worker count;
 builds of one input alternate 1 and 2 workers (`--repeat` rounds) so that a change in the machine's load
@@ -106,9 +107,11 @@ def sources(work: Path, inputs: list[str], pages: int) -> dict[str, tuple[str, l
     return out
 
 
-def build_scaling(work: Path, srcs: dict[str, tuple[str, list[str]]], repeat: int, ray: bool) -> dict:
-    """Each input built on 1 and 2 workers (local processes, and local Ray), alternating, `repeat` rounds."""
-    runners = [("local processes", [])] + ([("local Ray", ["--cluster", "local"])] if ray else [])
+def build_scaling(work: Path, srcs: dict[str, tuple[str, list[str]]], repeat: int, ray: bool,
+                  local: bool = True) -> dict:
+    """Each input built on 1 and 2 workers (local processes, and local Ray), alternating, `repeat` rounds.
+    The last build is left in work/b."""
+    runners = ([("local processes", [])] if local else []) + ([("local Ray", ["--cluster", "local"])] if ray else [])
     results: dict[tuple[str, str, int], list[dict]] = {}
     for name, (src, shard_args) in srcs.items():
         for _ in range(repeat):
@@ -185,8 +188,8 @@ def check(single, sharded, rel_one, rel_sh) -> None:
                     tied.append(overlap_with_ties(a.hits, b.hits))
         print(f"\none index vs {len(sharded.names)} shards, copies {'folded' if fold else 'listed'}: totals, stories "
               f"and facets equal for {equal} of {pairs} query x filter pairs; top-10 overlap {np.mean(overlaps):.3f} "
-              f"({len(overlaps)} pairs with hits; hits tied at the cut, as all are for the empty query, counted "
-              f"as misses), {np.mean(tied):.3f} with a hit tied at the cut counted as a match")
+              f"({len(overlaps)} pairs with hits, the same ids), {np.mean(tied):.3f} counting a hit tied at the cut "
+              f"(in score or date) with a missing one as a match")
     ids_a, rows_a, _ = rel_one
     ids_b, rows_b, _ = rel_sh
     pos = {x: i for i, x in enumerate(ids_b)}
@@ -228,7 +231,12 @@ def main() -> None:
     ap.add_argument("--synthetic", type=int, default=0, help="search only, on this many synthetic articles")
     ap.add_argument("--search-only", action="store_true", help="no build scaling, no related posts")
     ap.add_argument("--skip-ray", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="only the scaling on Ray, in a few minutes: Reuters as JSON "
+                    "Lines built on a local Ray of 1 and 2 workers, then related --all as Ray tasks over the 8 "
+                    "shards it wrote, 1 and 2 workers (--repeat rounds, at least 2)")
     args = ap.parse_args()
+    if args.quick:
+        return quick(args.repeat)
     from newssearch.query.archive import Archive
 
     work = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
@@ -251,6 +259,28 @@ def main() -> None:
         print(f"built: one index {one['seconds']:.1f} s, {args.shards} shards {sh['seconds']:.1f} s (2 workers; "
               f"load {one['load']}, {sh['load']})")
         search_and_related(work, args, one["total"])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def quick(rounds: int) -> None:
+    """Build and related --all on 1 vs 2 Ray workers, nothing else."""
+    from newssearch.query.archive import Archive
+
+    rounds = max(rounds, 2)
+    work = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
+    print(f"load average before {os.getloadavg()}; {os.cpu_count()} cores")
+    try:
+        started = time.perf_counter()
+        builds = build_scaling(work, sources(work, ["jsonl"], 0), rounds, ray=True, local=False)
+        sharded = Archive.open(work / "b")  # the last build: 2 workers
+        print(f"\nrelated --all, every article, {len(sharded):,} articles in {len(sharded.names)} shards (seconds)")
+        related = ray_related(sharded, rounds)
+        build = [a["seconds"] / b["seconds"] for a, b in zip(builds[("jsonl", "local Ray", 1)],
+                                                             builds[("jsonl", "local Ray", 2)])]
+        print(f"\n2 workers over 1 on local Ray (median of {rounds}): build {statistics.median(build):.2f}x, "
+              f"related --all {statistics.median(related):.2f}x; load average after {os.getloadavg()}; "
+              f"{time.perf_counter() - started:.0f} s in all")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -280,26 +310,33 @@ def search_and_related(work: Path, args, n: int) -> None:
     print(f"  one index                               {t_one:6.2f}")
     print(f"  {len(sharded.names)} shards, in this process           {t_sh:6.2f}   ({t_sh / t_one:.2f}x)")
     if not args.skip_ray:
-        from newssearch.indexer.distributed import RayRunner
-
-        os.environ.update(RAY_ENV)
-        times: dict[int, list[float]] = {1: [], 2: []}
-        for _ in range(max(args.repeat, 2)):
-            for w in (1, 2):
-                runner = RayRunner("local", w)
-                try:
-                    runner.map(_ready, [()] * w)  # the workers up before timing
-                    before = load()
-                    t = time.perf_counter(); sharded.related_all(10, runner=runner); t_r = time.perf_counter() - t
-                finally:
-                    runner.close()
-                times[w].append(t_r)
-                print(f"  {len(sharded.names)} shards, Ray tasks, {w} worker(s)       {t_r:6.2f}   (load {before} -> {load()})")
-        ratios = [a / b for a, b in zip(times[1], times[2])]
-        print(f"  Ray 2 workers over 1: {statistics.median(ratios):.2f}x ({', '.join(f'{x:.2f}' for x in ratios)})")
+        ray_related(sharded, max(args.repeat, 2))
     sizes = [s.articles for s in sharded.manifest.shards]
     print(f"\nshard sizes {sizes}; load average after {os.getloadavg()}")
     print(f"related --all {t_sh / n * 1e3:.3f} ms/article at this size (in this process)")
+
+
+def ray_related(sharded, rounds: int) -> list[float]:
+    """`related --all` as Ray tasks (a task per shard) on a local Ray of 1 and 2 workers, alternating;
+    prints each time and the ratios, returns the ratios."""
+    from newssearch.indexer.distributed import RayRunner
+
+    os.environ.update(RAY_ENV)
+    times: dict[int, list[float]] = {1: [], 2: []}
+    for _ in range(rounds):
+        for w in (1, 2):
+            runner = RayRunner("local", w)
+            try:
+                runner.map(_ready, [()] * w)  # the workers up before timing
+                before = load()
+                t = time.perf_counter(); sharded.related_all(10, runner=runner); t_r = time.perf_counter() - t
+            finally:
+                runner.close()
+            times[w].append(t_r)
+            print(f"  {len(sharded.names)} shards, Ray tasks, {w} worker(s)       {t_r:6.2f}   (load {before} -> {load()})")
+    ratios = [a / b for a, b in zip(times[1], times[2])]
+    print(f"  Ray 2 workers over 1: {statistics.median(ratios):.2f}x ({', '.join(f'{x:.2f}' for x in ratios)})")
+    return ratios
 
 
 if __name__ == "__main__":
