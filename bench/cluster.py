@@ -5,6 +5,7 @@ vs N shards, in the same run; prints ratios, the machine's load, and the 100M-ar
     python bench/cluster.py --inputs jsonl,html --repeat 3    # build scaling only: Reuters as JSON Lines, wcxb pages
     python bench/cluster.py --synthetic 200000 --search-only  # search p50/p99, 1 index vs 8 hash shards
     python bench/cluster.py --quick                           # a few minutes: build and related --all, 1 vs 2 Ray workers
+    python bench/cluster.py --nodes                           # the same on a Ray cluster of 1, then 2 `ray start` nodes
 
 Each build runs in its own process (`newssearch index … --json`), so each Ray gets its own worker count;
 builds of one input alternate 1 and 2 workers (`--repeat` rounds) so that a change in the machine's load
@@ -31,6 +32,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from newssearch.indexer.distributed import RayRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
@@ -234,9 +237,14 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="only the scaling on Ray, in a few minutes: Reuters as JSON "
                     "Lines built on a local Ray of 1 and 2 workers, then related --all as Ray tasks over the 8 "
                     "shards it wrote, 1 and 2 workers (--repeat rounds, at least 2)")
+    ap.add_argument("--nodes", action="store_true", help="as --quick, on a Ray cluster joined by address: one "
+                    "node started with `ray start --head` (1 CPU), then a second node joined with `ray start "
+                    "--address` on this host (1 CPU)")
     args = ap.parse_args()
     if args.quick:
         return quick(args.repeat)
+    if args.nodes:
+        return two_nodes(args.repeat)
     from newssearch.query.archive import Archive
 
     work = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
@@ -285,6 +293,81 @@ def quick(rounds: int) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+RAY = str(Path(sys.executable).with_name("ray"))
+NODE_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_worker_niceness": "0"}  # nodes on 127.0.0.1 only
+
+
+def two_nodes(rounds: int) -> None:
+    """Build and related --all on a cluster of one node, then of two (each `ray start` on this host with
+    1 CPU, bound to 127.0.0.1), every build and run joining it by address as a remote cluster would be."""
+    from newssearch.query.archive import Archive
+
+    rounds = max(rounds, 2)
+    work = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
+    temp, port = work / "ray", 6390 + os.getpid() % 500
+    address = f"127.0.0.1:{port}"
+    os.environ.update(NODE_ENV)
+    print(f"load average before {os.getloadavg()}; {os.cpu_count()} cores; cluster at {address}")
+    common = ["--num-cpus=1", "--node-ip-address=127.0.0.1", f"--temp-dir={temp}", "--disable-usage-stats"]
+    try:
+        src, shard_args = sources(work, ["jsonl"], 0)["jsonl"]
+        subprocess.run([RAY, "start", "--head", f"--port={port}", "--include-dashboard=false", *common],
+                       check=True, capture_output=True)
+        builds: dict[int, list[float]] = {1: [], 2: []}
+        related: dict[int, list[float]] = {1: [], 2: []}
+        for nodes in (1, 2):
+            if nodes == 2:
+                subprocess.run([RAY, "start", f"--address={address}", *common], check=True, capture_output=True)
+            for _ in range(rounds):
+                r = index(src, work / "b", *shard_args, "--cluster", address)
+                builds[nodes].append(r["seconds"])
+                sharded = Archive.open(work / "b")
+                sharded.related_model()  # the global statistics (built in this process) before timing
+                runner = RayRunner(address)
+                try:
+                    t = time.perf_counter(); sharded.related_all(10, runner=runner); t_r = time.perf_counter() - t
+                finally:
+                    runner.close()
+                related[nodes].append(t_r)
+                print(f"  {nodes} node(s): build {r['seconds']:.1f} s (load {r['load']}), related --all {t_r:.2f} s; "
+                      f"steps {r['steps']}")
+        b, rel = statistics.median(builds[1]), statistics.median(related[1])
+        print(f"\n2 nodes over 1 (median of {rounds}): build {b / statistics.median(builds[2]):.2f}x, related --all "
+              f"{rel / statistics.median(related[2]):.2f}x; load average after {os.getloadavg()}")
+    finally:
+        stop_nodes(temp)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def stop_nodes(temp: Path) -> None:
+    """End the Ray processes this bench started (those of its temp dir, and their children), by pid:
+    not `ray stop`, which would end every Ray on the machine."""
+    import psutil
+
+    mine = [p for p in psutil.process_iter(["cmdline"]) if str(temp) in " ".join(p.info["cmdline"] or [])]
+    procs = {p.pid: p for q in mine for p in [q, *_children(q)]}
+    for p in procs.values():
+        try:
+            p.terminate()
+        except psutil.Error:
+            pass
+    _, alive = psutil.wait_procs(list(procs.values()), timeout=5)
+    for p in alive:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+
+
+def _children(p) -> list:
+    import psutil
+
+    try:
+        return p.children(recursive=True)
+    except psutil.Error:
+        return []
+
+
 def search_and_related(work: Path, args, n: int) -> None:
     from newssearch.query.archive import Archive
 
@@ -319,9 +402,8 @@ def search_and_related(work: Path, args, n: int) -> None:
 def ray_related(sharded, rounds: int) -> list[float]:
     """`related --all` as Ray tasks (a task per shard) on a local Ray of 1 and 2 workers, alternating;
     prints each time and the ratios, returns the ratios."""
-    from newssearch.indexer.distributed import RayRunner
-
     os.environ.update(RAY_ENV)
+    sharded.related_model()  # the global statistics (built in this process, once) before timing
     times: dict[int, list[float]] = {1: [], 2: []}
     for _ in range(rounds):
         for w in (1, 2):
