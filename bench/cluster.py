@@ -231,7 +231,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--shards", type=int, default=8)
     ap.add_argument("--queries", type=int, default=300)
-    ap.add_argument("--synthetic", type=int, default=0, help="search only, on this many synthetic articles")
+    ap.add_argument("--synthetic", type=int, default=0, help="search only, on this many synthetic articles; with "
+                    "--quick or --nodes, build and relate them instead of Reuters")
     ap.add_argument("--search-only", action="store_true", help="no build scaling, no related posts")
     ap.add_argument("--skip-ray", action="store_true")
     ap.add_argument("--quick", action="store_true", help="only the scaling on Ray, in a few minutes: Reuters as JSON "
@@ -242,9 +243,9 @@ def main() -> None:
                     "--address` on this host (1 CPU)")
     args = ap.parse_args()
     if args.quick:
-        return quick(args.repeat)
+        return quick(args.repeat, args.synthetic)
     if args.nodes:
-        return two_nodes(args.repeat)
+        return two_nodes(args.repeat, args.synthetic)
     from newssearch.query.archive import Archive
 
     work = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
@@ -271,7 +272,18 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def quick(rounds: int) -> None:
+def scaling_input(work: Path, synthetic: int) -> dict[str, tuple[str, list[str]]]:
+    """Reuters as JSON Lines (8 shards by month), or that many synthetic articles (8 hash shards)."""
+    if not synthetic:
+        return sources(work, ["jsonl"], 0)
+    sys.path.insert(0, str(Path(__file__).parent))
+    from corpora import synthetic as make  # bench/corpora.py
+
+    make(synthetic, work / "synthetic.jsonl")
+    return {"synthetic": (str(work / "synthetic.jsonl"), ["--shards", "8", "--shard-by", "none"])}
+
+
+def quick(rounds: int, synthetic: int = 0) -> None:
     """Build and related --all on 1 vs 2 Ray workers, nothing else."""
     from newssearch.query.archive import Archive
 
@@ -280,14 +292,16 @@ def quick(rounds: int) -> None:
     print(f"load average before {os.getloadavg()}; {os.cpu_count()} cores")
     try:
         started = time.perf_counter()
-        builds = build_scaling(work, sources(work, ["jsonl"], 0), rounds, ray=True, local=False)
+        srcs = scaling_input(work, synthetic)
+        builds = build_scaling(work, srcs, rounds, ray=True, local=False)
         sharded = Archive.open(work / "b")  # the last build: 2 workers
         print(f"\nrelated --all, every article, {len(sharded):,} articles in {len(sharded.names)} shards (seconds)")
         related = ray_related(sharded, rounds)
-        build = [a["seconds"] / b["seconds"] for a, b in zip(builds[("jsonl", "local Ray", 1)],
-                                                             builds[("jsonl", "local Ray", 2)])]
+        name = next(iter(srcs))
+        build = [a["seconds"] / b["seconds"] for a, b in zip(builds[(name, "local Ray", 1)],
+                                                             builds[(name, "local Ray", 2)])]
         print(f"\n2 workers over 1 on local Ray (median of {rounds}): build {statistics.median(build):.2f}x, "
-              f"related --all {statistics.median(related):.2f}x; load average after {os.getloadavg()}; "
+              f"related --all (warm) {statistics.median(related):.2f}x; load average after {os.getloadavg()}; "
               f"{time.perf_counter() - started:.0f} s in all")
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -297,7 +311,7 @@ RAY = str(Path(sys.executable).with_name("ray"))
 NODE_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_worker_niceness": "0"}  # nodes on 127.0.0.1 only
 
 
-def two_nodes(rounds: int) -> None:
+def two_nodes(rounds: int, synthetic: int = 0) -> None:
     """Build and related --all on a cluster of one node, then of two (each `ray start` on this host with
     1 CPU, bound to 127.0.0.1), every build and run joining it by address as a remote cluster would be."""
     from newssearch.query.archive import Archive
@@ -310,7 +324,7 @@ def two_nodes(rounds: int) -> None:
     print(f"load average before {os.getloadavg()}; {os.cpu_count()} cores; cluster at {address}")
     common = ["--num-cpus=1", "--node-ip-address=127.0.0.1", f"--temp-dir={temp}", "--disable-usage-stats"]
     try:
-        src, shard_args = sources(work, ["jsonl"], 0)["jsonl"]
+        src, shard_args = next(iter(scaling_input(work, synthetic).values()))
         subprocess.run([RAY, "start", "--head", f"--port={port}", "--include-dashboard=false", *common],
                        check=True, capture_output=True)
         builds: dict[int, list[float]] = {1: [], 2: []}
@@ -321,19 +335,11 @@ def two_nodes(rounds: int) -> None:
             for _ in range(rounds):
                 r = index(src, work / "b", *shard_args, "--cluster", address)
                 builds[nodes].append(r["seconds"])
-                sharded = Archive.open(work / "b")
-                sharded.related_model()  # the global statistics (built in this process) before timing
-                runner = RayRunner(address)
-                try:
-                    t = time.perf_counter(); sharded.related_all(10, runner=runner); t_r = time.perf_counter() - t
-                finally:
-                    runner.close()
-                related[nodes].append(t_r)
-                print(f"  {nodes} node(s): build {r['seconds']:.1f} s (load {r['load']}), related --all {t_r:.2f} s; "
-                      f"steps {r['steps']}")
+                print(f"  {nodes} node(s): build {r['seconds']:.1f} s (load {r['load']}); steps {r['steps']}")
+                related[nodes] += ray_related(Archive.open(work / "b"), 1, address)
         b, rel = statistics.median(builds[1]), statistics.median(related[1])
         print(f"\n2 nodes over 1 (median of {rounds}): build {b / statistics.median(builds[2]):.2f}x, related --all "
-              f"{rel / statistics.median(related[2]):.2f}x; load average after {os.getloadavg()}")
+              f"(warm) {rel / statistics.median(related[2]):.2f}x; load average after {os.getloadavg()}")
     finally:
         stop_nodes(temp)
         shutil.rmtree(work, ignore_errors=True)
@@ -399,25 +405,31 @@ def search_and_related(work: Path, args, n: int) -> None:
     print(f"related --all {t_sh / n * 1e3:.3f} ms/article at this size (in this process)")
 
 
-def ray_related(sharded, rounds: int) -> list[float]:
-    """`related --all` as Ray tasks (a task per shard) on a local Ray of 1 and 2 workers, alternating;
-    prints each time and the ratios, returns the ratios."""
+def ray_related(sharded, rounds: int, address: str = "local") -> list[float]:
+    """`related --all` as Ray tasks (a task per shard) on 1 and 2 workers of a local Ray, alternating
+    (`address`: on the cluster there, once); prints each time and the ratios of the warm runs, returns them.
+    Each runner's first run (cold: its workers import numpy, numba and the kernel) is timed apart from its
+    second (warm), which is what a long job's tasks cost."""
     os.environ.update(RAY_ENV)
     sharded.related_model()  # the global statistics (built in this process, once) before timing
     times: dict[int, list[float]] = {1: [], 2: []}
     for _ in range(rounds):
-        for w in (1, 2):
-            runner = RayRunner("local", w)
+        for w in ((1, 2) if address == "local" else (None,)):
+            runner = RayRunner(address, w)
             try:
-                runner.map(_ready, [()] * w)  # the workers up before timing
+                runner.map(_ready, [()] * (w or 1))  # the workers up before timing
                 before = load()
-                t = time.perf_counter(); sharded.related_all(10, runner=runner); t_r = time.perf_counter() - t
+                t = time.perf_counter(); sharded.related_all(10, runner=runner); cold = time.perf_counter() - t
+                t = time.perf_counter(); sharded.related_all(10, runner=runner); warm = time.perf_counter() - t
             finally:
                 runner.close()
-            times[w].append(t_r)
-            print(f"  {len(sharded.names)} shards, Ray tasks, {w} worker(s)       {t_r:6.2f}   (load {before} -> {load()})")
+            times[w or 1].append(warm)
+            print(f"  {len(sharded.names)} shards, Ray tasks, {w or address} worker(s)  warm {warm:6.2f}, cold {cold:6.2f}"
+                  f"   (load {before} -> {load()})")
+    if address != "local":
+        return times[1]
     ratios = [a / b for a, b in zip(times[1], times[2])]
-    print(f"  Ray 2 workers over 1: {statistics.median(ratios):.2f}x ({', '.join(f'{x:.2f}' for x in ratios)})")
+    print(f"  Ray 2 workers over 1 (warm runs): {statistics.median(ratios):.2f}x ({', '.join(f'{x:.2f}' for x in ratios)})")
     return ratios
 
 
