@@ -4,7 +4,7 @@ vs N shards, in the same run; prints ratios, the machine's load, and the 100M-ar
     python bench/cluster.py                                   # Reuters-21578 SGML (../shared/data), 8 shards by month
     python bench/cluster.py --inputs jsonl,html --repeat 3    # build scaling only: Reuters as JSON Lines, wcxb pages
     python bench/cluster.py --synthetic 200000 --search-only  # search p50/p99, 1 index vs 8 hash shards
-    python bench/cluster.py --quick                           # a few minutes: build and related --all, 1 vs 2 Ray workers
+    python bench/cluster.py --quick                           # 2-3 min: build, related --all on 1 vs 2 Ray workers
     python bench/cluster.py --nodes                           # the same on a Ray cluster of 1, then 2 `ray start` nodes
 
 Each build runs in its own process (`newssearch index … --json`), so each Ray gets its own worker count;
@@ -424,12 +424,13 @@ def ray_related(sharded, rounds: int, address: str = "local") -> list[float]:
             finally:
                 runner.close()
             times[w or 1].append(warm)
-            print(f"  {len(sharded.names)} shards, Ray tasks, {w or address} worker(s)  warm {warm:6.2f}, cold {cold:6.2f}"
-                  f"   (load {before} -> {load()})")
+            print(f"  {len(sharded.names)} shards, Ray tasks, {w or address} worker(s)  warm {warm:6.2f}, "
+                  f"cold {cold:6.2f}   (load {before} -> {load()})")
     if address != "local":
         return times[1]
     ratios = [a / b for a, b in zip(times[1], times[2])]
-    print(f"  Ray 2 workers over 1 (warm runs): {statistics.median(ratios):.2f}x ({', '.join(f'{x:.2f}' for x in ratios)})")
+    print(f"  Ray 2 workers over 1 (warm runs): {statistics.median(ratios):.2f}x "
+          f"({', '.join(f'{x:.2f}' for x in ratios)})")
     return ratios
 
 

@@ -81,7 +81,7 @@ class SearchResult:
     total: int
     page: int
     limit: int
-    sort: str
+    sort: str  # the order of the hits: "newest" for the empty query asked by relevance (nothing to rank)
     hits: list[Hit]
     facets: Facets | None
     took_ms: float
@@ -258,7 +258,7 @@ class Archive:
             got = facet_counts(searcher, self._dates, by_category, by_date, interval, counted)
             facet_result = Facets(categories=got.categories, date_interval=got.interval, dates=got.dates,
                                   undated=got.undated, uncategorised=got.uncategorised)
-        return SearchResult(query=q or "", total=total, page=page, limit=limit, sort=sort, hits=hits,
+        return SearchResult(query=q or "", total=total, page=page, limit=limit, sort=order, hits=hits,
                             facets=facet_result, took_ms=round((time.perf_counter() - started) * 1000, 2),
                             warnings=warnings, did_you_mean=parsed.did_you_mean, folded=fold,
                             stories=folded.total if folded else None)
@@ -281,8 +281,9 @@ class Archive:
         try:
             if sort != "relevance":
                 order = tantivy.Order.Desc if sort == "newest" else tantivy.Order.Asc
-                got = first_hits(searcher, lambda n: searcher.search(query, limit=n, order_by_field="date", order=order),
-                                 offset + limit, same_date(self.schema, query))
+                got = first_hits(searcher, lambda n: searcher.search(query, limit=n, order_by_field="date",
+                                                                     order=order), offset + limit,
+                                 same_date(self.schema, query))
             elif half_life is not None:
                 return rerank_by_recency(searcher, query, limit, offset, half_life)
             else:

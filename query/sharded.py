@@ -343,7 +343,7 @@ class ShardedArchive:
                 "facets_only": sorted(n for n, c in calls.items() if c[0] != "hits"),
                 "skipped": sorted(n for n in self.names if n not in calls), "missing": missing}
         self.last_shards = info
-        return ShardedSearchResult(query=q or "", total=total, page=page, limit=limit, sort=sort, hits=page_hits,
+        return ShardedSearchResult(query=q or "", total=total, page=page, limit=limit, sort=order_by, hits=page_hits,
                                    facets=facet_result, took_ms=round((time.perf_counter() - started) * 1000, 2),
                                    warnings=warnings, did_you_mean=did_you_mean, folded=fold, stories=stories,
                                    shards=info)

@@ -113,6 +113,9 @@ def test_tied_hits_follow_one_rule(sharded_corpus, corpus_index, fold):
             b = sharded.search(q, page=page, facets=False, fold=fold, **f)
             assert [h.id for h in b.hits] == [h.id for h in a.hits], (q, f, page)
     # the rule itself, over every page of the empty query and of a query that scores every article alike
+    assert one.search("").sort == sharded.search("").sort == "newest"  # what the hits' order is, said
+    if fold:
+        assert "sorted by newest" in newssearch("query", "", "--index", sharded_corpus).stdout
     browse = [h for p in range(1, 20) for h in one.search("", limit=100, page=p, facets=False, fold=False).hits]
     assert len(browse) == len(one) and all(h.score is None for h in browse)
     dated = [h.date for h in browse if h.date]
