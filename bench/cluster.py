@@ -421,11 +421,14 @@ def ray_related(sharded, rounds: int, address: str = "local") -> list[float]:
                 before = load()
                 t = time.perf_counter(); sharded.related_all(10, runner=runner); cold = time.perf_counter() - t
                 t = time.perf_counter(); sharded.related_all(10, runner=runner); warm = time.perf_counter() - t
+                alive = [n for n in runner.ray.nodes() if n["Alive"]]
+                cpus = sum(n["Resources"].get("CPU", 0) for n in alive)
+                on = f"{w} worker(s)" if w else f"{len(alive)} node(s), {cpus:.0f} CPUs"
             finally:
                 runner.close()
             times[w or 1].append(warm)
-            print(f"  {len(sharded.names)} shards, Ray tasks, {w or address} worker(s)  warm {warm:6.2f}, "
-                  f"cold {cold:6.2f}   (load {before} -> {load()})")
+            print(f"  {len(sharded.names)} shards, Ray tasks, {on}  warm {warm:6.2f}, cold {cold:6.2f}   "
+                  f"(load {before} -> {load()})")
     if address != "local":
         return times[1]
     ratios = [a / b for a, b in zip(times[1], times[2])]
