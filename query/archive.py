@@ -227,7 +227,8 @@ class Archive:
         if parsed.strict is not None and (strict or strict is None and parsed.strict_df >= STRICT_ENOUGH):
             # A keyword query whose words meet in a page's worth of articles lists only those, as an AND
             # would (counted first, when each word is in that many); a sharded archive decides it for all shards.
-            if strict or searcher.search(combine(self.schema, parsed.strict, filters), limit=1).count >= STRICT_ENOUGH:
+            if strict or searcher.search(combine(self.schema, parsed.strict_matches, filters),
+                                         limit=1).count >= STRICT_ENOUGH:
                 text_query = parsed.strict
         order = "newest" if sort == "relevance" and not text.strip() else sort  # nothing to rank: newest first
         res_hits, total, folded = self._page(searcher, combine(self.schema, text_query, filters), order, limit, offset,
