@@ -220,24 +220,25 @@ class Archive:
             raise QueryError("from", "the start date is after the end date (to)")
         half_life = half_life_seconds(recency) if recency not in (None, "") else None
         parsed = self.queries.build(text, searcher, term_weights)
-        text_query, warnings = parsed.query, parsed.warnings
+        # (ranked query, the same matches unscored: what the counts and facets run)
+        ranked, warnings = (parsed.query, parsed.matches), parsed.warnings
         if relaxed and parsed.relaxed is not None:  # a sharded archive found nothing in any shard as asked
-            text_query = parsed.relaxed
+            ranked = (parsed.relaxed, parsed.relaxed_matches)
             warnings = warnings + [RELAXED_WARNING]
         if parsed.strict is not None and (strict or strict is None and parsed.strict_df >= STRICT_ENOUGH):
             # A keyword query whose words meet in a page's worth of articles lists only those, as an AND
             # would (counted first, when each word is in that many); a sharded archive decides it for all shards.
             if strict or searcher.search(combine(self.schema, parsed.strict_matches, filters),
                                          limit=1).count >= STRICT_ENOUGH:
-                text_query = parsed.strict
+                ranked = (parsed.strict, parsed.strict_matches)
         order = "newest" if sort == "relevance" and not text.strip() else sort  # nothing to rank: newest first
-        res_hits, total, folded = self._page(searcher, combine(self.schema, text_query, filters), order, limit, offset,
+        res_hits, total, folded = self._page(searcher, combine(self.schema, ranked[0], filters), order, limit, offset,
                                              half_life, fold)
         if total == 0 and parsed.relaxed is not None and relaxed is None:
             # Nothing holds the required phrases or +words: any of the words will do (a query never comes
             # back empty while articles hold some of its words).
-            text_query = parsed.relaxed
-            res_hits, total, folded = self._page(searcher, combine(self.schema, text_query, filters), order, limit,
+            ranked = (parsed.relaxed, parsed.relaxed_matches)
+            res_hits, total, folded = self._page(searcher, combine(self.schema, ranked[0], filters), order, limit,
                                                  offset, half_life, fold)
             warnings = warnings + [RELAXED_WARNING]
         terms = QueryTerms.of(parsed.highlight)
@@ -250,8 +251,9 @@ class Archive:
         facet_result = None
         if facets:
             # Disjunctive: category counts ignore the category filter, the histogram the date filter.
-            by_category = combine(self.schema, text_query, filters, skip="category")
-            by_date = combine(self.schema, text_query, filters, skip="date")
+            counted_query = ranked[1] or ranked[0]
+            by_category = combine(self.schema, counted_query, filters, skip="category")
+            by_date = combine(self.schema, counted_query, filters, skip="date")
             if not filters.categories and not (filters.date_from or filters.date_to):
                 by_category = by_date
             # by_date matches what the page's query matches unless a date filter narrowed that one

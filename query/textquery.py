@@ -79,7 +79,12 @@ def enough_words(n: int) -> int:
 
 @dataclass
 class TextQuery:
-    """The parsed query: what to run, what to fall back to when it finds nothing, and what to show."""
+    """The parsed query: what to run, what to fall back to when it finds nothing, and what to show.
+
+    Each query to run comes with `…_matches`, the same articles unscored (each word's body term, the
+    exclusions, the required clauses; no proximity or bonus clauses): what counts and facets run, at about
+    half the cost of the ranked query (Tantivy still walks its optional clauses when nothing is scored).
+    None for a boolean formula: then the ranked query counts too."""
 
     query: tantivy.Query
     relaxed: tantivy.Query | None = None  # any word matching, for when required phrases/terms match nothing
@@ -90,7 +95,8 @@ class TextQuery:
     # (STRICT_ENOUGH): a keyword query's AND when it finds enough, Typesense's drop_tokens_threshold.
     strict: tantivy.Query | None = None
     strict_df: int | None = None  # the fewest articles any of its words is in: the AND cannot find more
-    # What `strict` matches, unscored (each word's body term, exclusions): counting it is an intersection.
+    matches: tantivy.Query | None = None
+    relaxed_matches: tantivy.Query | None = None
     strict_matches: tantivy.Query | None = None
 
 
@@ -213,17 +219,18 @@ class QueryBuilder:
         did_you_mean = self._correct(searcher, text, words.values())
         highlight += [w.text for w in words.values()] + [" ".join(c) for w in words.values() for c in w.corrections]
         plain = list(words.values())
-        query = self._combine(searcher, plain, musts, nots)
+        out = TextQuery(self._combine(searcher, plain, musts, nots), None, warnings, " ".join(highlight),
+                        did_you_mean, matches=self._matching(plain, musts, nots))
         # When what is required matches nothing, any of the words will do.
         fallback = self._merge(plain, loose) if musts else []
-        relaxed = self._combine(searcher, fallback, [], nots) if fallback else None
-        strict = strict_df = strict_matches = None
+        if fallback:
+            out.relaxed = self._combine(searcher, fallback, [], nots)
+            out.relaxed_matches = self._matching(fallback, [], nots)
         if 1 < len(plain) <= STRICT_WORDS and not musts and not any(w.corrections for w in plain):
-            strict = self._combine(searcher, plain, musts, nots, len(plain))
-            strict_df = min(self._df(searcher, w) for w in plain)
-            strict_matches = tantivy.Query.const_score_query(tantivy.Query.boolean_query(
-                [(tantivy.Occur.Must, self._held(w)) for w in plain] + [(tantivy.Occur.MustNot, q) for q in nots]), 1.0)
-        return TextQuery(query, relaxed, warnings, " ".join(highlight), did_you_mean, strict, strict_df, strict_matches)
+            out.strict = self._combine(searcher, plain, musts, nots, len(plain))
+            out.strict_df = min(self._df(searcher, w) for w in plain)
+            out.strict_matches = self._matching(plain, musts, nots, len(plain))
+        return out
 
     @staticmethod
     def _merge(words: list[_Word], more: list[_Word]) -> list[_Word]:
@@ -266,6 +273,23 @@ class QueryBuilder:
         if not any(o == tantivy.Occur.Must for o, _ in clauses):
             clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))  # only exclusions
         return tantivy.Query.boolean_query(clauses)
+
+    def _matching(self, words: list[_Word], musts: list[tantivy.Query], nots: list[tantivy.Query],
+                  need: int = 1) -> tantivy.Query:
+        """What `_combine` matches, unscored: the required and excluded clauses, and (when nothing else is
+        required) any word's body term, or every word's when `need` is all of them. The body holds the
+        headline, so a title match is a body match."""
+        clauses = [(tantivy.Occur.Must, q) for q in musts] + [(tantivy.Occur.MustNot, q) for q in nots]
+        if words and not musts:
+            held = [self._held(w) for w in words]
+            if need == len(held):
+                clauses += [(tantivy.Occur.Must, h) for h in held]
+            else:
+                clauses.append((tantivy.Occur.Must, tantivy.Query.boolean_query(
+                    [(tantivy.Occur.Should, h) for h in held])))
+        if not any(o == tantivy.Occur.Must for o, _ in clauses):
+            clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))
+        return tantivy.Query.const_score_query(tantivy.Query.boolean_query(clauses), 1.0)
 
     def _most(self, words: list[_Word], enough: int) -> tantivy.Query:
         """Articles holding at least `enough` of the words: the union of the intersections of each `enough`
