@@ -20,7 +20,8 @@ from .facets import facets as facet_counts
 from .fold import CopyFilter, CopyIndex, FoldedPage
 from .fold import fold as fold_hits
 from .parse import Filters, combine, date_bound, parse_text, split_category_terms
-from .recency import half_life_seconds, rerank_by_recency
+from .recency import Reranked, half_life_seconds, rerank_by_recency
+from .ties import first_hits, same_date
 from .textquery import STRICT_ENOUGH, QueryBuilder
 from .plain import plain
 from .snippets import QueryTerms
@@ -80,7 +81,7 @@ class SearchResult:
     total: int
     page: int
     limit: int
-    sort: str
+    sort: str  # the order of the hits: "newest" for the empty query asked by relevance (nothing to rank)
     hits: list[Hit]
     facets: Facets | None
     took_ms: float
@@ -230,17 +231,18 @@ class Archive:
             if strict or searcher.search(combine(self.schema, parsed.strict_matches, filters),
                                          limit=1).count >= STRICT_ENOUGH:
                 ranked = (parsed.strict, parsed.strict_matches)
-        res_hits, total, folded = self._page(searcher, combine(self.schema, ranked[0], filters), sort, limit, offset,
+        order = "newest" if sort == "relevance" and not text.strip() else sort  # nothing to rank: newest first
+        res_hits, total, folded = self._page(searcher, combine(self.schema, ranked[0], filters), order, limit, offset,
                                              half_life, fold, unscored=self._unscored(ranked, filters))
         if total == 0 and parsed.relaxed is not None and relaxed is None:
             # Nothing holds the required phrases or +words: any of the words will do (a query never comes
             # back empty while articles hold some of its words).
             ranked = (parsed.relaxed, parsed.relaxed_matches)
-            res_hits, total, folded = self._page(searcher, combine(self.schema, ranked[0], filters), sort, limit,
+            res_hits, total, folded = self._page(searcher, combine(self.schema, ranked[0], filters), order, limit,
                                                  offset, half_life, fold, unscored=self._unscored(ranked, filters))
             warnings = warnings + [RELAXED_WARNING]
         terms = QueryTerms.of(parsed.highlight)
-        hits = [self._hit(searcher, addr, score if sort == "relevance" else None, terms, snippet_chars)
+        hits = [self._hit(searcher, addr, score if order == "relevance" else None, terms, snippet_chars)
                 for score, addr in res_hits]
         if fold:
             for hit, n, addrs in zip(hits, folded.copies, folded.copy_addresses):
@@ -259,7 +261,7 @@ class Archive:
             got = facet_counts(searcher, self._dates, by_category, by_date, interval, counted)
             facet_result = Facets(categories=got.categories, date_interval=got.interval, dates=got.dates,
                                   undated=got.undated, uncategorised=got.uncategorised)
-        return SearchResult(query=q or "", total=total, page=page, limit=limit, sort=sort, hits=hits,
+        return SearchResult(query=q or "", total=total, page=page, limit=limit, sort=order, hits=hits,
                             facets=facet_result, took_ms=round((time.perf_counter() - started) * 1000, 2),
                             warnings=warnings, did_you_mean=parsed.did_you_mean, folded=fold,
                             stories=folded.total if folded else None)
@@ -288,10 +290,14 @@ class Archive:
         try:
             if sort != "relevance":
                 order = tantivy.Order.Desc if sort == "newest" else tantivy.Order.Asc
-                return searcher.search(query, limit=limit, offset=offset, order_by_field="date", order=order)
-            if half_life is not None:
+                got = first_hits(searcher, lambda n: searcher.search(query, limit=n, order_by_field="date",
+                                                                     order=order), offset + limit,
+                                 same_date(self.schema, query))
+            elif half_life is not None:
                 return rerank_by_recency(searcher, query, limit, offset, half_life)
-            return searcher.search(query, limit=limit, offset=offset)
+            else:
+                got = first_hits(searcher, lambda n: searcher.search(query, limit=n), offset + limit)
+            return Reranked(got.hits[offset:], got.count)  # ties in the archive's order (query/ties.py)
         except ValueError as exc:  # a query the parser accepted but Tantivy cannot run
             raise QueryError("q", f"this query cannot be run ({exc})") from None
 

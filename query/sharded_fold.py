@@ -130,7 +130,7 @@ def merge_folded(per_shard: list[tuple[str, list[tuple[Any, Hit]], FoldInfo, int
     entries: list[tuple[tuple, _Entry]] = []
     for order, (_, hits, info, _) in enumerate(per_shard):
         for pos, ((key, hit), g, h) in enumerate(zip(hits, info.groups, info.hashes)):
-            entries.append(((key, order, pos), _Entry(key, hit, g, h)))
+            entries.append(((key, h, order, pos), _Entry(key, hit, g, h)))  # ties by id hash (query/ties.py)
     entries.sort(key=lambda e: e[0])
     best: dict[int, _Entry] = {}
     for _, e in entries:
