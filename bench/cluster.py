@@ -4,6 +4,8 @@ vs N shards, in the same run; prints ratios, the machine's load, and the 100M-ar
     python bench/cluster.py                                   # Reuters-21578 SGML (../shared/data), 8 shards by month
     python bench/cluster.py --inputs jsonl,html --repeat 3    # build scaling only: Reuters as JSON Lines, wcxb pages
     python bench/cluster.py --synthetic 200000 --search-only  # search p50/p99, 1 index vs 8 hash shards
+    python bench/cluster.py --quick                           # 2-3 min: build, related --all on 1 vs 2 Ray workers
+    python bench/cluster.py --nodes                           # the same on a Ray cluster of 1, then 2 `ray start` nodes
 
 Each build runs in its own process (`newssearch index … --json`), so each Ray gets its own worker count;
 builds of one input alternate 1 and 2 workers (`--repeat` rounds) so that a change in the machine's load
@@ -30,6 +32,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from newssearch.indexer.distributed import RayRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
@@ -106,9 +110,11 @@ def sources(work: Path, inputs: list[str], pages: int) -> dict[str, tuple[str, l
     return out
 
 
-def build_scaling(work: Path, srcs: dict[str, tuple[str, list[str]]], repeat: int, ray: bool) -> dict:
-    """Each input built on 1 and 2 workers (local processes, and local Ray), alternating, `repeat` rounds."""
-    runners = [("local processes", [])] + ([("local Ray", ["--cluster", "local"])] if ray else [])
+def build_scaling(work: Path, srcs: dict[str, tuple[str, list[str]]], repeat: int, ray: bool,
+                  local: bool = True) -> dict:
+    """Each input built on 1 and 2 workers (local processes, and local Ray), alternating, `repeat` rounds.
+    The last build is left in work/b."""
+    runners = ([("local processes", [])] if local else []) + ([("local Ray", ["--cluster", "local"])] if ray else [])
     results: dict[tuple[str, str, int], list[dict]] = {}
     for name, (src, shard_args) in srcs.items():
         for _ in range(repeat):
@@ -185,8 +191,8 @@ def check(single, sharded, rel_one, rel_sh) -> None:
                     tied.append(overlap_with_ties(a.hits, b.hits))
         print(f"\none index vs {len(sharded.names)} shards, copies {'folded' if fold else 'listed'}: totals, stories "
               f"and facets equal for {equal} of {pairs} query x filter pairs; top-10 overlap {np.mean(overlaps):.3f} "
-              f"({len(overlaps)} pairs with hits; hits tied at the cut, as all are for the empty query, counted "
-              f"as misses), {np.mean(tied):.3f} with a hit tied at the cut counted as a match")
+              f"({len(overlaps)} pairs with hits, the same ids), {np.mean(tied):.3f} counting a hit tied at the cut "
+              f"(in score or date) with a missing one as a match")
     ids_a, rows_a, _ = rel_one
     ids_b, rows_b, _ = rel_sh
     pos = {x: i for i, x in enumerate(ids_b)}
@@ -225,10 +231,21 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--shards", type=int, default=8)
     ap.add_argument("--queries", type=int, default=300)
-    ap.add_argument("--synthetic", type=int, default=0, help="search only, on this many synthetic articles")
+    ap.add_argument("--synthetic", type=int, default=0, help="search only, on this many synthetic articles; with "
+                    "--quick or --nodes, build and relate them instead of Reuters")
     ap.add_argument("--search-only", action="store_true", help="no build scaling, no related posts")
     ap.add_argument("--skip-ray", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="only the scaling on Ray, in a few minutes: Reuters as JSON "
+                    "Lines built on a local Ray of 1 and 2 workers, then related --all as Ray tasks over the 8 "
+                    "shards it wrote, 1 and 2 workers (--repeat rounds, at least 2)")
+    ap.add_argument("--nodes", action="store_true", help="as --quick, on a Ray cluster joined by address: one "
+                    "node started with `ray start --head` (1 CPU), then a second node joined with `ray start "
+                    "--address` on this host (1 CPU)")
     args = ap.parse_args()
+    if args.quick:
+        return quick(args.repeat, args.synthetic)
+    if args.nodes:
+        return two_nodes(args.repeat, args.synthetic)
     from newssearch.query.archive import Archive
 
     work = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
@@ -253,6 +270,108 @@ def main() -> None:
         search_and_related(work, args, one["total"])
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def scaling_input(work: Path, synthetic: int) -> dict[str, tuple[str, list[str]]]:
+    """Reuters as JSON Lines (8 shards by month), or that many synthetic articles (8 hash shards)."""
+    if not synthetic:
+        return sources(work, ["jsonl"], 0)
+    sys.path.insert(0, str(Path(__file__).parent))
+    from corpora import synthetic as make  # bench/corpora.py
+
+    make(synthetic, work / "synthetic.jsonl")
+    return {"synthetic": (str(work / "synthetic.jsonl"), ["--shards", "8", "--shard-by", "none"])}
+
+
+def quick(rounds: int, synthetic: int = 0) -> None:
+    """Build and related --all on 1 vs 2 Ray workers, nothing else."""
+    from newssearch.query.archive import Archive
+
+    rounds = max(rounds, 2)
+    work = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
+    print(f"load average before {os.getloadavg()}; {os.cpu_count()} cores")
+    try:
+        started = time.perf_counter()
+        srcs = scaling_input(work, synthetic)
+        builds = build_scaling(work, srcs, rounds, ray=True, local=False)
+        sharded = Archive.open(work / "b")  # the last build: 2 workers
+        print(f"\nrelated --all, every article, {len(sharded):,} articles in {len(sharded.names)} shards (seconds)")
+        related = ray_related(sharded, rounds)
+        name = next(iter(srcs))
+        build = [a["seconds"] / b["seconds"] for a, b in zip(builds[(name, "local Ray", 1)],
+                                                             builds[(name, "local Ray", 2)])]
+        print(f"\n2 workers over 1 on local Ray (median of {rounds}): build {statistics.median(build):.2f}x, "
+              f"related --all (warm) {statistics.median(related):.2f}x; load average after {os.getloadavg()}; "
+              f"{time.perf_counter() - started:.0f} s in all")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+RAY = str(Path(sys.executable).with_name("ray"))
+NODE_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_worker_niceness": "0"}  # nodes on 127.0.0.1 only
+
+
+def two_nodes(rounds: int, synthetic: int = 0) -> None:
+    """Build and related --all on a cluster of one node, then of two (each `ray start` on this host with
+    1 CPU, bound to 127.0.0.1), every build and run joining it by address as a remote cluster would be."""
+    from newssearch.query.archive import Archive
+
+    rounds = max(rounds, 2)
+    work = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
+    temp, port = work / "ray", 6390 + os.getpid() % 500
+    address = f"127.0.0.1:{port}"
+    os.environ.update(NODE_ENV)
+    print(f"load average before {os.getloadavg()}; {os.cpu_count()} cores; cluster at {address}")
+    common = ["--num-cpus=1", "--node-ip-address=127.0.0.1", f"--temp-dir={temp}", "--disable-usage-stats"]
+    try:
+        src, shard_args = next(iter(scaling_input(work, synthetic).values()))
+        subprocess.run([RAY, "start", "--head", f"--port={port}", "--include-dashboard=false", *common],
+                       check=True, capture_output=True)
+        builds: dict[int, list[float]] = {1: [], 2: []}
+        related: dict[int, list[float]] = {1: [], 2: []}
+        for nodes in (1, 2):
+            if nodes == 2:
+                subprocess.run([RAY, "start", f"--address={address}", *common], check=True, capture_output=True)
+            for _ in range(rounds):
+                r = index(src, work / "b", *shard_args, "--cluster", address)
+                builds[nodes].append(r["seconds"])
+                print(f"  {nodes} node(s): build {r['seconds']:.1f} s (load {r['load']}); steps {r['steps']}")
+                related[nodes] += ray_related(Archive.open(work / "b"), 1, address)
+        b, rel = statistics.median(builds[1]), statistics.median(related[1])
+        print(f"\n2 nodes over 1 (median of {rounds}): build {b / statistics.median(builds[2]):.2f}x, related --all "
+              f"(warm) {rel / statistics.median(related[2]):.2f}x; load average after {os.getloadavg()}")
+    finally:
+        stop_nodes(temp)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def stop_nodes(temp: Path) -> None:
+    """End the Ray processes this bench started (those of its temp dir, and their children), by pid:
+    not `ray stop`, which would end every Ray on the machine."""
+    import psutil
+
+    mine = [p for p in psutil.process_iter(["cmdline"]) if str(temp) in " ".join(p.info["cmdline"] or [])]
+    procs = {p.pid: p for q in mine for p in [q, *_children(q)]}
+    for p in procs.values():
+        try:
+            p.terminate()
+        except psutil.Error:
+            pass
+    _, alive = psutil.wait_procs(list(procs.values()), timeout=5)
+    for p in alive:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+
+
+def _children(p) -> list:
+    import psutil
+
+    try:
+        return p.children(recursive=True)
+    except psutil.Error:
+        return []
 
 
 def search_and_related(work: Path, args, n: int) -> None:
@@ -280,26 +399,42 @@ def search_and_related(work: Path, args, n: int) -> None:
     print(f"  one index                               {t_one:6.2f}")
     print(f"  {len(sharded.names)} shards, in this process           {t_sh:6.2f}   ({t_sh / t_one:.2f}x)")
     if not args.skip_ray:
-        from newssearch.indexer.distributed import RayRunner
-
-        os.environ.update(RAY_ENV)
-        times: dict[int, list[float]] = {1: [], 2: []}
-        for _ in range(max(args.repeat, 2)):
-            for w in (1, 2):
-                runner = RayRunner("local", w)
-                try:
-                    runner.map(_ready, [()] * w)  # the workers up before timing
-                    before = load()
-                    t = time.perf_counter(); sharded.related_all(10, runner=runner); t_r = time.perf_counter() - t
-                finally:
-                    runner.close()
-                times[w].append(t_r)
-                print(f"  {len(sharded.names)} shards, Ray tasks, {w} worker(s)       {t_r:6.2f}   (load {before} -> {load()})")
-        ratios = [a / b for a, b in zip(times[1], times[2])]
-        print(f"  Ray 2 workers over 1: {statistics.median(ratios):.2f}x ({', '.join(f'{x:.2f}' for x in ratios)})")
+        ray_related(sharded, max(args.repeat, 2))
     sizes = [s.articles for s in sharded.manifest.shards]
     print(f"\nshard sizes {sizes}; load average after {os.getloadavg()}")
     print(f"related --all {t_sh / n * 1e3:.3f} ms/article at this size (in this process)")
+
+
+def ray_related(sharded, rounds: int, address: str = "local") -> list[float]:
+    """`related --all` as Ray tasks (a task per shard) on 1 and 2 workers of a local Ray, alternating
+    (`address`: on the cluster there, once); prints each time and the ratios of the warm runs, returns them.
+    Each runner's first run (cold: its workers import numpy, numba and the kernel) is timed apart from its
+    second (warm), which is what a long job's tasks cost."""
+    os.environ.update(RAY_ENV)
+    sharded.related_model()  # the global statistics (built in this process, once) before timing
+    times: dict[int, list[float]] = {1: [], 2: []}
+    for _ in range(rounds):
+        for w in ((1, 2) if address == "local" else (None,)):
+            runner = RayRunner(address, w)
+            try:
+                runner.map(_ready, [()] * (w or 1))  # the workers up before timing
+                before = load()
+                t = time.perf_counter(); sharded.related_all(10, runner=runner); cold = time.perf_counter() - t
+                t = time.perf_counter(); sharded.related_all(10, runner=runner); warm = time.perf_counter() - t
+                alive = [n for n in runner.ray.nodes() if n["Alive"]]
+                cpus = sum(n["Resources"].get("CPU", 0) for n in alive)
+                on = f"{w} worker(s)" if w else f"{len(alive)} node(s), {cpus:.0f} CPUs"
+            finally:
+                runner.close()
+            times[w or 1].append(warm)
+            print(f"  {len(sharded.names)} shards, Ray tasks, {on}  warm {warm:6.2f}, cold {cold:6.2f}   "
+                  f"(load {before} -> {load()})")
+    if address != "local":
+        return times[1]
+    ratios = [a / b for a, b in zip(times[1], times[2])]
+    print(f"  Ray 2 workers over 1 (warm runs): {statistics.median(ratios):.2f}x "
+          f"({', '.join(f'{x:.2f}' for x in ratios)})")
+    return ratios
 
 
 if __name__ == "__main__":

@@ -219,7 +219,7 @@ def query_cmd(text: str, index_dir: str, categories: tuple[str, ...], date_from:
     shown = f"{(page - 1) * limit + 1}–{(page - 1) * limit + len(result.hits)}" if result.hits else "none"
     stories = f" in {result.stories:,} stories" if result.folded and result.stories != result.total else ""
     click.echo(f"{result.total:,} results{stories} ({result.took_ms:.1f} ms) · showing {shown} · page {page} of "
-               f"{result.pages} · sorted by {sort}\n")
+               f"{result.pages} · sorted by {result.sort}\n")
     for i, hit in enumerate(result.hits, start=(page - 1) * limit + 1):
         click.echo(f"{i:>3}. " + click.style(printable(hit.title), bold=True))
         meta = [hit.date[:10] if hit.date else "undated", ", ".join(hit.categories) or "uncategorised"]

@@ -20,7 +20,8 @@ from .facets import facets as facet_counts
 from .fold import CopyFilter, CopyIndex, FoldedPage
 from .fold import fold as fold_hits
 from .parse import Filters, combine, date_bound, parse_text, split_category_terms
-from .recency import half_life_seconds, rerank_by_recency
+from .recency import Reranked, half_life_seconds, rerank_by_recency
+from .ties import first_hits, same_date
 from .textquery import STRICT_ENOUGH, QueryBuilder
 from .plain import plain
 from .snippets import QueryTerms
@@ -80,7 +81,7 @@ class SearchResult:
     total: int
     page: int
     limit: int
-    sort: str
+    sort: str  # the order of the hits: "newest" for the empty query asked by relevance (nothing to rank)
     hits: list[Hit]
     facets: Facets | None
     took_ms: float
@@ -219,26 +220,29 @@ class Archive:
             raise QueryError("from", "the start date is after the end date (to)")
         half_life = half_life_seconds(recency) if recency not in (None, "") else None
         parsed = self.queries.build(text, searcher, term_weights)
-        text_query, warnings = parsed.query, parsed.warnings
+        # (ranked query, the same matches unscored: what the counts and facets run)
+        ranked, warnings = (parsed.query, parsed.matches), parsed.warnings
         if relaxed and parsed.relaxed is not None:  # a sharded archive found nothing in any shard as asked
-            text_query = parsed.relaxed
+            ranked = (parsed.relaxed, parsed.relaxed_matches)
             warnings = warnings + [RELAXED_WARNING]
         if parsed.strict is not None and (strict or strict is None and parsed.strict_df >= STRICT_ENOUGH):
             # A keyword query whose words meet in a page's worth of articles lists only those, as an AND
             # would (counted first, when each word is in that many); a sharded archive decides it for all shards.
-            if strict or searcher.search(combine(self.schema, parsed.strict, filters), limit=1).count >= STRICT_ENOUGH:
-                text_query = parsed.strict
-        res_hits, total, folded = self._page(searcher, combine(self.schema, text_query, filters), sort, limit, offset,
-                                             half_life, fold)
+            if strict or searcher.search(combine(self.schema, parsed.strict_matches, filters),
+                                         limit=1).count >= STRICT_ENOUGH:
+                ranked = (parsed.strict, parsed.strict_matches)
+        order = "newest" if sort == "relevance" and not text.strip() else sort  # nothing to rank: newest first
+        res_hits, total, folded = self._page(searcher, combine(self.schema, ranked[0], filters), order, limit, offset,
+                                             half_life, fold, unscored=self._unscored(ranked, filters))
         if total == 0 and parsed.relaxed is not None and relaxed is None:
             # Nothing holds the required phrases or +words: any of the words will do (a query never comes
             # back empty while articles hold some of its words).
-            text_query = parsed.relaxed
-            res_hits, total, folded = self._page(searcher, combine(self.schema, text_query, filters), sort, limit,
-                                                 offset, half_life, fold)
+            ranked = (parsed.relaxed, parsed.relaxed_matches)
+            res_hits, total, folded = self._page(searcher, combine(self.schema, ranked[0], filters), order, limit,
+                                                 offset, half_life, fold, unscored=self._unscored(ranked, filters))
             warnings = warnings + [RELAXED_WARNING]
         terms = QueryTerms.of(parsed.highlight)
-        hits = [self._hit(searcher, addr, score if sort == "relevance" else None, terms, snippet_chars)
+        hits = [self._hit(searcher, addr, score if order == "relevance" else None, terms, snippet_chars)
                 for score, addr in res_hits]
         if fold:
             for hit, n, addrs in zip(hits, folded.copies, folded.copy_addresses):
@@ -247,8 +251,9 @@ class Archive:
         facet_result = None
         if facets:
             # Disjunctive: category counts ignore the category filter, the histogram the date filter.
-            by_category = combine(self.schema, text_query, filters, skip="category")
-            by_date = combine(self.schema, text_query, filters, skip="date")
+            counted_query = ranked[1] or ranked[0]
+            by_category = combine(self.schema, counted_query, filters, skip="category")
+            by_date = combine(self.schema, counted_query, filters, skip="date")
             if not filters.categories and not (filters.date_from or filters.date_to):
                 by_category = by_date
             # by_date matches what the page's query matches unless a date filter narrowed that one
@@ -256,33 +261,43 @@ class Archive:
             got = facet_counts(searcher, self._dates, by_category, by_date, interval, counted)
             facet_result = Facets(categories=got.categories, date_interval=got.interval, dates=got.dates,
                                   undated=got.undated, uncategorised=got.uncategorised)
-        return SearchResult(query=q or "", total=total, page=page, limit=limit, sort=sort, hits=hits,
+        return SearchResult(query=q or "", total=total, page=page, limit=limit, sort=order, hits=hits,
                             facets=facet_result, took_ms=round((time.perf_counter() - started) * 1000, 2),
                             warnings=warnings, did_you_mean=parsed.did_you_mean, folded=fold,
                             stories=folded.total if folded else None)
 
     def _page(self, searcher: tantivy.Searcher, query: tantivy.Query, sort: str, limit: int, offset: int,
-              half_life: float | None, fold: bool) -> tuple[list, int, FoldedPage | None]:
-        """The page's (score, address) hits, the matching articles, and the folded page when folding."""
+              half_life: float | None, fold: bool, unscored: tantivy.Query | None = None
+              ) -> tuple[list, int, FoldedPage | None]:
+        """The page's (score, address) hits, the matching articles, and the folded page when folding.
+        `unscored`: the same matches as `query` without its scoring clauses, listed when sorted by date."""
+        listed = unscored if unscored is not None and sort != "relevance" else query
         if not fold:
-            res = self._run(searcher, query, sort, limit, offset, half_life)
+            res = self._run(searcher, listed, sort, limit, offset, half_life)
             return res.hits, res.count, None
         copies = self._copy_index
         if copies is None or copies.view != (searcher.num_docs, searcher.num_segments):  # a reload raced us
             copies = self._copy_index = CopyIndex.read(searcher, self.schema)
-        folded = fold_hits(searcher, self.schema, copies, query,
-                           lambda n: self._run(searcher, query, sort, n, 0, half_life), offset, limit)
+        folded = fold_hits(searcher, self.schema, copies, query,  # its copies are ranked by score
+                           lambda n: self._run(searcher, listed, sort, n, 0, half_life), offset, limit)
         return folded.hits, folded.articles, folded
+
+    def _unscored(self, ranked: tuple[tantivy.Query, tantivy.Query | None], filters: Filters) -> tantivy.Query | None:
+        return combine(self.schema, ranked[1], filters) if ranked[1] is not None else None
 
     def _run(self, searcher: tantivy.Searcher, query: tantivy.Query, sort: str, limit: int, offset: int,
              half_life: float | None) -> tantivy.SearchResult:
         try:
             if sort != "relevance":
                 order = tantivy.Order.Desc if sort == "newest" else tantivy.Order.Asc
-                return searcher.search(query, limit=limit, offset=offset, order_by_field="date", order=order)
-            if half_life is not None:
+                got = first_hits(searcher, lambda n: searcher.search(query, limit=n, order_by_field="date",
+                                                                     order=order), offset + limit,
+                                 same_date(self.schema, query))
+            elif half_life is not None:
                 return rerank_by_recency(searcher, query, limit, offset, half_life)
-            return searcher.search(query, limit=limit, offset=offset)
+            else:
+                got = first_hits(searcher, lambda n: searcher.search(query, limit=n), offset + limit)
+            return Reranked(got.hits[offset:], got.count)  # ties in the archive's order (query/ties.py)
         except ValueError as exc:  # a query the parser accepted but Tantivy cannot run
             raise QueryError("q", f"this query cannot be run ({exc})") from None
 

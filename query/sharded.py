@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from newssearch.indexer.article import Article
-from newssearch.indexer.schema import text_analyzer
+from newssearch.indexer.schema import id_hash, text_analyzer
 from newssearch.indexer.shards import Manifest, ShardInfo, load_manifest, shards_in_range
 
 from .archive import MAX_LIMIT, SNIPPET_CHARS, Archive, Facets, Hit, SearchResult, check_paging
@@ -280,6 +280,7 @@ class ShardedArchive:
                     calls[n] = ("dates", dict(categories=[p for p in paths if p in has_cat[n]], date_from=None,
                                               date_to=None, limit=1, facets=True))
         chosen_interval = interval or "month"
+        order_by = "newest" if sort == "relevance" and not text.strip() else sort  # as Archive.search orders it
         args = {n: (text,) for n in calls}
         results = self._fanout_search(calls, args, weights, chosen_interval, window, common)
         ok, missing = self._answers(results)
@@ -308,13 +309,14 @@ class ShardedArchive:
                 total += first.total
                 did_you_mean = did_you_mean or first.did_you_mean
                 for r in rs:
-                    for rank, h in enumerate(r.hits):
-                        hits.append((_sort_key(h, sort), order[n], len(hits), h))
+                    for h in r.hits:
+                        hits.append((_sort_key(h, order_by), id_hash(h.id), h))
                 if fold:
                     info = infos[0]
                     for more in infos[1:]:
                         info.groups, info.hashes = info.groups + more.groups, info.hashes + more.hashes
-                    folded.append((n, [(_sort_key(h, sort), h) for r in rs for h in r.hits], info, first.stories or 0))
+                    folded.append((n, [(_sort_key(h, order_by), h) for r in rs for h in r.hits], info,
+                                   first.stories or 0))
             if first.facets is not None:
                 if role in ("hits", "categories"):
                     cats.append(first.facets.categories)
@@ -322,7 +324,7 @@ class ShardedArchive:
                 if role in ("hits", "dates"):
                     dates.append(first.facets.dates)
                     undated += first.facets.undated
-        hits.sort(key=lambda x: (x[0], x[1], x[2]))
+        hits.sort(key=lambda x: (x[0], x[1]))  # ties by id hash, as in one index (query/ties.py)
         stories = None
         if fold:
             page_hits, stories = merge_folded(folded, offset, limit, self._ids_of)
@@ -341,7 +343,7 @@ class ShardedArchive:
                 "facets_only": sorted(n for n, c in calls.items() if c[0] != "hits"),
                 "skipped": sorted(n for n in self.names if n not in calls), "missing": missing}
         self.last_shards = info
-        return ShardedSearchResult(query=q or "", total=total, page=page, limit=limit, sort=sort, hits=page_hits,
+        return ShardedSearchResult(query=q or "", total=total, page=page, limit=limit, sort=order_by, hits=page_hits,
                                    facets=facet_result, took_ms=round((time.perf_counter() - started) * 1000, 2),
                                    warnings=warnings, did_you_mean=did_you_mean, folded=fold, stories=stories,
                                    shards=info)
@@ -463,7 +465,8 @@ class ShardedArchive:
 def _sort_key(h: Hit, sort: str) -> Any:
     if sort == "relevance":
         return -(h.score or 0.0)
-    ts = datetime.fromisoformat(h.date.replace("Z", "+00:00")).timestamp() if h.date else None
+    # whole seconds, truncated toward zero: the date as Tantivy's fast field orders it
+    ts = int(datetime.fromisoformat(h.date.replace("Z", "+00:00")).timestamp()) if h.date else None
     if sort == "newest":
         return (ts is None, -(ts or 0.0))
     return (ts is None, ts or 0.0)

@@ -73,8 +73,8 @@ class ShardArchive(Archive):
         finally:
             self._local.want = False
 
-    def _page(self, searcher, query, sort, limit, offset, half_life, fold):
-        got = super()._page(searcher, query, sort, limit, offset, half_life, fold)
+    def _page(self, searcher, query, sort, limit, offset, half_life, fold, unscored=None):
+        got = super()._page(searcher, query, sort, limit, offset, half_life, fold, unscored)
         if fold and getattr(self._local, "want", False):  # the last query run is the one answered
             hits = got[0]
             addrs = [a for _, a in hits]
@@ -130,7 +130,7 @@ def merge_folded(per_shard: list[tuple[str, list[tuple[Any, Hit]], FoldInfo, int
     entries: list[tuple[tuple, _Entry]] = []
     for order, (_, hits, info, _) in enumerate(per_shard):
         for pos, ((key, hit), g, h) in enumerate(zip(hits, info.groups, info.hashes)):
-            entries.append(((key, order, pos), _Entry(key, hit, g, h)))
+            entries.append(((key, h, order, pos), _Entry(key, hit, g, h)))  # ties by id hash (query/ties.py)
     entries.sort(key=lambda e: e[0])
     best: dict[int, _Entry] = {}
     for _, e in entries:

@@ -58,6 +58,28 @@ def test_more_of_the_words_rank_higher(archive):
     assert res.total > len(res.hits)
 
 
+def test_the_bonus_goes_to_exactly_the_articles_holding_enough_of_the_words(archive):
+    # The bonus query is built as a union of intersections (2 of 3 words, 3 of 4), for speed: it must match
+    # what "at least n-1 of the n words" means, a minimum-should-match union.
+    import tantivy
+
+    from newssearch.query.textquery import _Word, analyse
+
+    builder, searcher = archive.queries, archive.searcher()
+
+    def addresses(query):
+        return {(a.segment_ord, a.doc) for _, a in searcher.search(query, limit=searcher.num_docs).hits}
+
+    for text in ("oil prices opec", "coffee quota talks brazil"):
+        words = [_Word(w, analyse(w)) for w in text.split()]
+        enough = len(words) - 1
+        held = [(tantivy.Occur.Should, builder._held(w)) for w in words]
+        expected = addresses(tantivy.Query.boolean_query(held, minimum_number_should_match=enough))
+        any_word = addresses(tantivy.Query.boolean_query(held))
+        assert 10 < len(expected) < len(any_word)
+        assert addresses(builder._most(words, enough)) == expected
+
+
 def test_a_query_comes_back_empty_only_when_no_word_matches(archive):
     res = archive.search("cocoa zanzibarian")  # the second word is in no article and too far from any
     assert res.total == archive.search("cocoa").total > 0

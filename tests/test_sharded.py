@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from newssearch.indexer.schema import id_hash
 from newssearch.indexer.shards import load_manifest, period_bounds
 from newssearch.query.archive import Archive
 from newssearch.query.sharded import ShardedArchive
@@ -87,13 +88,48 @@ def test_totals_and_facets_equal_one_index(sharded_corpus, corpus_index, fold):
                 [(c.category, c.count) for c in a.facets.categories], (q, f)
             assert b.facets.date_interval == a.facets.date_interval
             assert [(d.start, d.count) for d in b.facets.dates] == [(d.start, d.count) for d in a.facets.dates], (q, f)
-            if f.get("sort") == "newest":  # ties between equal dates aside, the same dates in the same order
-                assert [h.date for h in b.hits] == [h.date for h in a.hits], (q, f)
+            if f.get("sort") == "newest" or not q:  # sorted by date: ties by id hash (query/ties.py), as one index
+                assert [h.id for h in b.hits] == [h.id for h in a.hits], (q, f)
             checked += a.total > 0
     assert checked > 40 and folded >= 10 * fold  # folding had copies to fold
     assert sharded.stats()["categories"] == one.stats()["categories"]
     assert sharded.stats()["years"] == one.stats()["years"]
     assert [c.count for c in sharded.categories()] == [c.count for c in one.categories()]
+
+
+TIED = [("", {}), ("", {"categories": ["crude"]}), ("", {"date_from": "1987-03-05", "date_to": "1987-03-10"}),
+        ("", {"sort": "oldest"}), ("", {"categories": ["sport"]}), ("-oil", {}), ("-oil", {"sort": "newest"})]
+
+
+@pytest.mark.parametrize("fold", [True, False])
+def test_tied_hits_follow_one_rule(sharded_corpus, corpus_index, fold):
+    """Hits that tie are listed by one archive-wide rule (query/ties.py), so one index and the shards give
+    the same pages: the empty query newest first, equal dates (the BBC set is undated) and equal scores
+    by id hash."""
+    one, sharded = Archive.open(corpus_index), Archive.open(sharded_corpus)
+    for q, f in TIED:
+        for page in (1, 2, 9):
+            a = one.search(q, page=page, facets=False, fold=fold, **f)
+            b = sharded.search(q, page=page, facets=False, fold=fold, **f)
+            assert [h.id for h in b.hits] == [h.id for h in a.hits], (q, f, page)
+    # the rule itself, over every page of the empty query and of a query that scores every article alike
+    assert one.search("").sort == sharded.search("").sort == "newest"  # what the hits' order is, said
+    if fold:
+        assert "sorted by newest" in newssearch("query", "", "--index", sharded_corpus).stdout
+    browse = [h for p in range(1, 20) for h in one.search("", limit=100, page=p, facets=False, fold=False).hits]
+    assert len(browse) == len(one) and all(h.score is None for h in browse)
+    dated = [h.date for h in browse if h.date]
+    assert dated == sorted(dated, reverse=True) and not any(h.date for h in browse[len(dated):])  # undated last
+    undated = [id_hash(h.id) for h in browse[len(dated):]]
+    assert len(undated) > 300 and undated == sorted(undated)
+    same = [i for i in range(len(dated) - 1) if dated[i] == dated[i + 1]]  # two articles of one second
+    assert same and all(id_hash(browse[i].id) < id_hash(browse[i + 1].id) for i in same)
+    for i in (same[0], same[0] + 1):  # a page cut between them
+        for archive in (one, sharded):
+            assert [h.id for h in archive.search("", limit=1, page=i + 1, facets=False, fold=False).hits] == [browse[i].id]
+    alike = [h for p in range(1, 20) for h in one.search("-oil", limit=100, page=p, facets=False, fold=False).hits]
+    assert len(alike) > 1000 and len({h.score for h in alike}) == 1
+    assert [id_hash(h.id) for h in alike] == sorted(id_hash(h.id) for h in alike)
 
 
 def test_ranking_with_global_statistics(reuters_pair):
