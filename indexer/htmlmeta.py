@@ -183,6 +183,11 @@ def author_name(text: str, stated: bool = False) -> str | None:
     return text
 
 
+# What a page's <h1> may say before its headline: a screen reader's label ("Title:"), a date ("Dec 18 2025").
+_LABEL_BEFORE_TITLE = re.compile(rf"^(?:(?:title|headline)\s*:\s*|(?:{DATE_IN_TEXT.pattern})\s+(?=(?:\S+\s+){{2}}\S))",
+                                 re.I)
+
+
 def _title_from_title_tag(title: str, site: str | None) -> str:
     """<title> without the site's name: "Headline | Site" -> "Headline", unless that leaves under 3 words."""
     parts = _TITLE_SEPARATOR.split(title)
@@ -531,6 +536,7 @@ def page_meta(tree: HtmlElement, url: str | None = None) -> PageMeta:
     # A headline that shows the site's name ("Headline – Site") loses it too, but not a short last part
     # of its own ("Part one: the start").
     title = _strip_site(shown, names, short_tail=" | " in shown) if shown else (title and _strip_site(title, names))
+    title = title and _LABEL_BEFORE_TITLE.sub("", title)
     published = (_clean(ld.get("datePublished")) or meta.get("article:published_time")
                  or meta.get("og:published_time") or meta.get("og:article:published_time")
                  or meta.get("parsely-pub-date") or meta.get("datepublished") or meta.get("publish-date")

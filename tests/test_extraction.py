@@ -416,6 +416,15 @@ def test_site_name_left_out_of_titles_learnt_from_the_domain():
     assert extract(shown).title == "Storm closes the harbour"  # the site's name in the <h1> too
 
 
+def test_a_date_or_a_label_before_the_headline_is_not_part_of_it():
+    dated = _page("", "").replace("<h1>Storm closes the harbour</h1>",
+                                  "<h1><span>Dec 18 2025</span> Storm closes the harbour</h1>")
+    assert extract(dated).title == "Storm closes the harbour"
+    labelled = _page("", "").replace("<h1>Storm closes the harbour</h1>",
+                                     '<h1><span class="descriptor">Title:</span>Storm closes the harbour</h1>')
+    assert extract(labelled).title == "Storm closes the harbour"
+
+
 def test_a_json_ld_headline_cut_short_gives_way_to_the_whole_title():
     whole = "Fix It Friday: We Help 4 Readers Find Solutions (Including One Trick That 9/10 Works)"
     head = (f'<meta property="og:title" content="{whole} - Emily Henderson">'
