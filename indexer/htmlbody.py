@@ -133,7 +133,8 @@ def _gated_comparison(article: bool):
     token = _declared_article.set(article)
     with _swap_lock:
         if _swap_depth == 0:
-            core._extract_and_compare, _gated_comparison.original = _gated_extract_and_compare, core._extract_and_compare
+            _gated_comparison.original = core._extract_and_compare
+            core._extract_and_compare = _gated_extract_and_compare
         _swap_depth += 1
     try:
         yield
