@@ -152,6 +152,7 @@ _AFTER_NAME = re.compile(rf"\s*(?:[|•·]|\b(?:(?:last )?updated|published|post
                          rf"|\bat\s+(?:\d|{_MONTH}\s)"
                          r"|\b(?:january|february|march|july|september|october|november|december)$"
                          r"|\d{1,4}[/.-]\d|\d+ min).*$", re.I)
+_NAME_ENDS_ON = re.compile(r"^[^|•·\d]*\bon$", re.I)  # "… On" and nothing after it: no date follows
 MAX_NAME_WORDS = 8
 _NAME_PARTICLES = {"and", "de", "van", "von", "der", "da", "di", "la", "le", "du", "del", "bin", "al", "&"}
 
@@ -162,13 +163,15 @@ def author_name(text: str, stated: bool = False) -> str | None:
     e-mail, "admin", a sentence, a job title). stated: the page's metadata declares it a name, so one
     written in lower case ("kirstin boatto") stands."""
     text = _BYLINE_PREFIX.sub("", _BYLINE_PREFIX.sub("", " ".join(text.split())))  # "Written by by Ann"
-    text = _AFTER_NAME.sub("", text).strip(" |,:;-–—·•")
+    if not (stated and _NAME_ENDS_ON.search(text)):  # a desk the metadata names "Audiophile On" keeps its "On"
+        text = _AFTER_NAME.sub("", text)
+    text = text.strip(" |,:;-–—·•")
     if "," in text:  # "Ann Lee, Tech Reporter": the job goes; "Ann Lee, MD" and "Ann Lee, Bo Li" stay
         parts = [p.strip() for p in text.split(",")]
         kept = [p for p in parts if p and not _ROLE.search(p) and not p.startswith("The ")]  # nor "The Times"
         text = ", ".join(kept) if kept and len(kept) < len(parts) else text
-    elif len(text.split()) >= 3 and _ROLE.fullmatch(text.split()[-1]):
-        text = " ".join(text.split()[:-1])  # "Irene Okpanachi Author"
+    elif len(text.split()) >= 3 and _ROLE.fullmatch(text.split()[-1]) and not stated:
+        text = " ".join(text.split()[:-1])  # "Irene Okpanachi Author"; a desk the metadata names stays whole
     text = re.sub(r"\s+\d+$", "", text)  # a count of their posts ("Andrew Gerrand 4")
     text = _PICTURE_AFTER.sub("", text)  # an image's alt text the name runs into ("Ann Lee WABC logo")
     if not text or _NOT_A_NAME.search(text) or len(text.split()) > MAX_NAME_WORDS:

@@ -396,6 +396,7 @@ def test_bylines_labelled_anywhere_and_desks_the_metadata_names():
     # a desk's name the metadata declares stands; the same words as a visible byline's piece are a job
     desk = '<meta name="author" content="Our Editors">'
     assert extract(_page(desk, "")).authors == ["Our Editors"]
+    assert extract(_page('<meta name="author" content="Luxury Travel Expert">', "")).authors == ["Luxury Travel Expert"]
     assert extract(_page("", '<p class="byline">Tech Reporter</p>')).authors == []
     # a banner's <aside> left unclosed around the page's <main>: its byline is still the article's
     unclosed = ('<html><head><title>Storm closes the harbour</title></head><body><aside class="banner"><main>'
