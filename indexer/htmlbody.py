@@ -130,7 +130,7 @@ def _gated_comparison(article: bool):
     global _swap_depth
     import trafilatura.core as core
 
-    if not hasattr(core, "_extract_and_compare"):  # a trafilatura without this stage (before 2.3): as it is
+    if not hasattr(core, "_extract_and_compare"):  # another trafilatura, without this stage: run as it is
         yield
         return
     token = _declared_article.set(article)
