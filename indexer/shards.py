@@ -49,7 +49,7 @@ from .build import BATCH_SIZE, IndexReport, Upserter, _die_with_parent, _parse
 from .copies import _day, article_sketch
 from .shard_groups import (AssignedGroups, decode_sketch, encode_sketch, load_assigned, place_archive,
                            read_cross_groups, write_cross_groups, write_part_sketches)
-from .schema import id_hash, open_index
+from .schema import open_index
 from .sources import Part, find_files, split_parts
 from .terms import TermRows
 
@@ -239,7 +239,9 @@ def parse_to_staging(part: Part, number: int, staging: str | Path, shard_by: str
         counts = {rows.vocab[t]: float(c) for t, c in zip(rows.indices[a:b].tolist(), rows.data[a:b].tolist())}
         n += 1
         p = period_of(article.date, shard_by)
-        by_period[p].append(json.dumps({"a": article.to_dict(), "c": counts, **encode_sketch(sk)}, ensure_ascii=False))
+        # The id hash leads the line: a shard's writer skips the other shards' articles without parsing them.
+        by_period[p].append(f"{h}\t" + json.dumps({"a": article.to_dict(), "c": counts, **encode_sketch(sk)},
+                                                   ensure_ascii=False))
         hashes[p].append(h)
         sketches.append((article.id, h, fp, sk))
     for p, lines in by_period.items():
@@ -259,11 +261,12 @@ def read_staging(path: Path, keep: Callable[[int], bool]) -> tuple[list[tuple], 
     items, vocab, indptr, indices, data = [], {}, [0], [], []
     with open(path, encoding="utf-8") as fh:
         for line in fh:
-            d = json.loads(line)
-            a = d["a"]
-            h = id_hash(a["id"])
+            head, _, record = line.partition("\t")
+            h = int(head)
             if not keep(h):
                 continue
+            d = json.loads(record)
+            a = d["a"]
             date = datetime.fromisoformat(a["date"].replace("Z", "+00:00")) if a["date"] else None
             article = Article(**{**a, "date": date})
             sk = decode_sketch(d, _day(date)) or article_sketch(article)
