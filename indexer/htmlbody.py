@@ -17,6 +17,7 @@ import re
 import threading
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import lru_cache
 
 from lxml.html import HtmlElement
 
@@ -119,6 +120,22 @@ def _gated_extract_and_compare(cleaned_tree, cleaned_tree_backup, tree, options)
     return compare_extraction(cleaned_tree_backup, copy(tree), postbody, text, options)
 
 
+_GATED_STAGE = ["cleaned_tree", "cleaned_tree_backup", "tree", "options"]  # trafilatura 2.x's signature
+
+
+@lru_cache(maxsize=1)
+def _can_gate(core) -> bool:
+    """Whether this trafilatura has the stage _gated_extract_and_compare stands in for, called as it expects
+    (the dependency allows any 2.x: a release that changed the stage is left alone, not patched wrongly)."""
+    import inspect
+
+    stage = getattr(core, "_extract_and_compare", None)
+    try:
+        return stage is not None and list(inspect.signature(stage).parameters) == _GATED_STAGE
+    except (TypeError, ValueError):
+        return False
+
+
 _swap_lock = threading.Lock()
 _swap_depth = 0
 
@@ -130,7 +147,7 @@ def _gated_comparison(article: bool):
     global _swap_depth
     import trafilatura.core as core
 
-    if not hasattr(core, "_extract_and_compare"):  # another trafilatura, without this stage: run as it is
+    if not _can_gate(core):  # another trafilatura, without this stage as we know it: run it as it is
         yield
         return
     token = _declared_article.set(article)

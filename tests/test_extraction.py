@@ -471,6 +471,29 @@ def test_plain_trafilatura_is_left_as_it_was():
     assert trafilatura.core._extract_and_compare is original
 
 
+def test_a_trafilatura_whose_stage_changed_is_run_unpatched(monkeypatch):
+    """The gate stands in for a trafilatura 2.x internal; a release whose stage takes other arguments is
+    run as it is, never handed our stand-in."""
+    import trafilatura.core
+
+    from newssearch.indexer import htmlbody
+
+    def changed(tree, options):  # a future signature
+        return original(tree, tree, tree, options)
+
+    original = trafilatura.core._extract_and_compare
+    monkeypatch.setattr(trafilatura.core, "_extract_and_compare", changed)
+    htmlbody._can_gate.cache_clear()
+    try:
+        assert not htmlbody._can_gate(trafilatura.core)
+        with htmlbody._gated_comparison(True):
+            assert trafilatura.core._extract_and_compare is changed  # not swapped for our stand-in
+    finally:
+        monkeypatch.undo()
+        htmlbody._can_gate.cache_clear()
+    assert htmlbody._can_gate(trafilatura.core)  # the installed one is gated
+
+
 def _wcxb_page(file_id: str):
     html, truth = _wcxb(file_id)
     url = json.loads((needs_shared("wcxb-dev") / "ground-truth" / f"{file_id}.json").read_text())["url"]
