@@ -251,7 +251,7 @@ class Archive:
         facet_result = None
         if facets:
             # Disjunctive: category counts ignore the category filter, the histogram the date filter.
-            counted_query = ranked[1] or ranked[0]
+            counted_query = ranked[1] if ranked[1] is not None else ranked[0]
             by_category = combine(self.schema, counted_query, filters, skip="category")
             by_date = combine(self.schema, counted_query, filters, skip="date")
             if not filters.categories and not (filters.date_from or filters.date_to):

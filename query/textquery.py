@@ -281,12 +281,7 @@ class QueryBuilder:
         headline, so a title match is a body match."""
         clauses = [(tantivy.Occur.Must, q) for q in musts] + [(tantivy.Occur.MustNot, q) for q in nots]
         if words and not musts:
-            held = [self._held(w) for w in words]
-            if need == len(held):
-                clauses += [(tantivy.Occur.Must, h) for h in held]
-            else:
-                clauses.append((tantivy.Occur.Must, tantivy.Query.boolean_query(
-                    [(tantivy.Occur.Should, h) for h in held])))
+            clauses.append((tantivy.Occur.Must, self._most(words, need)))
         if not any(o == tantivy.Occur.Must for o, _ in clauses):
             clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))
         return tantivy.Query.const_score_query(tantivy.Query.boolean_query(clauses), 1.0)
@@ -299,6 +294,8 @@ class QueryBuilder:
         held = [self._held(w) for w in words]
         if enough == len(held):
             return tantivy.Query.boolean_query([(tantivy.Occur.Must, h) for h in held])
+        if enough == 1:
+            return tantivy.Query.boolean_query([(tantivy.Occur.Should, h) for h in held])
         return tantivy.Query.boolean_query([(tantivy.Occur.Should, tantivy.Query.boolean_query(
             [(tantivy.Occur.Must, h) for h in some])) for some in itertools.combinations(held, enough)])
 
