@@ -22,7 +22,7 @@ from .article import Article, Notice, Problem, indexed_title
 from .copies import CopyGroups, Sketch, sketches
 from .copies import compact as compact_copies
 from .faults import failpoint
-from .schema import IndexBusy, id_hash, open_index
+from .schema import IndexBusy, has_grouped, id_hash, open_index
 from .dispatch import read_part
 from .sources import Part, find_files, split_parts
 from .terms import TermRows, TermWriter, compact, indexed_fingerprints, term_rows, tokenise
@@ -82,9 +82,10 @@ class IndexReport:
 
 
 def article_document(a: Article, hash_: int | None = None, fingerprint: int | None = None, group: int | None = None,
-                     copy: bool = False) -> tantivy.Document:
+                     copy: bool = False, grouped: bool | None = None) -> tantivy.Document:
     """The Tantivy document of an article (`hash_`, `fingerprint`: its id_hash and fingerprint if known;
-    `group`: its near-duplicate group, indexer/copies.py, its id hash when not given)."""
+    `group`: its near-duplicate group, indexer/copies.py, its id hash when not given; `grouped`: a member
+    of a group with copies, None for an index without the flag)."""
     doc = tantivy.Document()
     doc.add_text("id", a.id)
     doc.add_integer("id_hash", id_hash(a.id) if hash_ is None else hash_)
@@ -117,6 +118,8 @@ def article_document(a: Article, hash_: int | None = None, fingerprint: int | No
     doc.add_text("source", a.source)
     doc.add_integer("group", (id_hash(a.id) if hash_ is None else hash_) if group is None else group)
     doc.add_boolean("copy", copy)
+    if grouped is not None:
+        doc.add_boolean("grouped", grouped)
     return doc
 
 
@@ -260,6 +263,9 @@ class Upserter:
             raise
         self.pending = 0
         self.seen: set[int] = set()
+        self.flagging = has_grouped(self.index.schema)  # a version 4 index has no `grouped` flag
+        # This batch's articles, written at its commit, when it is known which founders their copies joined.
+        self.batch: dict[int, tuple[Article, int, int, int, bool]] = {}  # id_hash -> (article, hash, fp, group, copy)
 
     def add_all(self, items: Iterable[Parsed], rows: TermRows) -> None:
         """Upsert parsed articles; `rows` holds their term rows, one per article (problems have none)."""
@@ -282,6 +288,7 @@ class Upserter:
                 if old == fp:
                     continue
                 writer.delete_documents_by_term("id", item.id)
+                self.batch.pop(h, None)
             else:
                 self.seen.add(h)
                 if old == fp:
@@ -292,14 +299,13 @@ class Upserter:
                 else:
                     writer.delete_documents_by_term("id", item.id)
                     report.updated += 1
-            writer.add_document(article_document(item, h, fp, *self.groups.place(item.id, h, fp, sk)))
+            self.batch[h] = (item, h, fp, *self.groups.place(item.id, h, fp, sk))
             failpoint("add")
             self.terms.add(item.id, h, fp, rows, row)
             known[h] = fp
             self.pending += 1
             if self.pending >= self.batch_size:
-                _commit(writer, self.terms, self.groups)
-                self.pending = 0
+                self._commit()
 
     def delete_hashes(self, hashes: Iterable[int]) -> int:
         """Delete the articles with these id hashes (those this index holds); committed with the next batch."""
@@ -307,15 +313,31 @@ class Upserter:
         for h in hashes:
             if self.known.pop(h, None) is not None:
                 self.writer.delete_documents_by_term("id_hash", h)
+                self.batch.pop(h, None)
                 self.groups.forget(h)
                 self.pending += 1
                 n += 1
         return n
 
+    def _commit(self) -> None:
+        self._write_batch()
+        _commit(self.writer, self.terms, self.groups)
+        self.pending = 0
+
+    def _write_batch(self) -> None:
+        """Add this batch's articles to the writer: copies, and founders whose group a copy joined in the same
+        batch, flagged `grouped`. (A founder committed before its first copy stays as it is: written again it
+        would count twice in BM25's statistics until a merge drops the old version, and scores would hang on
+        where batches fell. Search finds such founders with a second, small search: query/fold.py.)"""
+        batch, self.batch = self.batch, {}
+        joined = {group for _, _, _, group, copy in batch.values() if copy} if self.flagging else set()
+        for a, h, fp, group, copy in batch.values():
+            flag = (copy or group in joined) if self.flagging else None
+            self.writer.add_document(article_document(a, h, fp, group, copy, flag))
+
     def finish(self) -> None:
         if self.pending:
-            _commit(self.writer, self.terms, self.groups)
-            self.pending = 0
+            self._commit()
         failpoint("merge", during=True)
         self.writer.wait_merging_threads()
         compact(self.index_dir, self.known)

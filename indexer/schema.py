@@ -14,8 +14,9 @@ import tantivy
 
 from newssearch.errors import IndexBusy, IndexNotFound, IndexUnusable
 
-SCHEMA_VERSION = 4  # 2: the `words` field (search-as-you-type); 3: `shown_title`, `published`;
-# 4: `group`/`copy` (near-duplicate groups)
+SCHEMA_VERSION = 5  # 2: the `words` field (search-as-you-type); 3: `shown_title`, `published`;
+# 4: `group`/`copy` (near-duplicate groups); 5: `grouped` (the members of groups with copies, one term)
+READABLE_VERSIONS = (4, 5)  # a version 4 index is read and written as it is (folding then costs two searches)
 TEXT_ANALYZER = "news"  # words, lowercased, accents folded, English stemming
 KEYWORD_ANALYZER = "keyword"  # the whole value, lowercased: exact but case-blind filters
 WORDS_ANALYZER = "words"  # words as written, lowercased: completions show real words, not stems
@@ -52,7 +53,7 @@ def words_analyzer() -> tantivy.TextAnalyzer:
             .build())
 
 
-def build_schema() -> tantivy.Schema:
+def build_schema(version: int = SCHEMA_VERSION) -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
     sb.add_text_field("id", stored=True, tokenizer_name="raw")
     sb.add_integer_field("id_hash", stored=False, indexed=True, fast=True)
@@ -80,7 +81,20 @@ def build_schema() -> tantivy.Schema:
     # articles that joined an existing group (search folds groups and counts them: query/fold.py).
     sb.add_integer_field("group", stored=True, indexed=True, fast=True)
     sb.add_boolean_field("copy", stored=False, indexed=True, fast=True)
+    if version >= 5:
+        # `grouped`: the copies, and each founder whose first copy came in its own batch (indexer/build.py):
+        # one term finds a query's matching members for folding (query/fold.py).
+        sb.add_boolean_field("grouped", stored=False, indexed=True, fast=False)
     return sb.build()
+
+
+def has_grouped(schema: tantivy.Schema) -> bool:
+    """Whether the index has the `grouped` flag (version 5; a version 4 index has none)."""
+    try:
+        tantivy.Query.term_query(schema, "grouped", True)
+    except ValueError:
+        return False
+    return True
 
 
 def id_hash(article_id: str) -> int:
@@ -108,12 +122,13 @@ def open_index(index_dir: str | Path, create: bool = False) -> tantivy.Index:
     tdir = tantivy_dir(index_dir)
     if meta_file.exists():
         meta = json.loads(meta_file.read_text())
-        if meta.get("schema_version") != SCHEMA_VERSION:
-            raise IndexUnusable(index_dir, f"{index_dir}: index written by schema version "
-                                f"{meta.get('schema_version')}, this newssearch reads version {SCHEMA_VERSION}; "
+        version = meta.get("schema_version")
+        if version not in READABLE_VERSIONS:
+            raise IndexUnusable(index_dir, f"{index_dir}: index written by schema version {version}, this "
+                                f"newssearch reads versions {', '.join(map(str, READABLE_VERSIONS))}; "
                                 "re-index into a new directory")
         tdir.mkdir(exist_ok=True)  # a run killed right after writing the marker: an empty index
-        return _register(tantivy.Index(build_schema(), path=str(tdir), reuse=True))
+        return _register(tantivy.Index(build_schema(version), path=str(tdir), reuse=True))
     if not create:
         if index_dir.exists() and any(index_dir.iterdir()):
             raise IndexNotFound(index_dir, f"{index_dir} is not a newssearch index (no newssearch.json)")

@@ -4,7 +4,9 @@ The best hit is the group's first in the requested order (highest score, or newe
 page is cut from the folded list of the whole result, always read from the top, so pages never repeat
 or skip a group however the copies are spread. The folded total counts groups exactly: the matching
 articles less the matching copies hidden behind another member of their group. An archive with no copies
-folds at no cost; with copies, two small searches read the matching copies and their founders.
+folds at no cost; with copies, one small search reads the matching members of groups with copies, and a
+second the founders that are not flagged (indexer/build.py flags a founder when its first copy comes in
+the same batch; an index written before the flag has none flagged).
 """
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import tantivy
+
+from newssearch.indexer.schema import has_grouped
 
 MAX_COPY_IDS = 20  # ids listed per folded hit; `copies` counts them all
 
@@ -40,49 +44,65 @@ def _filter(query: tantivy.Query) -> tantivy.Query:
 
 @dataclass
 class CopyIndex:
-    """The articles that joined a group (copies) in one view of the index, read once per view: the
-    Archive keeps one per reader generation. Copies are few (Tantivy's document frequency says at once
-    when there are none), so this is one small search."""
+    """The members of groups with copies in one view of the index, read once per view: the Archive keeps
+    one per reader generation. They are few (Tantivy's document frequency says at once when there are
+    none), so this is one small search: of the `grouped` flag (the copies, and the founders flagged with
+    them), or, in an index written without it (schema version 4), of the copies alone."""
 
     view: tuple[int, int] = (0, 0)  # the view's (documents, segments): a cheap check that it is still the one
-    count: int = 0  # flagged copies in this view
-    group_of: dict[tuple[int, int], int] = field(default_factory=dict)  # copy address -> its group
+    count: int = 0  # flagged members in this view
+    group_of: dict[tuple[int, int], int] = field(default_factory=dict)  # member address -> its group
+    flag: str = "grouped"  # the field that flags them
+    # groups with a copy but no flagged founder here (founded in an earlier batch than its first copy, in
+    # another shard, or gone): a query's matching copies in these look for their founder with a second search
+    unfounded: frozenset[int] = frozenset()
 
     @classmethod
     def read(cls, searcher: tantivy.Searcher, schema: tantivy.Schema) -> "CopyIndex":
         view = (searcher.num_docs, searcher.num_segments)
-        flagged = searcher.doc_freq("copy", True)  # counts deleted copies too: an upper bound
+        flag = "grouped" if has_grouped(schema) else "copy"
+        flagged = searcher.doc_freq(flag, True)  # counts deleted members too: an upper bound
         if not flagged:
-            return cls(view)
-        hits = searcher.search(tantivy.Query.term_query(schema, "copy", True), limit=flagged).hits
+            return cls(view, flag=flag)
+        hits = searcher.search(tantivy.Query.term_query(schema, flag, True), limit=flagged).hits
         addrs = [a for _, a in hits]
         groups = searcher.fast_field_values("group", addrs) if addrs else []
-        return cls(view, len(addrs), {_key(a): g for a, g in zip(addrs, groups)})
+        is_copy = searcher.fast_field_values("copy", addrs) if addrs and flag == "grouped" else [True] * len(addrs)
+        founded = {g for g, c in zip(groups, is_copy) if not c}
+        unfounded = frozenset(g for g, c in zip(groups, is_copy) if c and g not in founded)
+        return cls(view, len(addrs), {_key(a): g for a, g in zip(addrs, groups)}, flag, unfounded)
 
 
 def _matching_members(searcher: tantivy.Searcher, schema: tantivy.Schema, copies: CopyIndex,
                       query: tantivy.Query) -> dict[int, list[tuple[float, tantivy.DocAddress]]]:
-    """Per group with a matching copy: its matching members (the copies, and the founder when it
-    matches too), best score first. Two small searches: the matching copies, then their founders."""
+    """Per group with a matching flagged member, its matching members, in no set order (fold() orders
+    those it shows): one search, and a second for the founders of the unfounded groups among them. (A group
+    whose founder alone matches folds to itself either way.)"""
     ranked: dict[int, list] = {}
     if not copies.count:
         return ranked
-    got = searcher.search(_and(query, _filter(tantivy.Query.term_query(schema, "copy", True))), limit=copies.count)
+    got = searcher.search(_and(query, _filter(tantivy.Query.term_query(schema, copies.flag, True))),
+                          limit=copies.count)
     group_of = copies.group_of
     for score, a in got.hits:
         ranked.setdefault(group_of[a.segment_ord, a.doc], []).append((score, a))
-    if ranked:
+    unfounded = [g for g in ranked if g in copies.unfounded]
+    if unfounded:
         groups = tantivy.Query.boolean_query([(tantivy.Occur.Should, tantivy.Query.term_query(schema, "group", g))
-                                              for g in ranked])  # a few terms: cheaper than a term set's scan
+                                              for g in unfounded])  # a few terms: cheaper than a term set's scan
         founders = searcher.search(_and(query, _filter(groups), _filter(tantivy.Query.term_query(schema, "copy", False))),
-                                   limit=len(ranked)).hits
+                                   limit=len(unfounded)).hits
         faddrs = [a for _, a in founders]
         for (score, a), g in zip(founders, searcher.fast_field_values("group", faddrs) if faddrs else []):
-            ranked[g].insert(0, (score, a))  # then a stable sort: a founder that ties its copies goes first
-        for hits in ranked.values():
-            if len(hits) > 1:
-                hits.sort(key=lambda sa: -sa[0])
+            ranked[g].append((score, a))
     return ranked
+
+
+def _best_first(searcher: tantivy.Searcher, members: list[tuple[float, tantivy.DocAddress]]) -> list:
+    """A group's members, best score first, equals by id hash (as a sharded archive lists them,
+    query/sharded_fold.py; not in the order a search happened to return them: a re-built index lists them alike)."""
+    hashes = searcher.fast_field_values("id_hash", [a for _, a in members])
+    return [m for _, m in sorted(zip(hashes, members), key=lambda hm: (-hm[1][0], hm[0]))]
 
 
 def fold(searcher: tantivy.Searcher, schema: tantivy.Schema, copies: CopyIndex, query: tantivy.Query,
@@ -113,7 +133,8 @@ def fold(searcher: tantivy.Searcher, schema: tantivy.Schema, copies: CopyIndex, 
     page = FoldedPage(hits=[res.hits[i] for _, i in picked], articles=res.count, total=res.count - hidden)
     for g, i in picked:
         shown = _key(res.hits[i][1])
-        others = [a for _, a in ranked.get(g, []) if _key(a) != shown]
+        members = ranked.get(g, [])
+        others = [a for _, a in (_best_first(searcher, members) if len(members) > 2 else members) if _key(a) != shown]
         page.copies.append(len(others))
         page.copy_addresses.append(others[:MAX_COPY_IDS])
     return page

@@ -8,6 +8,7 @@ import random
 import shutil
 import sys
 import urllib.parse
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,82 @@ def test_http_fold_parameter(planted):
         assert srv.get(f"/search?q={q}&fold=maybe")[0] == 400
     finally:
         srv.stop()
+
+
+def flagged(index: Path) -> dict[str, bool]:
+    """id -> whether the article carries the `grouped` flag (the members of groups with copies)."""
+    s = Archive.open(index).searcher()
+    q = tantivy.Query.term_query(Archive.open(index).schema, "grouped", True)
+    return {s.doc(a).to_dict()["id"][0]: True for _, a in s.search(q, limit=100_000).hits}
+
+
+FOLD_QUERIES = ("oil", "bank", "debt prices", "analysts said", "coffee", "", "trade deficit japan", "grain")
+
+
+def folded_answers(index: Path, legacy: bool = False) -> list[dict]:
+    """Folded answers to FOLD_QUERIES (pages 1-2, by relevance and by date), through the `grouped` flag
+    or, `legacy`, as an index without it folds (the copies, then their founders)."""
+    import newssearch.query.fold as fold
+
+    saved = fold.has_grouped
+    if legacy:
+        fold.has_grouped = lambda schema: False
+    try:
+        archive, out = Archive.open(index), []
+        for q in FOLD_QUERIES:
+            for kw in ({}, {"page": 2}, {"sort": "newest"}, {"limit": 50}):
+                d = archive.search(q, **kw).to_dict()
+                d.pop("took_ms")
+                out.append(d)
+        return out
+    finally:
+        fold.has_grouped = saved
+
+
+def test_group_members_are_flagged_and_fold_as_without_the_flag(planted):
+    index, _, _, family = planted
+    g, flags = groups(index), flagged(index)
+    sizes = Counter(g.values())
+    assert {i for i in g if sizes[g[i]] > 1} == set(flags)  # every member of a group with copies, nothing else
+    assert set(family) <= set(flags)  # the founders, flagged with their copies (one batch)
+    assert folded_answers(index) == folded_answers(index, legacy=True)
+
+
+def test_founders_committed_before_their_copies_fold_alike(planted, tmp_path):
+    """Originals indexed in one run, their copies in a later one, in small batches: the founders stay as they
+    were written (unflagged: no article is written twice), search finds them with its second search, and
+    the index answers as one built at once."""
+    _, data, _, family = planted
+    index = tmp_path / "index"
+    newssearch("index", data / "reuters", "--index", index)
+    alone = set(family) - set(flagged(index))  # no copies yet (Reuters' own repeats aside)
+    assert len(alone) >= len(family) - 2
+    from newssearch import build_index
+
+    build_index([data / "copies.jsonl"], index, batch_size=3, workers=1)
+    flags = flagged(index)
+    assert not alone & set(flags) and {c for cs in family.values() for c in cs} <= set(flags)
+    from newssearch.query.fold import CopyIndex
+
+    archive = Archive.open(index)
+    g = groups(index)
+    assert {g[o] for o in alone} <= CopyIndex.read(archive.searcher(), archive.schema).unfounded
+    assert folded_answers(index) == folded_answers(index, legacy=True) == folded_answers(planted[0])
+
+
+def test_an_index_of_schema_version_4_is_read_and_folded(planted, tmp_path):
+    """An index written before the `grouped` flag (schema version 4) opens, takes upserts as it is, and
+    folds (two searches instead of one) to the same answers."""
+    _, data, _, _ = planted
+    index = tmp_path / "v4"
+    index.mkdir()
+    (index / "newssearch.json").write_text(json.dumps({"schema_version": 4, "analyzer": "news"}) + "\n")
+    newssearch("index", data, "--index", index)
+    assert json.loads((index / "newssearch.json").read_text())["schema_version"] == 4
+    from newssearch.indexer.schema import has_grouped
+
+    assert not has_grouped(Archive.open(index).schema)
+    assert folded_answers(index) == folded_answers(planted[0])
+    (index / "newssearch.json").write_text(json.dumps({"schema_version": 3, "analyzer": "news"}) + "\n")
+    refused = newssearch("query", "oil", "--index", index, check=False)
+    assert refused.returncode != 0 and "schema version 3" in refused.stderr and "re-index" in refused.stderr
