@@ -73,19 +73,23 @@ class CopyIndex:
         return cls(view, len(addrs), {_key(a): g for a, g in zip(addrs, groups)}, flag, unfounded)
 
 
-def _matching_members(searcher: tantivy.Searcher, schema: tantivy.Schema, copies: CopyIndex,
-                      query: tantivy.Query) -> dict[int, list[tuple[float, tantivy.DocAddress]]]:
+def _matching_members(searcher: tantivy.Searcher, schema: tantivy.Schema, copies: CopyIndex, query: tantivy.Query
+                      ) -> tuple[dict[int, list[tuple[float, tantivy.DocAddress]]], int, dict[tuple[int, int], int]]:
     """Per group with a matching flagged member, its matching members, in no set order (fold() orders
     those it shows): one search, and a second for the founders of the unfounded groups among them. (A group
-    whose founder alone matches folds to itself either way.)"""
+    whose founder alone matches folds to itself either way.) Also how many members match, and the group of
+    each founder the second search found (the flagged ones' are in `copies.group_of`)."""
     ranked: dict[int, list] = {}
+    found: dict[tuple[int, int], int] = {}
     if not copies.count:
-        return ranked
+        return ranked, 0, found
     got = searcher.search(_and(query, _filter(tantivy.Query.term_query(schema, copies.flag, True))),
                           limit=copies.count)
     group_of = copies.group_of
-    for score, a in got.hits:
+    hits = got.hits
+    for score, a in hits:
         ranked.setdefault(group_of[a.segment_ord, a.doc], []).append((score, a))
+    matching = len(hits)
     unfounded = [g for g in ranked if g in copies.unfounded]
     if unfounded:
         groups = tantivy.Query.boolean_query([(tantivy.Occur.Should, tantivy.Query.term_query(schema, "group", g))
@@ -95,7 +99,9 @@ def _matching_members(searcher: tantivy.Searcher, schema: tantivy.Schema, copies
         faddrs = [a for _, a in founders]
         for (score, a), g in zip(founders, searcher.fast_field_values("group", faddrs) if faddrs else []):
             ranked[g].append((score, a))
-    return ranked
+            found[_key(a)] = g
+        matching += len(founders)
+    return ranked, matching, found
 
 
 def _best_first(searcher: tantivy.Searcher, members: list[tuple[float, tantivy.DocAddress]]) -> list:
@@ -115,13 +121,21 @@ def fold(searcher: tantivy.Searcher, schema: tantivy.Schema, copies: CopyIndex, 
     first offset+limit groups lie within the first offset+limit+hidden hits.
     """
     need = offset + limit
-    ranked = _matching_members(searcher, schema, copies, query)
-    members = {_key(a): g for g, hits in ranked.items() for _, a in hits}
-    hidden = len(members) - len(ranked)
+    ranked, matching, found = _matching_members(searcher, schema, copies, query)
+    if not ranked:  # no group with copies matches: every hit is a story of its own
+        res = run(need)
+        return FoldedPage(hits=res.hits[offset:], copies=[0] * len(res.hits[offset:]),
+                          copy_addresses=[[] for _ in res.hits[offset:]], total=res.count, articles=res.count)
+    hidden = matching - len(ranked)
+    group_of = copies.group_of  # the matching hits among its members are matching members
     n = min(need + hidden, 2 * need + 10)  # enough unless many copies rank near the top
     while True:
         res = run(n)
-        groups = [members.get(_key(a), -1 - i) for i, (_, a) in enumerate(res.hits)]  # a negative: alone
+        groups = []
+        for i, (_, a) in enumerate(res.hits):
+            key = (a.segment_ord, a.doc)
+            g = group_of.get(key)
+            groups.append(g if g is not None else found.get(key, -1 - i))  # a negative: alone
         first: dict[int, int] = {}
         for i, g in enumerate(groups):
             first.setdefault(g, i)
