@@ -47,16 +47,18 @@ def load() -> float:
     return round(os.getloadavg()[0], 1)
 
 
-def index(src: str, dest: Path, *args: str, env: dict | None = None) -> dict:
+def index(src: str, dest: Path, *args: str, env: dict | None = None, cores: int | None = None) -> dict:
     """`newssearch index` in its own process: its report, wall time, the load before/after, and the CPU
-    seconds of its process tree (Ray's workers included: sampled every 0.1 s, each process's last figure)."""
+    seconds of its process tree (Ray's workers included: sampled every 0.1 s, each process's last figure).
+    `cores`: the process and all it starts (Ray's own processes too) run on the first `cores` CPUs only."""
     import psutil
 
     shutil.rmtree(dest, ignore_errors=True)
     before = load()
     started = time.perf_counter()
+    pin = (lambda: os.sched_setaffinity(0, set(range(cores)))) if cores else None
     proc = subprocess.Popen([EXE, "index", src, "--index", str(dest), "--json", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})}, preexec_fn=pin)
     cpu: dict[int, float] = {}
     done = threading.Event()
 
@@ -111,9 +113,11 @@ def sources(work: Path, inputs: list[str], pages: int) -> dict[str, tuple[str, l
 
 
 def build_scaling(work: Path, srcs: dict[str, tuple[str, list[str]]], repeat: int, ray: bool,
-                  local: bool = True) -> dict:
+                  local: bool = True, pin: bool = False) -> dict:
     """Each input built on 1 and 2 workers (local processes, and local Ray), alternating, `repeat` rounds.
-    The last build is left in work/b."""
+    The last build is left in work/b. `pin`: each build on as many cores as it has workers (1 worker on one
+    core, 2 on two), the way a cluster gives a worker its CPU; unpinned, a 1-worker build also gets the
+    second core for the engine's writer threads, which its 2-worker run cannot have again."""
     runners = ([("local processes", [])] if local else []) + ([("local Ray", ["--cluster", "local"])] if ray else [])
     results: dict[tuple[str, str, int], list[dict]] = {}
     for name, (src, shard_args) in srcs.items():
@@ -121,10 +125,11 @@ def build_scaling(work: Path, srcs: dict[str, tuple[str, list[str]]], repeat: in
             for via, extra in runners:
                 for w in (1, 2):
                     r = index(src, work / "b", *shard_args, "--workers", str(w), *extra,
-                              env=RAY_ENV if extra else None)
+                              env=RAY_ENV if extra else None, cores=w if pin else None)
                     results.setdefault((name, via, w), []).append(r)
-    print(f"\nbuild scaling, {repeat} round(s) alternating 1 and 2 workers; median (min-max) seconds; load = "
-          "1-min load average before/after each build on this 2-core machine")
+    print(f"\nbuild scaling, {repeat} round(s) alternating 1 and 2 workers"
+          + (" (each build pinned to as many cores as workers)" if pin else "") + "; median (min-max) seconds; "
+          "load = 1-min load average before/after each build on this 2-core machine")
     for name in srcs:
         for via, _ in runners:
             one, two = results[(name, via, 1)], results[(name, via, 2)]
@@ -241,9 +246,11 @@ def main() -> None:
     ap.add_argument("--nodes", action="store_true", help="as --quick, on a Ray cluster joined by address: one "
                     "node started with `ray start --head` (1 CPU), then a second node joined with `ray start "
                     "--address` on this host (1 CPU)")
+    ap.add_argument("--pin", action="store_true", help="build scaling with each build confined to as many cores as "
+                    "it has workers (os.sched_setaffinity, inherited by every process it starts)")
     args = ap.parse_args()
     if args.quick:
-        return quick(args.repeat, args.synthetic)
+        return quick(args.repeat, args.synthetic, args.pin)
     if args.nodes:
         return two_nodes(args.repeat, args.synthetic)
     from newssearch.query.archive import Archive
@@ -252,7 +259,8 @@ def main() -> None:
     print(f"load average before {os.getloadavg()}; {os.cpu_count()} cores")
     try:
         if not args.search_only and args.inputs:
-            build_scaling(work, sources(work, args.inputs.split(","), args.pages), args.repeat, not args.skip_ray)
+            build_scaling(work, sources(work, args.inputs.split(","), args.pages), args.repeat, not args.skip_ray,
+                          pin=args.pin)
         if args.synthetic:
             sys.path.insert(0, str(Path(__file__).parent))
             from corpora import synthetic  # bench/corpora.py
@@ -283,7 +291,7 @@ def scaling_input(work: Path, synthetic: int) -> dict[str, tuple[str, list[str]]
     return {"synthetic": (str(work / "synthetic.jsonl"), ["--shards", "8", "--shard-by", "none"])}
 
 
-def quick(rounds: int, synthetic: int = 0) -> None:
+def quick(rounds: int, synthetic: int = 0, pin: bool = False) -> None:
     """Build and related --all on 1 vs 2 Ray workers, nothing else."""
     from newssearch.query.archive import Archive
 
@@ -293,7 +301,7 @@ def quick(rounds: int, synthetic: int = 0) -> None:
     try:
         started = time.perf_counter()
         srcs = scaling_input(work, synthetic)
-        builds = build_scaling(work, srcs, rounds, ray=True, local=False)
+        builds = build_scaling(work, srcs, rounds, ray=True, local=False, pin=pin)
         sharded = Archive.open(work / "b")  # the last build: 2 workers
         print(f"\nrelated --all, every article, {len(sharded):,} articles in {len(sharded.names)} shards (seconds)")
         related = ray_related(sharded, rounds)

@@ -24,7 +24,7 @@ from .copies import compact as compact_copies
 from .faults import failpoint
 from .schema import IndexBusy, has_grouped, id_hash, open_index
 from .dispatch import read_part
-from .sources import Part, find_files, split_parts
+from .sources import Part, find_files, plan_parts
 from .terms import TermRows, TermWriter, compact, indexed_fingerprints, term_rows, tokenise
 
 WRITER_HEAP = 256 * 1024 * 1024
@@ -209,8 +209,8 @@ def build_index(paths: Iterable[str | Path], index_dir: str | Path, *, workers: 
     report.problems.extend(problems)
     report.failed += len(problems)
     report.files = len(files)
-    parts = [part for f in files for part in split_parts(f)]
     workers = workers or os.cpu_count() or 1
+    parts = plan_parts(files, workers)
     pool = start_pool(min(workers, len(parts))) if workers > 1 and len(parts) > 1 else None
     try:
         _write(parts, pool, workers, index_dir, batch_size, progress, report)

@@ -70,6 +70,10 @@ class RayRunner:
             self.options["runtime_env"] = {"env_vars": env_vars}
         self._remote: dict[Callable, Any] = {}
 
+    def parallelism(self) -> int:
+        """The tasks the cluster runs at once: its CPUs."""
+        return max(1, int(self.ray.cluster_resources().get("CPU", 1)))
+
     def map(self, fn: Callable, args: list[tuple], done: Callable[[Any], None] | None = None,
             shared: tuple[int, ...] = ()) -> list[Any]:
         """fn(*a) as a Ray task for each a; `done(result)` as each finishes; results in the order of args.

@@ -50,7 +50,7 @@ from .copies import _day, article_sketch
 from .shard_groups import (AssignedGroups, decode_sketch, encode_sketch, load_assigned, place_archive,
                            read_cross_groups, write_cross_groups, write_part_sketches)
 from .schema import open_index
-from .sources import Part, find_files, split_parts
+from .sources import Part, find_files, plan_parts
 from .terms import TermRows
 
 MANIFEST = "shards.json"
@@ -381,6 +381,10 @@ class LocalRunner:
         self.workers = workers or os.cpu_count() or 1
         self._pool: ProcessPoolExecutor | None = None
 
+    def parallelism(self) -> int:
+        """The tasks it runs at once."""
+        return self.workers
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
@@ -499,7 +503,7 @@ def _build(paths, root: Path, shard_by, shards, shard_size, runner, batch_size, 
     staging = root / "staging"
     shutil.rmtree(staging, ignore_errors=True)  # what a killed run left: this run parses its input again
     staging.mkdir(parents=True)
-    parts = [part for f in files for part in split_parts(f)]
+    parts = plan_parts(files, runner.parallelism())
     if runner.via != "local":  # tasks run in other working directories, on other nodes
         parts = [replace(p, path=p.path.absolute()) for p in parts]
     total_bytes, done = sum(p.size for p in parts), [0, 0]

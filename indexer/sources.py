@@ -77,6 +77,8 @@ def _walk(top: Path, roots: list[str], follow: bool, found: dict[str, Path], pro
 
 
 PART_BYTES = 4 * 1024 * 1024  # JSON Lines files larger than this are read and parsed in parts of about this size
+MIN_PART_BYTES = 1024 * 1024  # ... or smaller, down to this, so that each worker gets PARTS_PER_WORKER of them
+PARTS_PER_WORKER = 4  # with one or two parts a worker, the last part leaves the other workers idle
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,19 @@ class Part:
             return self.path.stat().st_size
         except OSError:
             return 0
+
+
+def plan_parts(files: list[Path], workers: int) -> list[Part]:
+    """The parts of `files` for `workers` parallel workers: JSON Lines cut small enough (within
+    MIN_PART_BYTES..PART_BYTES) that each worker gets several, so none waits long on another's last part."""
+    total = 0
+    for f in files:
+        try:
+            total += f.stat().st_size
+        except OSError:
+            pass
+    part_bytes = max(MIN_PART_BYTES, min(PART_BYTES, total // max(1, workers * PARTS_PER_WORKER) + 1))
+    return [part for f in files for part in split_parts(f, part_bytes)]
 
 
 def split_parts(path: Path, part_bytes: int = PART_BYTES) -> list[Part]:

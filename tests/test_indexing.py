@@ -105,6 +105,24 @@ def test_missing_path_and_unknown_format(tmp_path):
     assert "notes.docx: unknown format" in proc.stderr
 
 
+def test_parts_are_cut_so_every_worker_gets_several(tmp_path):
+    """A JSON Lines export is cut into parts of at most 4 MiB, smaller (down to 1 MiB) when that leaves each
+    worker fewer than four: with two parts a worker, one worker's last part would keep the other idle."""
+    from newssearch.indexer.sources import MIN_PART_BYTES, PART_BYTES, plan_parts
+
+    path = tmp_path / "export.jsonl"
+    line = json.dumps({"id": "x", "title": "T", "body": "word " * 200}) + "\n"
+    path.write_text(line * (9 * 1024 * 1024 // len(line)), encoding="utf-8")  # about 9 MiB
+    size = path.stat().st_size
+    for workers, expected in ((1, -(-size // PART_BYTES)), (2, -(-size // (size // 8 + 1))), (8, -(-size // MIN_PART_BYTES))):
+        parts = plan_parts([path], workers)
+        assert abs(len(parts) - expected) <= 1, (workers, len(parts), expected)
+        assert parts[0].start == 0 and parts[-1].end == size and all(a.end == b.start for a, b in zip(parts, parts[1:]))
+    small = tmp_path / "small.jsonl"
+    small.write_text(line * 10, encoding="utf-8")
+    assert len(plan_parts([small, path], 2)) == 1 + len(plan_parts([path], 2))  # a small file stays whole
+
+
 def test_second_writer_gets_a_clear_error(tmp_path):
     from newssearch.indexer.build import open_writer
     from newssearch.indexer.schema import IndexBusy, open_index
