@@ -589,6 +589,10 @@ def _build(paths, root: Path, shard_by, shards, shard_size, runner, batch_size, 
                                      groups=str(group_files[s.name]) if s.name in group_files else None)))
     if moves:
         _write_json_atomic(root / "moves.json", [list(m) for m in moves])
+    # the biggest shards first (about their period's staged articles over its buckets): a big one started
+    # last would keep one worker writing while the others wait
+    staged = {s.name: sum(len(r.periods.get(s.period, ())) for r in results) / max(1, s.buckets) for s, _ in jobs}
+    jobs.sort(key=lambda sj: -staged[sj[0].name])
     written = runner.map(write_shard, [(j,) for _, j in jobs])
     info = {s.name: s for s in manifest.shards}
     for (s, _), res in zip(jobs, written):
