@@ -121,6 +121,42 @@ def question_mix(archive: Archive, n: int, seed: int = 13) -> list[tuple[str, di
     return mix
 
 
+class _EngineClock:
+    """A searcher whose calls into Tantivy are timed (the share of a request that is the engine's own work)."""
+
+    def __init__(self, searcher, clock: list[float]):
+        self._searcher, self._clock = searcher, clock
+
+    def __getattr__(self, name: str):
+        value = getattr(self._searcher, name)
+        if not callable(value):
+            return value
+
+        def timed(*args, **kw):
+            t = time.perf_counter()
+            try:
+                return value(*args, **kw)
+            finally:
+                self._clock[0] += time.perf_counter() - t
+        return timed
+
+
+def engine_share(archive: Archive, mix: list[tuple[str, dict]]) -> tuple[np.ndarray, np.ndarray]:
+    """Per request of `mix` through the library, one at a time: its time, and the part of it spent inside
+    Tantivy's calls (searches, aggregations, stored documents, term lookups), in ms."""
+    clock, whole, inside = [0.0], [], []
+    searcher = type(archive).searcher
+    archive.searcher = lambda: _EngineClock(searcher(archive), clock)  # this instance only
+    try:
+        for request in mix:
+            clock[0] = 0.0
+            whole.append(library_reference(archive, [request])[0])
+            inside.append(clock[0] * 1000)
+    finally:
+        del archive.searcher
+    return np.array(whole), np.array(inside)
+
+
 def library_reference(archive: Archive, mix: list[tuple[str, dict]]) -> np.ndarray:
     times = []
     for route, p in mix:
@@ -293,6 +329,16 @@ def main() -> None:
     print(f"library, 1 at a time      {percentiles(lib)}  ({1000 / lib.mean():,.0f} req/s)")
     q_lib = library_reference(archive, questions[:1000])
     print(f"  questions (8-15 words)  {percentiles(q_lib)}  ({1000 / q_lib.mean():,.0f} req/s)")
+    cores = os.cpu_count() or 1
+    for name, sample in (("search box", distinct[:2000]), ("questions", questions[:1000])):
+        whole, inside = engine_share(archive, sample)
+        # The engine's part alone bounds throughput: on `cores` cores, at most cores / its mean per second,
+        # and with CLIENTS requests in flight a request then waits at least CLIENTS / that on average.
+        bound = cores * 1000 / inside.mean()
+        print(f"  inside Tantivy, {name:10s} {percentiles(inside)}, mean {inside.mean():.2f} ms of "
+              f"{whole.mean():.2f} ({inside.sum() / whole.sum():.0%}): the engine alone allows at most "
+              f"{bound:,.0f} req/s on {cores} cores, so {args.clients} clients wait >= "
+              f"{args.clients * 1000 / bound:.1f} ms on average")
 
     use_wrk = shutil.which("wrk") is not None and not args.python_client
     generator = "wrk" if use_wrk else "Python threads (install wrk for a generator that leaves the cores to the server)"
