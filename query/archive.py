@@ -17,6 +17,7 @@ from newssearch.limits import MAX_LIMIT, SORTS
 
 from .facets import CategoryCount, DateBucket, DateFacet, category_counts, date_histogram, missing_counts
 from .facets import facets as facet_counts
+from .fold import PARTIAL_WARNING as FOLD_PARTIAL_WARNING
 from .fold import CopyFilter, CopyIndex, FoldedPage
 from .fold import fold as fold_hits
 from .parse import Filters, combine, date_bound, parse_text, split_category_terms
@@ -241,6 +242,8 @@ class Archive:
             res_hits, total, folded = self._page(searcher, combine(self.schema, ranked[0], filters), order, limit,
                                                  offset, half_life, fold, unscored=self._unscored(ranked, filters))
             warnings = warnings + [RELAXED_WARNING]
+        if folded is not None and folded.partial:
+            warnings = warnings + [FOLD_PARTIAL_WARNING]
         terms = QueryTerms.of(parsed.highlight)
         hits = [self._hit(searcher, addr, score if order == "relevance" else None, terms, snippet_chars)
                 for score, addr in res_hits]

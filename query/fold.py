@@ -18,6 +18,9 @@ import tantivy
 from newssearch.indexer.schema import has_grouped
 
 MAX_COPY_IDS = 20  # ids listed per folded hit; `copies` counts them all
+MAX_MEMBERS = 10_000  # matching members of groups with copies read per query (the best by score)
+PARTIAL_WARNING = (f"more than {MAX_MEMBERS:,} articles in stories with copies match: the best {MAX_MEMBERS:,} "
+                   "were counted, so `stories` may count some stories more than once and `copies` miss some")
 
 
 @dataclass
@@ -27,6 +30,7 @@ class FoldedPage:
     copy_addresses: list[list] = field(default_factory=list)  # per hit: up to MAX_COPY_IDS of them, best first
     total: int = 0  # matching groups
     articles: int = 0  # matching articles
+    partial: bool = False  # more members matched than MAX_MEMBERS: those past it were taken as stories alone
 
 
 def _and(*queries: tantivy.Query) -> tantivy.Query:
@@ -74,17 +78,18 @@ class CopyIndex:
 
 
 def _matching_members(searcher: tantivy.Searcher, schema: tantivy.Schema, copies: CopyIndex, query: tantivy.Query
-                      ) -> tuple[dict[int, list[tuple[float, tantivy.DocAddress]]], int, dict[tuple[int, int], int]]:
+                      ) -> tuple[dict[int, list[tuple[float, tantivy.DocAddress]]], int, dict[tuple[int, int], int], bool]:
     """Per group with a matching flagged member, its matching members, in no set order (fold() orders
     those it shows): one search, and a second for the founders of the unfounded groups among them. (A group
-    whose founder alone matches folds to itself either way.) Also how many members match, and the group of
-    each founder the second search found (the flagged ones' are in `copies.group_of`)."""
+    whose founder alone matches folds to itself either way.) Also how many members were read, the group of
+    each founder the second search found (the flagged ones' are in `copies.group_of`), and whether more
+    than MAX_MEMBERS matched (then the best MAX_MEMBERS by score were read)."""
     ranked: dict[int, list] = {}
     found: dict[tuple[int, int], int] = {}
     if not copies.count:
-        return ranked, 0, found
+        return ranked, 0, found, False
     got = searcher.search(_and(query, _filter(tantivy.Query.term_query(schema, copies.flag, True))),
-                          limit=copies.count)
+                          limit=min(copies.count, MAX_MEMBERS))
     group_of = copies.group_of
     hits = got.hits
     for score, a in hits:
@@ -101,7 +106,7 @@ def _matching_members(searcher: tantivy.Searcher, schema: tantivy.Schema, copies
             ranked[g].append((score, a))
             found[_key(a)] = g
         matching += len(founders)
-    return ranked, matching, found
+    return ranked, matching, found, got.count > len(hits)
 
 
 def _best_first(searcher: tantivy.Searcher, members: list[tuple[float, tantivy.DocAddress]]) -> list:
@@ -121,7 +126,7 @@ def fold(searcher: tantivy.Searcher, schema: tantivy.Schema, copies: CopyIndex, 
     first offset+limit groups lie within the first offset+limit+hidden hits.
     """
     need = offset + limit
-    ranked, matching, found = _matching_members(searcher, schema, copies, query)
+    ranked, matching, found, partial = _matching_members(searcher, schema, copies, query)
     if not ranked:  # no group with copies matches: every hit is a story of its own
         res = run(need)
         return FoldedPage(hits=res.hits[offset:], copies=[0] * len(res.hits[offset:]),
@@ -139,12 +144,13 @@ def fold(searcher: tantivy.Searcher, schema: tantivy.Schema, copies: CopyIndex, 
         first: dict[int, int] = {}
         for i, g in enumerate(groups):
             first.setdefault(g, i)
-        if len(first) >= need or len(res.hits) >= res.count or n >= need + hidden:
+        if len(first) >= need or len(res.hits) >= res.count or (n >= need + hidden and not partial):
             break
-        n = need + hidden
+        n = need + hidden if n < need + hidden else 2 * n  # partial: the members not read may hide more
     _break_ties(searcher, res.hits, groups, first)
     picked = list(first.items())[offset:need]
-    page = FoldedPage(hits=[res.hits[i] for _, i in picked], articles=res.count, total=res.count - hidden)
+    page = FoldedPage(hits=[res.hits[i] for _, i in picked], articles=res.count, total=res.count - hidden,
+                      partial=partial)
     for g, i in picked:
         shown = _key(res.hits[i][1])
         members = ranked.get(g, [])

@@ -247,3 +247,23 @@ def test_an_index_of_schema_version_4_is_read_and_folded(planted, tmp_path):
     (index / "newssearch.json").write_text(json.dumps({"schema_version": 3, "analyzer": "news"}) + "\n")
     refused = newssearch("query", "oil", "--index", index, check=False)
     assert refused.returncode != 0 and "schema version 3" in refused.stderr and "re-index" in refused.stderr
+
+
+def test_folding_reads_a_bounded_number_of_members(planted, monkeypatch):
+    """Past MAX_MEMBERS matching members of stories with copies, the best by score are folded and the answer
+    says that `stories` may count some twice; the page and the totals of articles are unchanged."""
+    import newssearch.query.fold as fold
+
+    archive = Archive.open(planted[0])
+    exact = archive.search("oil", facets=False)
+    assert not any("stories with copies" in w for w in exact.warnings)
+    monkeypatch.setattr(fold, "MAX_MEMBERS", 3)
+    bounded = Archive.open(planted[0]).search("oil", facets=False)
+    assert fold.PARTIAL_WARNING in bounded.warnings
+    assert bounded.total == exact.total and bounded.stories >= exact.stories
+    g = groups(planted[0])
+    for page in (1, 2):  # full pages, one hit per story, the same stories as when every member is read
+        got = Archive.open(planted[0]).search("oil", facets=False, page=page)
+        want = archive.search("oil", facets=False, page=page)
+        assert len(got.hits) == len(want.hits) == 10 and len({g[h.id] for h in got.hits}) == 10
+        assert [h.id for h in got.hits] == [h.id for h in want.hits]
