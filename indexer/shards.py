@@ -52,7 +52,7 @@ from .shard_groups import (AssignedGroups, decode_sketch, encode_sketch, load_as
                            read_cross_groups, write_cross_groups, write_part_sketches)
 from .schema import open_index
 from .sources import Part, find_files, plan_parts
-from .terms import TermRows
+from .terms import Numbering, TermRows
 
 MANIFEST = "shards.json"
 FORMAT = "newssearch-shards/1"
@@ -260,18 +260,10 @@ def parse_to_staging(part: Part, number: int, staging: str | Path, shard_by: str
     return PartResult(number=number, size=part.size, articles=n, periods=dict(hashes), problems=problems)
 
 
-class _Numbering(dict):
-    """term -> its number, numbered in the order first met (a missing term gets the next)."""
-
-    def __missing__(self, term: str) -> int:
-        n = self[term] = len(self)
-        return n
-
-
 def read_staging(path: Path, keep: Callable[[int], bool]) -> tuple[list[tuple], TermRows]:
     """The articles of a staging file whose id hash `keep` accepts, as the writer takes them: (article,
     id_hash, fingerprint) and their term rows (each row's terms in the order they were counted)."""
-    items, vocab, indptr, indices, data = [], _Numbering(), [0], [], []
+    items, vocab, indptr, indices, data = [], Numbering(), [0], [], []
     with open(path, encoding="utf-8") as fh:
         for line in fh:
             head, _, record = line.partition("\t")

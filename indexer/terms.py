@@ -59,8 +59,9 @@ _STEMS: dict[str, str] = {}  # word -> stem, kept across the parts a worker read
 _STEMS_MAX = 1_000_000
 
 
-class _WordIds(dict):
-    """Word -> local word id, numbered as first met (a dict lookup per token, through map())."""
+class Numbering(dict):
+    """Word (or term) -> its number, numbered as first met: a dict lookup per token, through map()
+    (`numbers.__getitem__`), with Python run only for a word not seen before."""
 
     def __missing__(self, word: str) -> int:
         i = self[word] = len(self)
@@ -85,7 +86,7 @@ def tokenise(texts: list[tuple[str, str]]) -> Tokens:
     global _FOLD, _STEM
     if _FOLD is None:
         _FOLD, _STEM = text_analyzer(stem=False), stem_analyzer()
-    ids = _WordIds()
+    ids = Numbering()
     lookup = ids.__getitem__
     tokens: list[int] = []
     ends: list[int] = []
