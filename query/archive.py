@@ -282,7 +282,8 @@ class Archive:
         if copies is None or copies.view != (searcher.num_docs, searcher.num_segments):  # a reload raced us
             copies = self._copy_index = CopyIndex.read(searcher, self.schema)
         folded = fold_hits(searcher, self.schema, copies, query,  # its copies are ranked by score
-                           lambda n: self._run(searcher, listed, sort, n, 0, half_life), offset, limit)
+                           lambda n: self._run(searcher, listed, sort, n, 0, half_life), offset, limit,
+                           matches=unscored, by_score=sort == "relevance" and half_life is None)
         return folded.hits, folded.articles, folded
 
     def _unscored(self, ranked: tuple[tantivy.Query, tantivy.Query | None], filters: Filters) -> tantivy.Query | None:

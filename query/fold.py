@@ -4,9 +4,10 @@ The best hit is the group's first in the requested order (highest score, or newe
 page is cut from the folded list of the whole result, always read from the top, so pages never repeat
 or skip a group however the copies are spread. The folded total counts groups exactly: the matching
 articles less the matching copies hidden behind another member of their group. An archive with no copies
-folds at no cost; with copies, one small search reads the matching members of groups with copies, and a
-second the founders that are not flagged (indexer/build.py flags a founder when its first copy comes in
-the same batch; an index written before the flag has none flagged).
+folds at no cost; with copies, one aggregation counts the matching members of each group with copies
+(indexer/build.py flags them `grouped`; a founder whose first copy came in a later batch is not flagged,
+and a small search finds those that match), and only the groups a page shows have their members read:
+from the page's own hits when they hold them all, else with one search.
 """
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ import tantivy
 from newssearch.indexer.schema import has_grouped
 
 MAX_COPY_IDS = 20  # ids listed per folded hit; `copies` counts them all
-MAX_MEMBERS = 10_000  # matching members of groups with copies read per query (the best by score)
-PARTIAL_WARNING = (f"more than {MAX_MEMBERS:,} articles in stories with copies match: the best {MAX_MEMBERS:,} "
-                   "were counted, so `stories` may count some stories more than once and `copies` miss some")
+MAX_GROUPS = 10_000  # stories with copies whose matching members are counted per query (the most matched)
+MAX_GROUP_SIZE = 1_000  # members read for a shown story left uncounted (past MAX_GROUPS)
+PARTIAL_WARNING = (f"more than {MAX_GROUPS:,} stories with copies match: the {MAX_GROUPS:,} with the most "
+                   "matching articles were counted, so `stories` may count some stories more than once")
 
 
 @dataclass
@@ -30,7 +32,7 @@ class FoldedPage:
     copy_addresses: list[list] = field(default_factory=list)  # per hit: up to MAX_COPY_IDS of them, best first
     total: int = 0  # matching groups
     articles: int = 0  # matching articles
-    partial: bool = False  # more members matched than MAX_MEMBERS: those past it were taken as stories alone
+    partial: bool = False  # more groups with copies matched than MAX_GROUPS: those past it were counted alone
 
 
 def _and(*queries: tantivy.Query) -> tantivy.Query:
@@ -77,36 +79,43 @@ class CopyIndex:
         return cls(view, len(addrs), {_key(a): g for a, g in zip(addrs, groups)}, flag, unfounded)
 
 
-def _matching_members(searcher: tantivy.Searcher, schema: tantivy.Schema, copies: CopyIndex, query: tantivy.Query
-                      ) -> tuple[dict[int, list[tuple[float, tantivy.DocAddress]]], int, dict[tuple[int, int], int], bool]:
-    """Per group with a matching flagged member, its matching members, in no set order (fold() orders
-    those it shows): one search, and a second for the founders of the unfounded groups among them. (A group
-    whose founder alone matches folds to itself either way.) Also how many members were read, the group of
-    each founder the second search found (the flagged ones' are in `copies.group_of`), and whether more
-    than MAX_MEMBERS matched (then the best MAX_MEMBERS by score were read)."""
-    ranked: dict[int, list] = {}
-    found: dict[tuple[int, int], int] = {}
+def _member_counts(searcher: tantivy.Searcher, copies: CopyIndex, matches: tantivy.Query
+                   ) -> tuple[dict[int, int], bool]:
+    """Per group with copies whose flagged members match, how many match: one aggregation over the
+    matches (no hit list, no scores: a third of a search's time), groups with one such member left out
+    unless some groups are unfounded (their unflagged founder may match too). Also whether groups were
+    left uncounted (more than MAX_GROUPS, the most matched first)."""
     if not copies.count:
-        return ranked, 0, found, False
-    got = searcher.search(_and(query, _filter(tantivy.Query.term_query(schema, copies.flag, True))),
-                          limit=min(copies.count, MAX_MEMBERS))
-    group_of = copies.group_of
-    hits = got.hits
-    for score, a in hits:
-        ranked.setdefault(group_of[a.segment_ord, a.doc], []).append((score, a))
-    matching = len(hits)
-    unfounded = [g for g in ranked if g in copies.unfounded]
-    if unfounded:
-        groups = tantivy.Query.boolean_query([(tantivy.Occur.Should, tantivy.Query.term_query(schema, "group", g))
-                                              for g in unfounded])  # a few terms: cheaper than a term set's scan
-        founders = searcher.search(_and(query, _filter(groups), _filter(tantivy.Query.term_query(schema, "copy", False))),
-                                   limit=len(unfounded)).hits
-        faddrs = [a for _, a in founders]
-        for (score, a), g in zip(founders, searcher.fast_field_values("group", faddrs) if faddrs else []):
-            ranked[g].append((score, a))
-            found[_key(a)] = g
-        matching += len(founders)
-    return ranked, matching, found, got.count > len(hits)
+        return {}, False
+    terms = {"field": "group", "size": MAX_GROUPS, "segment_size": MAX_GROUPS,
+             "min_doc_count": 1 if copies.unfounded else 2}
+    got = searcher.aggregate(matches, {"m": {"filter": f"{copies.flag}:true", "aggs": {"g": {"terms": terms}}}})
+    res = got["m"]["g"]
+    return {int(b["key"]): int(b["doc_count"]) for b in res["buckets"]}, bool(res.get("sum_other_doc_count"))
+
+
+def _founders(searcher: tantivy.Searcher, schema: tantivy.Schema, query: tantivy.Query, groups: list[int]
+              ) -> dict[tuple[int, int], int]:
+    """The matching founders of unfounded groups (not flagged: written before their first copy), by
+    address -> group."""
+    any_of = tantivy.Query.boolean_query([(tantivy.Occur.Should, tantivy.Query.term_query(schema, "group", g))
+                                          for g in groups])  # a few terms: cheaper than a term set's scan
+    hits = searcher.search(_and(query, _filter(any_of), _filter(tantivy.Query.term_query(schema, "copy", False))),
+                           limit=len(groups)).hits
+    addrs = [a for _, a in hits]
+    return dict(zip(map(_key, addrs), searcher.fast_field_values("group", addrs))) if addrs else {}
+
+
+def _members(searcher: tantivy.Searcher, schema: tantivy.Schema, query: tantivy.Query, sizes: dict[int, int]
+             ) -> dict[int, list[tuple[float, tantivy.DocAddress]]]:
+    """The matching members of a few groups (those a page shows), scored: one search."""
+    any_of = tantivy.Query.boolean_query([(tantivy.Occur.Should, tantivy.Query.term_query(schema, "group", g))
+                                          for g in sizes])
+    hits = searcher.search(_and(query, _filter(any_of)), limit=max(1, sum(sizes.values()))).hits
+    out: dict[int, list] = {}
+    for hit, g in zip(hits, searcher.fast_field_values("group", [a for _, a in hits]) if hits else []):
+        out.setdefault(g, []).append(hit)
+    return out
 
 
 def _best_first(searcher: tantivy.Searcher, members: list[tuple[float, tantivy.DocAddress]]) -> list:
@@ -117,21 +126,30 @@ def _best_first(searcher: tantivy.Searcher, members: list[tuple[float, tantivy.D
 
 
 def fold(searcher: tantivy.Searcher, schema: tantivy.Schema, copies: CopyIndex, query: tantivy.Query,
-         run: Callable[[int], tantivy.SearchResult], offset: int, limit: int) -> FoldedPage:
+         run: Callable[[int], tantivy.SearchResult], offset: int, limit: int,
+         matches: tantivy.Query | None = None, by_score: bool = False) -> FoldedPage:
     """The page [offset, offset+limit) of the folded result of `query`.
 
-    `run(n)` returns the first n hits of `query` in the requested order (offset 0). The matching
-    members of groups with matching copies are read first; every other article is its own group, so
-    the folded total is the matches less the members hidden behind their group's best hit, and the
-    first offset+limit groups lie within the first offset+limit+hidden hits.
+    `run(n)` returns the first n hits of `query` in the requested order (offset 0); `by_score`: that order
+    is `query`'s score (ties by id hash, query/ties.py). `matches`: the same matches as `query`, unscored
+    (cheaper to count). How many members of each group with copies match is counted first; every other
+    article is its own group, so the folded total is the matches less the members hidden behind their
+    group's best hit, and the first offset+limit groups lie within the first offset+limit+hidden hits.
+    Only the groups the page shows have their members read, from the hits when they are all among them.
     """
     need = offset + limit
-    ranked, matching, found, partial = _matching_members(searcher, schema, copies, query)
-    if not ranked:  # no group with copies matches: every hit is a story of its own
+    counts, partial = _member_counts(searcher, copies, matches if matches is not None else query)
+    found: dict[tuple[int, int], int] = {}
+    unfounded = [g for g in counts if g in copies.unfounded]
+    if unfounded:
+        found = _founders(searcher, schema, query, unfounded)
+        for g in found.values():
+            counts[g] += 1
+    hidden = sum(counts.values()) - len(counts)
+    if not hidden and not partial:  # no story has two matching members: every hit is a story of its own
         res = run(need)
         return FoldedPage(hits=res.hits[offset:], copies=[0] * len(res.hits[offset:]),
                           copy_addresses=[[] for _ in res.hits[offset:]], total=res.count, articles=res.count)
-    hidden = matching - len(ranked)
     group_of = copies.group_of  # the matching hits among its members are matching members
     n = min(need + hidden, 2 * need + 10)  # enough unless many copies rank near the top
     while True:
@@ -146,18 +164,40 @@ def fold(searcher: tantivy.Searcher, schema: tantivy.Schema, copies: CopyIndex, 
             first.setdefault(g, i)
         if len(first) >= need or len(res.hits) >= res.count or (n >= need + hidden and not partial):
             break
-        n = need + hidden if n < need + hidden else 2 * n  # partial: the members not read may hide more
+        n = need + hidden if n < need + hidden else 2 * n  # partial: the groups not counted may hide more
     _break_ties(searcher, res.hits, groups, first)
     picked = list(first.items())[offset:need]
     page = FoldedPage(hits=[res.hits[i] for _, i in picked], articles=res.count, total=res.count - hidden,
                       partial=partial)
+    members = _shown_members(searcher, schema, query, res.hits, groups, [g for g, _ in picked],
+                             counts, partial, by_score)
     for g, i in picked:
         shown = _key(res.hits[i][1])
-        members = ranked.get(g, [])
-        others = [a for _, a in (_best_first(searcher, members) if len(members) > 2 else members) if _key(a) != shown]
+        others = [a for _, a in members.get(g, ()) if _key(a) != shown]
         page.copies.append(len(others))
         page.copy_addresses.append(others[:MAX_COPY_IDS])
     return page
+
+
+def _shown_members(searcher: tantivy.Searcher, schema: tantivy.Schema, query: tantivy.Query, hits: list,
+                   groups: list[int], shown: list[int], counts: dict[int, int], partial: bool, by_score: bool
+                   ) -> dict[int, list]:
+    """The matching members of the shown groups with copies, best first. Taken from the hits when the
+    hits are in score order and hold every one (they hold all that outrank the last hit); read with one
+    search otherwise, and for a group left uncounted (partial)."""
+    wanted = {g: counts.get(g, 0) for g in shown if counts.get(g, 0) > 1 or (partial and g >= 0 and g not in counts)}
+    if not wanted:
+        return {}
+    listed: dict[int, list] = {}
+    if by_score:
+        for hit, g in zip(hits, groups):
+            if g in wanted:
+                listed.setdefault(g, []).append(hit)
+    read = {g: n if n else MAX_GROUP_SIZE for g, n in wanted.items() if len(listed.get(g, ())) != n}
+    if read:
+        for g, members in _members(searcher, schema, query, read).items():
+            listed[g] = _best_first(searcher, members) if len(members) > 2 else members
+    return listed
 
 
 def _break_ties(searcher: tantivy.Searcher, hits: list, groups: list[int], first: dict[int, int]) -> None:

@@ -250,14 +250,14 @@ def test_an_index_of_schema_version_4_is_read_and_folded(planted, tmp_path):
 
 
 def test_folding_reads_a_bounded_number_of_members(planted, monkeypatch):
-    """Past MAX_MEMBERS matching members of stories with copies, the best by score are folded and the answer
+    """Past MAX_GROUPS stories with copies matching, those with the most matching members are counted and the answer
     says that `stories` may count some twice; the page and the totals of articles are unchanged."""
     import newssearch.query.fold as fold
 
     archive = Archive.open(planted[0])
     exact = archive.search("oil", facets=False)
     assert not any("stories with copies" in w for w in exact.warnings)
-    monkeypatch.setattr(fold, "MAX_MEMBERS", 3)
+    monkeypatch.setattr(fold, "MAX_GROUPS", 3)
     bounded = Archive.open(planted[0]).search("oil", facets=False)
     assert fold.PARTIAL_WARNING in bounded.warnings
     assert bounded.total == exact.total and bounded.stories >= exact.stories
