@@ -97,7 +97,7 @@ def _member_counts(searcher: tantivy.Searcher, copies: CopyIndex, matches: tanti
 def _founders(searcher: tantivy.Searcher, schema: tantivy.Schema, query: tantivy.Query, groups: list[int]
               ) -> dict[tuple[int, int], int]:
     """The matching founders of unfounded groups (not flagged: written before their first copy), by
-    address -> group."""
+    address -> group. `query` need not score (their members are scored when a page shows them)."""
     any_of = tantivy.Query.boolean_query([(tantivy.Occur.Should, tantivy.Query.term_query(schema, "group", g))
                                           for g in groups])  # a few terms: cheaper than a term set's scan
     hits = searcher.search(_and(query, _filter(any_of), _filter(tantivy.Query.term_query(schema, "copy", False))),
@@ -142,7 +142,7 @@ def fold(searcher: tantivy.Searcher, schema: tantivy.Schema, copies: CopyIndex, 
     found: dict[tuple[int, int], int] = {}
     unfounded = [g for g in counts if g in copies.unfounded]
     if unfounded:
-        found = _founders(searcher, schema, query, unfounded)
+        found = _founders(searcher, schema, matches if matches is not None else query, unfounded)
         for g in found.values():
             counts[g] += 1
     hidden = sum(counts.values()) - len(counts)
