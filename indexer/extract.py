@@ -116,7 +116,9 @@ def _shrink(tree, keep_data: bool = False) -> None:
 def _date(stated: PageMeta, tree, url: str | None) -> tuple[datetime | None, str | None]:
     """The publication instant (UTC) and its calendar day as the page states it: its metadata's published
     date first (on the day the page shows beside its headline when that is the same date within a day: a
-    CMS that wrote the instant in UTC moved it), then the date it shows by the headline, and htmldate's
+    CMS that wrote the instant in UTC moved it; the date it shows there, not labelled as an update, when
+    that is earlier: the metadata was stamped again when the article was republished — WCXB's article
+    pages, 8 more right, 1 fewer), then the date it shows by the headline, and htmldate's
     search of the page (original date, not the last update) only when it shows none: its markup and URL
     rules, not its free-text search, whose guesses on pages that state no date were mostly a copyright
     line's year read as 1 January (WCXB site half a: 1 of 19 right dates lost, 40 such guesses gone, a
@@ -133,9 +135,12 @@ def _date(stated: PageMeta, tree, url: str | None) -> tuple[datetime | None, str
         return None, None
     day = local_day(value) or when.date().isoformat()
     if value == stated.published and stated.shown_date and stated.shown_label < 2:
-        shown = local_day(stated.shown_date)
+        shown_value, shown_when = _first_date(_plausible(stated.shown_date))
+        shown = shown_when and (local_day(shown_value) or shown_when.date().isoformat())
         if shown and shown != day and abs(datetime.fromisoformat(shown).date() - when.date()) <= timedelta(days=1):
             day = shown
+        elif shown and shown != day and shown_when < when:  # metadata re-stamped (republished): the page shows the original
+            return shown_when, shown
     return when, day
 
 

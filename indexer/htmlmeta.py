@@ -464,6 +464,7 @@ _DATE_LABEL = re.compile(r"(?:(published|posted|written|released|created|first p
                          r"((?:last )?(?:updated|modified|reviewed|edited|revised)))\W*(?:on|at|in)?\W*$", re.I)
 _VISIBLE_DATE = re.compile(rf"{DATE_IN_TEXT.pattern}|\b\d{{1,2}}\.\d{{1,2}}\.\d{{4}}\b")
 TEXTS_BEFORE_HEADLINE = 8
+DATE_LINE_WORDS = 12  # a text holding a date and more words than this is a sentence, not a date line
 
 
 def visible_date(tree: HtmlElement, headline: str | None) -> tuple[str | None, int]:
@@ -483,6 +484,8 @@ def visible_date(tree: HtmlElement, headline: str | None) -> tuple[str | None, i
             continue
         clean = _clean(text) or ""
         m = _VISIBLE_DATE.search(clean)
+        if m and len(clean.split()) > DATE_LINE_WORDS:  # a date in a sentence is what the text is about
+            m = None
         stamp = parent.get("datetime") if parent is not None and parent.tag == "time" else None
         if m or stamp and _VISIBLE_DATE.match(stamp):
             label = _DATE_LABEL.search((previous + " " + clean[:m.start() if m else 0])[-40:])
@@ -545,7 +548,8 @@ def page_meta(tree: HtmlElement, url: str | None = None) -> PageMeta:
                  or meta.get("parsely-pub-date") or meta.get("datepublished") or meta.get("publish-date")
                  or meta.get("publishdate") or meta.get("pubdate") or meta.get("sailthru:date")
                  or meta.get("dc:date:issued") or meta.get("dcterms:created") or meta.get("dc:date")
-                 or _marked_published(tree) or _clean(ld.get("dateCreated")))
+                 or meta.get("published") or _marked_published(tree) or _clean(ld.get("dateCreated"))
+                 or meta.get("date"))
     authors = (_names(ld.get("author"), ids) or _names(ld.get("creator"), ids) or _names([a for a in (
         meta.get("author"), meta.get("article:author"), meta.get("parsely-author"), meta.get("dc:creator"),
         _twitter_label(meta, "written by")) if a][:1]))

@@ -448,6 +448,22 @@ def test_the_date_shown_by_the_headline():
     assert extract(old).local_date != "1898-08-12"
 
 
+def test_the_original_date_by_the_headline_beats_a_restamped_one_and_a_sentence_is_no_date_line():
+    restamped = _page('<meta property="article:published_time" content="2025-06-01T09:00:00+00:00">',
+                      '<p class="date">March 3, 2021</p>')
+    a = extract(restamped)  # republished: the CMS re-stamped its metadata, the page shows the original
+    assert a.local_date == "2021-03-03" and a.date.date().isoformat() == "2021-03-03"
+    updated = _page('<meta property="article:published_time" content="2025-06-01T09:00:00+00:00">',
+                    '<p>Updated March 3, 2026</p>')
+    assert extract(updated).local_date == "2025-06-01"  # a later date, or one labelled as an update, is not
+    sentence = _page('<meta property="article:published_time" content="2025-06-01T09:00:00+00:00">',
+                     "<p>Sign-ups to the ferry alerts have quadrupled since March 1, 2020, when the council first "
+                     "put the harbour's closures online for the islands.</p>")
+    assert extract(sentence).local_date == "2025-06-01"  # a date the text is about
+    named = _page('<meta name="published" content="July 17, 2025">', "")
+    assert extract(named).local_date == "2025-07-17"
+
+
 def test_a_garbled_metadata_date_gives_way_and_a_copyright_year_is_no_date():
     garbled = _page('<meta property="article:published_time" content="2025-12-17UTC07:30:00+00:00">',
                     "<p>December 17th 2025</p>")
