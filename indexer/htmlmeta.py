@@ -211,14 +211,19 @@ def _strip_site(title: str, names: SiteNames, short_tail: bool = True) -> str:
     """A title without the site's name it often carries ("Headline | Site", "Site | Headline"): the parts
     that name the site (SiteNames), else (short_tail) a short last part after the headline."""
     parts = _TITLE_SEPARATOR.split(title)
-    if len(parts) < 2:
+    if len(parts) < 2:  # "example.com Headline": a host name never belongs to a headline's words
+        words = title.split()
+        for end in (0, -1):
+            if len(words) >= 3 and "." in words[end] and names.matches(words[end]):
+                return " ".join(words[1:] if end == 0 else words[:-1])
         return title
     kept = [p for p in parts if not names.matches(p.strip("[] "), part=True)]
     if kept and len(kept) < len(parts):
         return " - ".join(kept)
     head = title[:title.rfind(parts[-1])].rstrip(" |-–—·•»/\\:[")
     if short_tail and len(parts[-1].split()) <= SITE_NAME_WORDS and len(head.split()) >= 3:
-        return head
+        # "Headline | Section | Site": the section's name goes too
+        return _strip_site(head, names, short_tail) if len(parts) > 2 and " | " in head else head
     return title
 
 
@@ -425,13 +430,30 @@ def _headings(tree: HtmlElement) -> list[str]:
     caller matches them against the page's metadata)."""
     out = []
     for h in tree.iter("h1"):
-        text = _clean(h.text_content())
+        text = _clean(_heading_text(h))
         if text and len(text.split()) <= MAX_HEADLINE_WORDS and text not in out:
             out.append(text)
     return out
 
 
-def visible_headline(headings: list[str], stated: list[str], sites: list[str]) -> str | None:
+_BLOCKS = frozenset({"div", "p", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "figure", "table", "section", "header"})
+
+
+def _heading_text(h: HtmlElement) -> str:
+    """A heading's text up to the first block inside it (a page that puts its date and byline in an <h3>
+    within its <h1> has them out of the headline)."""
+    parts = [h.text or ""]
+    for child in h:
+        if child.tag in _BLOCKS:
+            break
+        if isinstance(child.tag, str):
+            parts.append(child.text_content())
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def visible_headline(headings: list[str], stated: list[str], sites: list[str],
+                     names: SiteNames | None = None) -> str | None:
     """The headline the page shows: the <h1> that the page's metadata titles (JSON-LD, OpenGraph, <title>)
     agree with, in its visible wording (metadata often rewords it for search engines or adds the site's
     name); None when none agrees (then the metadata's title, without the site's name, stands)."""
@@ -439,7 +461,7 @@ def visible_headline(headings: list[str], stated: list[str], sites: list[str]) -
     # ("Headline | Site"): a logo in an <h1> matches those words, not the headline's.
     site_keys = {s.casefold() for s in sites}
     site_keys.update(p.strip(" :[]").casefold() for t in stated if t for p in _TITLE_SEPARATOR.split(t)[1:])
-    headings = [h for h in headings if h.casefold() not in site_keys]
+    headings = [h for h in headings if h.casefold() not in site_keys and not (names and names.matches(h))]
     if not headings:
         return None
     stated_tokens = [_tokens(t) for t in stated if t]
@@ -538,7 +560,7 @@ def page_meta(tree: HtmlElement, url: str | None = None) -> PageMeta:
              or meta.get("weibo:webpage:title") or meta.get("title") or meta.get("twitter:title")
              or meta.get("parsely-title") or (title_tag and _title_from_title_tag(title_tag, site)))
     shown = visible_headline(_headings(tree), [_clean(ld.get("headline")), meta.get("og:title"), title_tag, title],
-                             sites)
+                             sites, names)
     # A headline that shows the site's name ("Headline – Site") loses it too, but not a short last part
     # of its own ("Part one: the start").
     title = _strip_site(shown, names, short_tail=" | " in shown) if shown else (title and _strip_site(title, names))

@@ -417,6 +417,18 @@ def test_site_name_left_out_of_titles_learnt_from_the_domain():
     assert extract(shown).title == "Storm closes the harbour"  # the site's name in the <h1> too
 
 
+def test_titles_without_a_logo_h1_a_section_or_a_byline_inside_the_h1():
+    logo = (f"<html><head><title>coastdaily.com Storm closes the harbour</title></head><body><h1><a href='/'>"
+            f"coastdaily.com</a></h1>{STORY}</body></html>")
+    assert extract(logo, url="https://coastdaily.com/2025/storm").title == "Storm closes the harbour"
+    section = (f"<html><head><title>Storm closes the harbour | Weather | Coast Daily News</title></head>"
+               f"<body>{STORY}</body></html>")
+    assert extract(section).title == "Storm closes the harbour"
+    byline = _page("", "").replace("<h1>Storm closes the harbour</h1>", '<h1>Storm closes the harbour<h3>Posted on '
+                                   '<time datetime="2024-07-01">July 1, 2024</time> by Ann Lee</h3></h1>')
+    assert extract(byline).title == "Storm closes the harbour"
+
+
 def test_a_date_or_a_label_before_the_headline_is_not_part_of_it():
     dated = _page("", "").replace("<h1>Storm closes the harbour</h1>",
                                   "<h1><span>Dec 18 2025</span> Storm closes the harbour</h1>")
