@@ -366,6 +366,8 @@ def test_byline_read_piece_by_piece_without_jobs_or_glue():
     assert author_name("Ann Lee, Tech Reporter") == "Ann Lee" and author_name("Ann Lee, MD") == "Ann Lee, MD"
     assert author_name("Author(s): John Smith") == "John Smith" and author_name("Andrew Gerrand 4") == "Andrew Gerrand"
     assert author_name("Senior Reporter") is None and author_name("focusing") is None
+    assert author_name("David Jackson - FullStack Editorial Team") == "David Jackson"  # a desk after a dash
+    assert author_name('"David Kim"', stated=True) == "David Kim" and author_name("Jean-Luc Picard") == "Jean-Luc Picard"
 
 
 def test_site_name_as_author_gives_way_to_the_person_the_byline_names():
