@@ -94,14 +94,18 @@ def _member_counts(searcher: tantivy.Searcher, copies: CopyIndex, matches: tanti
     return {int(b["key"]): int(b["doc_count"]) for b in res["buckets"]}, bool(res.get("sum_other_doc_count"))
 
 
+def _any_group(schema: tantivy.Schema, groups) -> tantivy.Query:
+    """Members of any of a few groups (a few terms: cheaper than a term set's scan)."""
+    return tantivy.Query.boolean_query([(tantivy.Occur.Should, tantivy.Query.term_query(schema, "group", g))
+                                        for g in groups])
+
+
 def _founders(searcher: tantivy.Searcher, schema: tantivy.Schema, query: tantivy.Query, groups: list[int]
               ) -> dict[tuple[int, int], int]:
     """The matching founders of unfounded groups (not flagged: written before their first copy), by
     address -> group. `query` need not score (their members are scored when a page shows them)."""
-    any_of = tantivy.Query.boolean_query([(tantivy.Occur.Should, tantivy.Query.term_query(schema, "group", g))
-                                          for g in groups])  # a few terms: cheaper than a term set's scan
-    hits = searcher.search(_and(query, _filter(any_of), _filter(tantivy.Query.term_query(schema, "copy", False))),
-                           limit=len(groups)).hits
+    hits = searcher.search(_and(query, _filter(_any_group(schema, groups)),
+                                _filter(tantivy.Query.term_query(schema, "copy", False))), limit=len(groups)).hits
     addrs = [a for _, a in hits]
     return dict(zip(map(_key, addrs), searcher.fast_field_values("group", addrs))) if addrs else {}
 
@@ -109,9 +113,7 @@ def _founders(searcher: tantivy.Searcher, schema: tantivy.Schema, query: tantivy
 def _members(searcher: tantivy.Searcher, schema: tantivy.Schema, query: tantivy.Query, sizes: dict[int, int]
              ) -> dict[int, list[tuple[float, tantivy.DocAddress]]]:
     """The matching members of a few groups (those a page shows), scored: one search."""
-    any_of = tantivy.Query.boolean_query([(tantivy.Occur.Should, tantivy.Query.term_query(schema, "group", g))
-                                          for g in sizes])
-    hits = searcher.search(_and(query, _filter(any_of)), limit=max(1, sum(sizes.values()))).hits
+    hits = searcher.search(_and(query, _filter(_any_group(schema, sizes))), limit=max(1, sum(sizes.values()))).hits
     out: dict[int, list] = {}
     for hit, g in zip(hits, searcher.fast_field_values("group", [a for _, a in hits]) if hits else []):
         out.setdefault(g, []).append(hit)
@@ -138,11 +140,12 @@ def fold(searcher: tantivy.Searcher, schema: tantivy.Schema, copies: CopyIndex, 
     Only the groups the page shows have their members read, from the hits when they are all among them.
     """
     need = offset + limit
-    counts, partial = _member_counts(searcher, copies, matches if matches is not None else query)
+    matches = matches if matches is not None else query
+    counts, partial = _member_counts(searcher, copies, matches)
     found: dict[tuple[int, int], int] = {}
     unfounded = [g for g in counts if g in copies.unfounded]
     if unfounded:
-        found = _founders(searcher, schema, matches if matches is not None else query, unfounded)
+        found = _founders(searcher, schema, matches, unfounded)
         for g in found.values():
             counts[g] += 1
     hidden = sum(counts.values()) - len(counts)
