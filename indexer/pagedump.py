@@ -360,6 +360,7 @@ def _byline_fields(lines: list[str], title_at: int | None, byline_at: int | None
     # side) is read cell by cell, as lines.
     window = [_BY_TWICE.sub("by", _GLUED_LABEL.sub(" ", _clean_line(cell)))
               for i in at for cell in (_CELLS.split(lines[i].strip()) or [""])]
+    window = [t for t in window if t]  # lines apart by blank ones are beside each other on the page
     author = date = None
     dated = [k for k, t in enumerate(window) if _DATE.search(t) and len(t.split()) <= 25]
     timed = dated + [k for k, t in enumerate(window) if _READING_TIME.search(t)]
@@ -382,7 +383,7 @@ def _byline_fields(lines: list[str], title_at: int | None, byline_at: int | None
         if named and k + 1 < len(window) and window[k + 1] == named:
             author = named
             break
-        if _NAME_LINE.match(t) and any(abs(k - d) == 1 for d in timed) and not _DATE.search(t) \
+        if _NAME_LINE.match(t) and any(0 < d - k <= 2 or k - d == 1 for d in timed) and not _DATE.search(t) \
                 and not _READING_TIME.search(t):
             author = t  # a name on the line beside the date line or the reading time
             break

@@ -344,6 +344,22 @@ caffeine after lunch shortens deep sleep even for those who say it does not affe
     assert a.body.startswith("Sleep researchers agree")
 
 
+def test_dump_byline_apart_from_its_date_by_blank_lines_or_a_category():
+    body = """
+Sleep researchers agree that a regular bedtime matters more than the number of hours spent in bed, and that
+light in the evening delays the body's clock by as much as an hour on the nights it is switched on late.
+
+Cooling the bedroom to about eighteen degrees helps most people fall asleep sooner, the studies found, while
+caffeine after lunch shortens deep sleep even for those who say it does not affect them at all.
+"""
+    spaced = "Home  News  Health\n\nTen habits that help you sleep\n\nKelia Losa Reinoso\n\n  • August 25, 2025\n" + body
+    assert extract(spaced, kind="pagedump").authors == ["Kelia Losa Reinoso"]
+    filed = ("Home  News  Health\n\nTen habits that help you sleep\n\n  • Kelia Losa Reinoso\n  • inHealthSleep\n"
+             "  • Aug 25, 2025\n" + body)
+    a = extract(filed, kind="pagedump")
+    assert a.authors == ["Kelia Losa Reinoso"] and a.local_date == "2025-08-25"
+
+
 # --- Metadata rules (htmlmeta): crafted pages, then real ones from WCXB --------------------------------------
 STORY = ("<p>The harbour stayed shut on Saturday as the storm pushed waves over the sea wall, the port authority "
          "said, and ferries to the islands were cancelled until further notice while crews checked the moorings."
