@@ -394,6 +394,29 @@ def _byline_fields(lines: list[str], title_at: int | None, byline_at: int | None
     return author, date
 
 
+DATE_LINE_SPAN = 80  # lines into the body where a date line still dates the page (a byline box set below)
+DATE_LINE_WORDS = 8  # a date line: the date and a label ("Published:", "Posted by Ann Lee on"), no sentence
+
+
+def _date_line(lines: list[str], start: int, end: int) -> datetime | None:
+    """The first line from the headline on that is a date and little else, one not labelled an update
+    first: the page's own date where no byline stands by the headline (a dump's headline is sometimes
+    not found, or its byline sits further down)."""
+    found: list[tuple[bool, datetime]] = []
+    for line in lines[start:end]:
+        t = _clean_line(line)
+        m = _DATE.search(t)
+        if m and len(t.split()) <= DATE_LINE_WORDS:
+            try:
+                found.append((bool(_UPDATED.match(t)), parse_date(m.group(0))))
+            except ValueError:
+                continue
+            if not found[-1][0]:
+                break
+    found.sort(key=lambda f: f[0])
+    return found[0][1] if found else None
+
+
 def _category(lines: list[str], title_at: int) -> str | None:
     texts = [_clean_line(l) for l in lines]
     title = texts[title_at]
@@ -473,6 +496,8 @@ def pagedump_to_article(text: str, url: str | None = None, source: str = "<input
     byline_at = _find_byline(lines, body_start)
     title_at = _find_title(lines, body_start, byline_at, template, slug_words(url))
     author, date = _byline_fields(lines, title_at, byline_at, body_start)
+    if date is None:
+        date = _date_line(lines, title_at or 0, body_start + DATE_LINE_SPAN)
     return make_article(
         title=_clean_line(lines[title_at]) if title_at is not None else None,
         body="\n\n".join(b.text for b in body_blocks), url=url, date=date,

@@ -360,6 +360,15 @@ caffeine after lunch shortens deep sleep even for those who say it does not affe
     assert a.authors == ["Kelia Losa Reinoso"] and a.local_date == "2025-08-25"
 
 
+def test_dump_date_line_found_below_the_headline_when_no_byline_stands_by_it():
+    paragraphs = "\n\n".join(
+        f"Paragraph {i}: sleep researchers agree that a regular bedtime matters more than the hours spent in bed,"
+        f"\nand that light in the evening delays the body's clock by as much as an hour." for i in range(8))
+    dump = f"Home  News  Health\n\nTen habits that help you sleep\n\n{paragraphs}\n\nUpdated: March 9, 2025\n\n" \
+           f"Published: March 2, 2025\n\nComments\n\nAnn on June 1, 2025 said something.\n"
+    assert extract(dump, kind="pagedump").local_date == "2025-03-02"  # the published one, not the update
+
+
 # --- Metadata rules (htmlmeta): crafted pages, then real ones from WCXB --------------------------------------
 STORY = ("<p>The harbour stayed shut on Saturday as the storm pushed waves over the sea wall, the port authority "
          "said, and ferries to the islands were cancelled until further notice while crews checked the moorings."
