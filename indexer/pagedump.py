@@ -257,6 +257,7 @@ _NOT_A_TITLE = re.compile(r"^(?:by\s?|written by|continue reading|skip to|advert
 _SLUG_WORD = re.compile(r"[^\W\d_]{2,}")
 TITLE_LINES_ABOVE = 40  # how far above the body a headline is looked for
 SLUG_LINES_ABOVE = 120  # ... and one that its URL's slug names (a hero image, a long summary between)
+SLUG_LINES_BELOW = 40  # ... or below where the body was taken to start (a teaser or a menu above it)
 
 
 def slug_words(url: str | None) -> set[str]:
@@ -286,20 +287,22 @@ def _find_title(lines: list[str], body_start: int, byline_at: int | None,
     anchor = body_start
     texts = [_clean_line(l) for l in lines]
     best, best_score = None, float("-inf")
-    for i in range(anchor - 1, max(-1, anchor - (SLUG_LINES_ABOVE if slug else TITLE_LINES_ABOVE)), -1):
+    above = range(anchor - 1, max(-1, anchor - (SLUG_LINES_ABOVE if slug else TITLE_LINES_ABOVE)), -1)
+    below = range(anchor, min(len(lines), anchor + SLUG_LINES_BELOW)) if slug else range(0)
+    for i in [*above, *below]:
         t = texts[i]
         n = len(t.split())
         if not 3 <= n <= 30 or _DATE.search(t) and n < 8 or _is_junk_row(t) or _END_MARKERS.match(t):
             continue
         share = _slug_share(t, slug)
-        if anchor - i > TITLE_LINES_ABOVE and share < SLUG_SHARE:
-            continue
+        if (anchor - i > TITLE_LINES_ABOVE or i >= anchor) and share < SLUG_SHARE:
+            continue  # far above the body, or in it: only a line its URL's slug names
         if t.endswith(".") and n > 15 or _NOT_A_TITLE.search(t) or t in template:
             continue  # a sentence, a byline, a reading aid or the site's template: not a headline
         if _PICTURE_OF.match(t) or _NAME_LINE.match(t) and (i + 1 < len(texts) and _DATE.search(texts[i + 1])
                                                           or i > 0 and _PICTURE_OF.match(texts[i - 1])):
             continue  # an author's picture and name beside the date line
-        score = -0.05 * (anchor - i)
+        score = -0.05 * abs(anchor - i)
         standalone = (i == 0 or not texts[i - 1]) and (i + 1 == len(texts) or not texts[i + 1])
         if standalone:
             score += 1.0  # headings stand alone; wrapped text and menus run on
@@ -497,7 +500,7 @@ def pagedump_to_article(text: str, url: str | None = None, source: str = "<input
     title_at = _find_title(lines, body_start, byline_at, template, slug_words(url))
     author, date = _byline_fields(lines, title_at, byline_at, body_start)
     if date is None:
-        date = _date_line(lines, title_at or 0, body_start + DATE_LINE_SPAN)
+        date = _date_line(lines, min(title_at or 0, body_start), body_start + DATE_LINE_SPAN)
     return make_article(
         title=_clean_line(lines[title_at]) if title_at is not None else None,
         body="\n\n".join(b.text for b in body_blocks), url=url, date=date,

@@ -369,6 +369,18 @@ def test_dump_date_line_found_below_the_headline_when_no_byline_stands_by_it():
     assert extract(dump, kind="pagedump").local_date == "2025-03-02"  # the published one, not the update
 
 
+def test_dump_headline_the_url_names_below_a_teaser_taken_for_the_body():
+    teaser = ("Our newsletter brings the week's best health stories to your inbox every Friday morning, with tips\n"
+              "from our editors, the latest research explained and a weekly recipe that is easy to cook at home.")
+    story = ("Sleep researchers agree that a regular bedtime matters more than the number of hours spent in bed,\n"
+             "and that light in the evening delays the body's clock by as much as an hour on late nights.\n\n"
+             "Cooling the bedroom to about eighteen degrees helps most people fall asleep sooner, the studies\n"
+             "found, while caffeine after lunch shortens deep sleep even for those who say it does not.")
+    dump = f"Home  News  Health\n\n{teaser}\n\nTen habits that help you sleep better\n\n{story}\n"
+    url = "https://example.com/health/ten-habits-that-help-you-sleep"
+    assert extract(dump, url=url, kind="pagedump").title == "Ten habits that help you sleep better"
+
+
 # --- Metadata rules (htmlmeta): crafted pages, then real ones from WCXB --------------------------------------
 STORY = ("<p>The harbour stayed shut on Saturday as the storm pushed waves over the sea wall, the port authority "
          "said, and ferries to the islands were cancelled until further notice while crews checked the moorings."
