@@ -326,6 +326,22 @@ def _find_title(lines: list[str], body_start: int, byline_at: int | None,
     return best
 
 
+WRAP_WIDTH = 80  # a text dump's width (w3m's default): a headline this long went on on the next line
+WRAPPED_AT = 60  # a line at least this long whose next line's first word would not have fitted was wrapped
+
+
+def _headline(lines: list[str], at: int) -> str:
+    """The headline line, and the lines it was wrapped onto in a dump of fixed width."""
+    text, line = _clean_line(lines[at]), lines[at].rstrip()
+    for nxt in lines[at + 1:at + 3]:
+        words = nxt.split()
+        if len(line) < WRAPPED_AT or not words or len(line) + 1 + len(words[0]) <= WRAP_WIDTH \
+                or _DATE.search(nxt) or _BY_LINE.match(_clean_line(nxt)) or len(text.split()) + len(words) > 30:
+            break
+        text, line = f"{text} {_clean_line(nxt)}", nxt.rstrip()
+    return text
+
+
 def _find_byline(lines: list[str], body_start: int) -> int | None:
     """The line with the publication date just above the body (a byline/date line)."""
     for i in range(body_start - 1, max(-1, body_start - 30), -1):
@@ -502,7 +518,7 @@ def pagedump_to_article(text: str, url: str | None = None, source: str = "<input
     if date is None:
         date = _date_line(lines, min(title_at or 0, body_start), body_start + DATE_LINE_SPAN)
     return make_article(
-        title=_clean_line(lines[title_at]) if title_at is not None else None,
+        title=_headline(lines, title_at) if title_at is not None else None,
         body="\n\n".join(b.text for b in body_blocks), url=url, date=date,
         categories=[c] if title_at is not None and (c := _category(lines, title_at)) else [],
         authors=[author] if author else [], site=_site(lines), source=source,

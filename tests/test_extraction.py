@@ -381,6 +381,18 @@ def test_dump_headline_the_url_names_below_a_teaser_taken_for_the_body():
     assert extract(dump, url=url, kind="pagedump").title == "Ten habits that help you sleep better"
 
 
+def test_dump_headline_wrapped_onto_a_second_line():
+    story = ("Sleep researchers agree that a regular bedtime matters more than the number of hours spent in bed,\n"
+             "and that light in the evening delays the body's clock by as much as an hour on late nights.\n\n"
+             "Cooling the bedroom to about eighteen degrees helps most people fall asleep sooner, the studies\n"
+             "found, while caffeine after lunch shortens deep sleep even for those who say it does not.")
+    dump = ("Home  News  Health\n\nTop Sleep Trends for Fall 2025: What Sleep Researchers Are Doing (and How\n"
+            "Everyone Can Do It Too)\n\nBy Ann Lee\n\n" + story + "\n")
+    a = extract(dump, kind="pagedump")
+    assert a.title == "Top Sleep Trends for Fall 2025: What Sleep Researchers Are Doing (and How Everyone Can Do It Too)"
+    assert a.authors == ["Ann Lee"]
+
+
 # --- Metadata rules (htmlmeta): crafted pages, then real ones from WCXB --------------------------------------
 STORY = ("<p>The harbour stayed shut on Saturday as the storm pushed waves over the sea wall, the port authority "
          "said, and ferries to the islands were cancelled until further notice while crews checked the moorings."
