@@ -257,6 +257,7 @@ _NOT_A_TITLE = re.compile(r"^(?:by\s?|written by|continue reading|skip to|advert
 _SLUG_WORD = re.compile(r"[^\W\d_]{2,}")
 TITLE_LINES_ABOVE = 40  # how far above the body a headline is looked for
 SLUG_LINES_ABOVE = 120  # ... and one that its URL's slug names (a hero image, a long summary between)
+FIRST_NAMED_BONUS = 1.5  # for the first line in the page that its URL's slug names
 SLUG_LINES_BELOW = 40  # ... or below where the body was taken to start (a teaser or a menu above it)
 
 
@@ -287,6 +288,7 @@ def _find_title(lines: list[str], body_start: int, byline_at: int | None,
     anchor = body_start
     texts = [_clean_line(l) for l in lines]
     best, best_score = None, float("-inf")
+    scored: list[tuple[int, float, bool]] = []
     above = range(anchor - 1, max(-1, anchor - (SLUG_LINES_ABOVE if slug else TITLE_LINES_ABOVE)), -1)
     below = range(anchor, min(len(lines), anchor + SLUG_LINES_BELOW)) if slug else range(0)
     for i in [*above, *below]:
@@ -321,6 +323,10 @@ def _find_title(lines: list[str], body_start: int, byline_at: int | None,
         score += min(n, 15) / 15
         if share >= SLUG_SHARE:
             score += SLUG_BONUS * share  # the site's own words for its headline
+        scored.append((i, score, share >= SLUG_SHARE))
+    named = [i for i, _, by_slug in scored if by_slug]
+    for i, score, _ in scored:  # the first line the slug names: a subheading repeating its words comes later
+        score += FIRST_NAMED_BONUS if named and i == min(named) else 0.0
         if score > best_score:
             best, best_score = i, score
     return best
