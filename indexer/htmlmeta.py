@@ -173,6 +173,7 @@ def author_name(text: str, stated: bool = False) -> str | None:
     elif len(text.split()) >= 3 and _ROLE.fullmatch(text.split()[-1]) and not stated:
         text = " ".join(text.split()[:-1])  # "Irene Okpanachi Author"; a desk the metadata names stays whole
     text = re.sub(r"\s+\d+$", "", text)  # a count of their posts ("Andrew Gerrand 4")
+    text = re.sub(r"^(.+?)(?:\s*\1)+$", r"\1", text)  # a name shown twice or more ("Ann LeeAnn Lee")
     text = _PICTURE_AFTER.sub("", text)  # an image's alt text the name runs into ("Ann Lee WABC logo")
     if not text or _NOT_A_NAME.search(text) or len(text.split()) > MAX_NAME_WORDS:
         return None

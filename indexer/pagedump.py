@@ -365,6 +365,10 @@ _PICTURE_OF = re.compile(r"^(?:(?:picture|photo|image|avatar) of (.+)|(.+?) (?:p
 _NAME_LINE = re.compile(r"^(?:[A-Z][\w'’.-]*|de|van|von|der|da|di|la|le)(?: (?:[A-Z][\w'’.-]*|de|van|von|der|da|di|la|le)){1,3}$")
 _UPDATED = re.compile(r"^\W*(?:last )?(?:updated|modified|edited)\b", re.I)
 _BY_ALONE = re.compile(r"^(?:(?:written|posted) )?by:?$", re.I)
+# Named in a byline but not as its writer: "Reviewed by", "Fact-checked by", "Photos by", "Edited by".
+_NOT_THE_WRITER = re.compile(r"\b(?:review(?:ed)?|(?:fact[- ]?)?checked|edited|photos?|photography|illustrat\w*|"
+                             r"images?|video|produced|sponsored|powered|presented|translated)\W*(?:by)?\W*$", re.I)
+_AVATAR = re.compile(r"\b(?:avatar|author|profile)\s+(?:photo|image|picture)\W*by\W*$", re.I)  # the writer's own
 _READING_TIME = re.compile(r"\b\d+ min(?:ute)?s?(?: read)?\b", re.I)
 NEAR_HEADLINE = 12  # lines below the headline (or above the body) where bylines and dates stand
 
@@ -399,18 +403,20 @@ def _byline_fields(lines: list[str], title_at: int | None, byline_at: int | None
         if _BY_ALONE.match(t) and k + 1 < len(window) and (author := author_name(window[k + 1])):
             break  # "By" on a line of its own, the name on the next
         m = _BYLINE.search(t) or _BY_LINE.match(t)
-        if m:
+        if m and (not _NOT_THE_WRITER.search(t[:m.start(1)]) or _AVATAR.search(t[:m.start(1)])):
             author = author_name(re.sub(r"\s*@\w+", "", next(g for g in m.groups() if g)))  # no "@handle"
             if author:
                 break
         m = _PICTURE_OF.match(t)
-        named = m and (m.group(1) or m.group(2))
-        if named and k + 1 < len(window) and window[k + 1] == named:
-            author = named
+        named = m and author_name(re.sub(r"['’]s$", "", m.group(1) or m.group(2)))  # "Ann Lee's avatar"
+        beside_date = any(0 < d - k <= 2 or k - d == 1 for d in timed)
+        if named and (k + 1 < len(window) and author_name(window[k + 1]) == named or beside_date and m.group(1)):
+            author = named  # "Picture of Ann Lee" over "Ann Lee", or beside the date line
             break
-        if _NAME_LINE.match(t) and any(0 < d - k <= 2 or k - d == 1 for d in timed) and not _DATE.search(t) \
-                and not _READING_TIME.search(t):
-            author = t  # a name on the line beside the date line or the reading time
+        name = author_name(t) if beside_date and "|" not in t and not _DATE.search(t) \
+            and not _READING_TIME.search(t) else None
+        if name and _NAME_LINE.match(name.split(",")[0]) and not _ROLE.fullmatch(name.split()[-1]):
+            author = name  # a name on the line beside the date line or the reading time ("Ann Lee, Editor")
             break
         job = next((u for u in window[k + 1:k + 3] if u), "")
         if _NAME_LINE.match(t) and _ROLE.fullmatch(job.split()[-1] if job else "") and len(job.split()) <= 4 \

@@ -393,6 +393,22 @@ def test_dump_headline_wrapped_onto_a_second_line():
     assert a.authors == ["Ann Lee"]
 
 
+def test_dump_byline_reviewer_repeats_and_jobs():
+    story = ("Sleep researchers agree that a regular bedtime matters more than the number of hours spent in bed,\n"
+             "and that light in the evening delays the body's clock by as much as an hour on late nights.\n\n"
+             "Cooling the bedroom to about eighteen degrees helps most people fall asleep sooner, the studies\n"
+             "found, while caffeine after lunch shortens deep sleep even for those who say it does not.\n")
+    head = "Home  News  Health\n\nTen habits that help you sleep\n\n"
+    reviewed = head + "Reviewed by: Bo Chen, Sleep Editor\nWritten by Kelia Losa Reinoso\n\n" + story
+    assert extract(reviewed, kind="pagedump").authors == ["Kelia Losa Reinoso"]  # not the reviewer
+    glued = head + "  • Kelia Losa ReinosoKelia Losa Reinoso\n  • Last Updated Nov 6, 2025\n\n" + story
+    assert extract(glued, kind="pagedump").authors == ["Kelia Losa Reinoso"]
+    pictured = head + "  • Picture of Kelia Losa Reinoso Kelia Losa Reinoso\n  • August 13, 2024\n\n" + story
+    assert extract(pictured, kind="pagedump").authors == ["Kelia Losa Reinoso"]
+    job = head + "Kelia Losa Reinoso, Health Editor\nMay 31, 2024\n\n" + story
+    assert extract(job, kind="pagedump").authors == ["Kelia Losa Reinoso"]
+
+
 # --- Metadata rules (htmlmeta): crafted pages, then real ones from WCXB --------------------------------------
 STORY = ("<p>The harbour stayed shut on Saturday as the storm pushed waves over the sea wall, the port authority "
          "said, and ferries to the islands were cancelled until further notice while crews checked the moorings."
