@@ -357,6 +357,20 @@ def text_byline(tree: HtmlElement, headline: str | None = None) -> list[str]:
     return []
 
 
+_AUTHOR_PAGE = re.compile(r"/(?:author|authors)/[^/?#]+/?(?:[?#]|$)", re.I)
+
+
+def author_link(tree: HtmlElement, names: SiteNames | None = None) -> list[str]:
+    """The first link to an author's page ("/author/ann-lee") whose text is a name, outside asides, menus
+    and comments: for pages that name their writer nowhere else."""
+    for a in tree.iter("a"):
+        if _AUTHOR_PAGE.search(a.get("href") or "") and not _outside_article(a):
+            name = author_name(a.text_content())
+            if name and len(name.split()) >= 2 and not (names and names.matches(name)):
+                return [name]
+    return []
+
+
 def _next_text(text) -> str:
     """The first non-blank text after a text node of the tree (one an XPath returned), in page order,
     past an avatar's initials ("CP" over "Chengcheng Pei")."""
@@ -580,7 +594,7 @@ def page_meta(tree: HtmlElement, url: str | None = None) -> PageMeta:
     # sign. Where its byline names a person, that person wrote it.
     if not authors or all(names.matches(a) for a in authors):
         bylined = [a for a in byline_authors(tree, names) or text_byline(tree, title) if not names.matches(a)]
-        authors = bylined or authors
+        authors = bylined or authors or author_link(tree, names)
     shown_date, shown_label = visible_date(tree, title)
     section = _first(ld.get("articleSection")) or meta.get("article:section") or meta.get("parsely-section")
     article = meta.get("og:type", "").lower() == "article" or bool(_DECLARED_ARTICLE.search(_type(ld)))

@@ -435,6 +435,13 @@ def test_byline_read_piece_by_piece_without_jobs_or_glue():
     assert author_name('"David Kim"', stated=True) == "David Kim" and author_name("Jean-Luc Picard") == "Jean-Luc Picard"
 
 
+def test_a_link_to_the_authors_page_names_the_writer_when_nothing_else_does():
+    linked = _page("", '<p><a href="/authors/ann-lee/">Ann Lee</a></p>')
+    assert extract(linked).authors == ["Ann Lee"]
+    menu = _page("", "").replace("<article>", '<nav><a href="/authors/">Our Authors</a></nav><article>')
+    assert extract(menu).authors == []  # the list of authors, in a menu: nobody's byline
+
+
 def test_site_name_as_author_gives_way_to_the_person_the_byline_names():
     org = ('<meta property="og:site_name" content="Coast Daily"><script type="application/ld+json">'
            '{"@type": "NewsArticle", "headline": "Storm closes the harbour", '
