@@ -324,9 +324,9 @@ def _find_title(lines: list[str], body_start: int, byline_at: int | None,
         if share >= SLUG_SHARE:
             score += SLUG_BONUS * share  # the site's own words for its headline
         scored.append((i, score, share >= SLUG_SHARE))
-    named = [i for i, _, by_slug in scored if by_slug]
+    first_named = min((i for i, _, by_slug in scored if by_slug), default=None)
     for i, score, _ in scored:  # the first line the slug names: a subheading repeating its words comes later
-        score += FIRST_NAMED_BONUS if named and i == min(named) else 0.0
+        score += FIRST_NAMED_BONUS if i == first_named else 0.0
         if score > best_score:
             best, best_score = i, score
     return best
@@ -433,19 +433,19 @@ def _date_line(lines: list[str], start: int, end: int) -> datetime | None:
     """The first line from the headline on that is a date and little else, one not labelled an update
     first: the page's own date where no byline stands by the headline (a dump's headline is sometimes
     not found, or its byline sits further down)."""
-    found: list[tuple[bool, datetime]] = []
+    updated = None
     for line in lines[start:end]:
         t = _clean_line(line)
         m = _DATE.search(t)
         if m and len(t.split()) <= DATE_LINE_WORDS:
             try:
-                found.append((bool(_UPDATED.match(t)), parse_date(m.group(0))))
+                when = parse_date(m.group(0))
             except ValueError:
                 continue
-            if not found[-1][0]:
-                break
-    found.sort(key=lambda f: f[0])
-    return found[0][1] if found else None
+            if not _UPDATED.match(t):
+                return when
+            updated = updated or when
+    return updated
 
 
 def _category(lines: list[str], title_at: int) -> str | None:
