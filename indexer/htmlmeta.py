@@ -385,14 +385,15 @@ TEXTS_AFTER_HEADLINE = 20
 _AFTER_H1 = XPath(f"following::text()[normalize-space()][position() <= {TEXTS_AFTER_HEADLINE}]")
 # A byline's label anywhere in the page (its first three): "Written by …", "Posted by …", "Author".
 _LABELLED_BYLINE = XPath(
-    "(//text()[contains(., 'Written ') or contains(., 'Posted ') or contains(., 'Author')]"
+    "(//text()[contains(., 'Written ') or contains(., 'Posted ') or contains(., 'Author') or contains(., 'Article ')]"
     "[starts-with(normalize-space(), 'Written by') or starts-with(normalize-space(), 'Written By') or "
     "starts-with(normalize-space(), 'Posted by') or starts-with(normalize-space(), 'Posted By') or "
+    "starts-with(normalize-space(), 'Article by') or starts-with(normalize-space(), 'Article By') or "
     "normalize-space() = 'Author' or normalize-space() = 'Author:'])[position() <= 3]")
 # An element's own first text and the next one after it; the text after an element and the next one.
 _TEXT_AND_NEXT = XPath("(descendant::text() | following::text())[normalize-space()][position() <= 3]")
 _TAIL_AND_NEXT = XPath("following::text()[normalize-space()][position() <= 3]")
-_TEXT_BYLINE = re.compile(r"^(?:(?:written|posted|published) by|by|author)\b[\s:]*(.*)$", re.I)
+_TEXT_BYLINE = re.compile(r"^(?:(?:written|posted|published|article) by|by|author)\b[\s:]*(.*)$", re.I)
 
 
 def _outside_article(el: HtmlElement) -> bool:

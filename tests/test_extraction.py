@@ -438,6 +438,8 @@ def test_byline_read_piece_by_piece_without_jobs_or_glue():
 def test_a_link_to_the_authors_page_names_the_writer_when_nothing_else_does():
     linked = _page("", '<p><a href="/authors/ann-lee/">Ann Lee</a></p>')
     assert extract(linked).authors == ["Ann Lee"]
+    labelled = _page("", "").replace("</article>", "</article><div><p>Article by</p><p>Ann Lee</p></div>")
+    assert extract(labelled).authors == ["Ann Lee"]  # an author box under the article
     menu = _page("", "").replace("<article>", '<nav><a href="/authors/">Our Authors</a></nav><article>')
     assert extract(menu).authors == []  # the list of authors, in a menu: nobody's byline
 
