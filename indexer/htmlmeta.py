@@ -10,6 +10,7 @@ import html
 import json
 import re
 from dataclasses import dataclass, field
+from itertools import islice
 from urllib.parse import urlsplit
 
 from lxml.etree import XPath
@@ -371,6 +372,21 @@ def author_link(tree: HtmlElement, names: SiteNames | None = None) -> list[str]:
     return []
 
 
+MAX_OWNER_TEXTS = 3000  # texts of a page searched for its owner's name
+
+
+def owner_by_domain(tree: HtmlElement, names: SiteNames) -> list[str]:
+    """A personal site's owner, who writes its pages: a person's name on the page that spells its domain
+    ("Toby Hede" on tobyhede.com), for pages that name their writer nowhere else."""
+    if len(names.domain) < 6:
+        return []
+    for text in islice(tree.itertext(), MAX_OWNER_TEXTS):
+        words = text.split()
+        if 2 <= len(words) <= 3 and _key(text) == names.domain and (name := author_name(text)):
+            return [name]
+    return []
+
+
 def _next_text(text) -> str:
     """The first non-blank text after a text node of the tree (one an XPath returned), in page order,
     past an avatar's initials ("CP" over "Chengcheng Pei")."""
@@ -595,7 +611,7 @@ def page_meta(tree: HtmlElement, url: str | None = None) -> PageMeta:
     # sign. Where its byline names a person, that person wrote it.
     if not authors or all(names.matches(a) for a in authors):
         bylined = [a for a in byline_authors(tree, names) or text_byline(tree, title) if not names.matches(a)]
-        authors = bylined or authors or author_link(tree, names)
+        authors = bylined or authors or author_link(tree, names) or owner_by_domain(tree, names)
     shown_date, shown_label = visible_date(tree, title)
     section = _first(ld.get("articleSection")) or meta.get("article:section") or meta.get("parsely-section")
     article = meta.get("og:type", "").lower() == "article" or bool(_DECLARED_ARTICLE.search(_type(ld)))

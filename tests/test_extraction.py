@@ -440,6 +440,9 @@ def test_a_link_to_the_authors_page_names_the_writer_when_nothing_else_does():
     assert extract(linked).authors == ["Ann Lee"]
     labelled = _page("", "").replace("</article>", "</article><div><p>Article by</p><p>Ann Lee</p></div>")
     assert extract(labelled).authors == ["Ann Lee"]  # an author box under the article
+    owner = _page("", "").replace("<body>", "<body><header><a href='/'>Toby Hede</a></header>")
+    assert extract(owner, url="https://tobyhede.com/blog/storm").authors == ["Toby Hede"]  # a personal site
+    assert extract(owner, url="https://coastdaily.com/blog/storm").authors == []
     menu = _page("", "").replace("<article>", '<nav><a href="/authors/">Our Authors</a></nav><article>')
     assert extract(menu).authors == []  # the list of authors, in a menu: nobody's byline
 
