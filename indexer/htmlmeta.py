@@ -10,7 +10,7 @@ import html
 import json
 import re
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice
 from urllib.parse import urlsplit
 
 from lxml.etree import XPath
@@ -376,11 +376,12 @@ MAX_OWNER_TEXTS = 3000  # texts of a page searched for its owner's name
 
 
 def owner_by_domain(tree: HtmlElement, names: SiteNames) -> list[str]:
-    """A personal site's owner, who writes its pages: a person's name on the page that spells its domain
-    ("Toby Hede" on tobyhede.com), for pages that name their writer nowhere else."""
+    """A personal site's owner, who writes its pages: a person's name on the page (or its logo's alt text)
+    that spells its domain ("Toby Hede" on tobyhede.com), for pages that name their writer nowhere else."""
     if len(names.domain) < 6:
         return []
-    for text in islice(tree.itertext(), MAX_OWNER_TEXTS):
+    alts = (img.get("alt") or "" for img in tree.iter("img"))
+    for text in islice(chain(tree.itertext(), alts), MAX_OWNER_TEXTS):
         words = text.split()
         if 2 <= len(words) <= 3 and _key(text) == names.domain and (name := author_name(text)):
             return [name]

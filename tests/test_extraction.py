@@ -443,6 +443,8 @@ def test_a_link_to_the_authors_page_names_the_writer_when_nothing_else_does():
     owner = _page("", "").replace("<body>", "<body><header><a href='/'>Toby Hede</a></header>")
     assert extract(owner, url="https://tobyhede.com/blog/storm").authors == ["Toby Hede"]  # a personal site
     assert extract(owner, url="https://coastdaily.com/blog/storm").authors == []
+    logo = _page("", "").replace("<body>", "<body><header><img src='/logo.png' alt='Toby Hede'></header>")
+    assert extract(logo, url="https://tobyhede.com/blog/storm").authors == ["Toby Hede"]
     menu = _page("", "").replace("<article>", '<nav><a href="/authors/">Our Authors</a></nav><article>')
     assert extract(menu).authors == []  # the list of authors, in a menu: nobody's byline
 
