@@ -133,15 +133,20 @@ def _date(stated: PageMeta, tree, url: str | None) -> tuple[datetime | None, str
         value, when = _first_date(found)
     if when is None:
         return None, None
-    day = local_day(value) or when.date().isoformat()
+    day = _calendar_day(value, when)
     if value == stated.published and stated.shown_date and stated.shown_label < 2:
         shown_value, shown_when = _first_date(_plausible(stated.shown_date))
-        shown = shown_when and (local_day(shown_value) or shown_when.date().isoformat())
+        shown = shown_when and _calendar_day(shown_value, shown_when)
         if shown and shown != day and abs(datetime.fromisoformat(shown).date() - when.date()) <= timedelta(days=1):
             day = shown
         elif shown and shown != day and shown_when < when:  # metadata re-stamped (republished): the page shows the original
             return shown_when, shown
     return when, day
+
+
+def _calendar_day(value: str, when: datetime) -> str:
+    """The day a date as written falls on where it was written (its own offset), else its UTC day."""
+    return local_day(value) or when.date().isoformat()
 
 
 def _first_date(*values: str | None) -> tuple[str | None, datetime | None]:

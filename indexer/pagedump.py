@@ -338,14 +338,15 @@ WRAPPED_AT = 60  # a line at least this long whose next line's first word would 
 
 def _headline(lines: list[str], at: int) -> str:
     """The headline line, and the lines it was wrapped onto in a dump of fixed width."""
-    text, line = _clean_line(lines[at]), lines[at].rstrip()
+    parts, line = [_clean_line(lines[at])], lines[at].rstrip()
     for nxt in lines[at + 1:at + 3]:
         words = nxt.split()
         if len(line) < WRAPPED_AT or not words or len(line) + 1 + len(words[0]) <= WRAP_WIDTH \
-                or _DATE.search(nxt) or _BY_LINE.match(_clean_line(nxt)) or len(text.split()) + len(words) > 30:
+                or _DATE.search(nxt) or _BY_LINE.match(_clean_line(nxt)) or len(_join(parts).split()) + len(words) > 30:
             break
-        text, line = f"{text} {_clean_line(nxt)}", nxt.rstrip()
-    return text
+        parts.append(_clean_line(nxt))
+        line = nxt.rstrip()
+    return _join(parts)
 
 
 def _find_byline(lines: list[str], body_start: int) -> int | None:
