@@ -1,7 +1,8 @@
 """Library latency of two builds of newssearch on the same requests, measured side by side.
 
     python bench/latency_ab.py --old /path/to/venv-old/bin/python:/path/to/old-index \\
-                               --new python:/path/to/index [--requests 2000] [--rounds 3]
+                               --new python:/path/to/index [--requests 2000] [--rounds 3] \\
+                               [--new-args '{"fold": false}']
 
 Each side is a Python that imports its own newssearch (a virtualenv with an older commit installed, say)
 and an index that build wrote. The request mix is `bench/serve.py`'s search-box mix (words from real
@@ -9,7 +10,8 @@ headlines, facets, filters, as-you-type, /suggest), drawn once from the new side
 Two long-lived worker processes, one per side, take turns on chunks of 100 requests (which goes first
 alternates chunk by chunk), so a machine whose load changes over the run slows both alike; each times
 every request through `Archive.search`/`Archive.suggest`, one at a time, as serve.py's library line does.
-Prints each side's p50/p90/p99/mean (ms) and new/old ratios.
+Prints each side's p50/p90/p99/mean (ms) and new/old ratios. `--new-args` passes more keywords to the new
+side's searches (`{"fold": false}`: what folding near-duplicates costs, a feature the old build lacks).
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ WORKER = r"""
 import json, sys, time
 from newssearch import Archive
 archive = Archive.open(sys.argv[1])
+extra = json.loads(sys.argv[2])  # more search() keywords for this side (--new-args)
 def run(mix):
     out = []
     for route, p in mix:
@@ -37,7 +40,7 @@ def run(mix):
         else:
             archive.search(p["q"], categories=[p["category"]] if "category" in p else [],
                            sort=p.get("sort", "relevance"), date_from=p.get("from"), page=p.get("page", 1),
-                           prefix=p.get("prefix") == "true")
+                           prefix=p.get("prefix") == "true", **extra)
         out.append((time.perf_counter() - t) * 1000)
     return out
 print("ready", flush=True)
@@ -60,6 +63,8 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--warm", type=int, default=300, help="requests each side runs first, untimed")
+    ap.add_argument("--new-args", default="{}", metavar="JSON",
+                    help='more Archive.search keywords for the new side: \'{"fold": false}\' times it without folding')
     args = ap.parse_args()
     sides = {"old": side(args.old), "new": side(args.new)}
 
@@ -68,7 +73,14 @@ def main() -> None:
     from newssearch import Archive
 
     mix = serve.request_mix(Archive.open(sides["new"][1]), args.requests)
-    procs = {k: subprocess.Popen([py, "-c", WORKER, index], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    try:
+        new_args = json.loads(args.new_args)
+    except ValueError as exc:
+        raise SystemExit(f"--new-args: not JSON ({exc})")
+    if not isinstance(new_args, dict):
+        raise SystemExit("--new-args: expected a JSON object of Archive.search keywords")
+    extra = {"old": "{}", "new": json.dumps(new_args)}
+    procs = {k: subprocess.Popen([py, "-c", WORKER, index, extra[k]], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                  stderr=subprocess.DEVNULL, text=True) for k, (py, index) in sides.items()}
     try:
         def ask(k: str, chunk: list) -> list[float]:
