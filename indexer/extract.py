@@ -50,6 +50,7 @@ def html_to_article(content: bytes | str, url: str | None = None, source: str = 
 
     from .htmlbody import choose_body, trafilatura_text
     from .htmlmeta import page_meta
+    from .repeats import drop_repeated_runs
 
     tree = load_html(content)
     if tree is None:
@@ -66,7 +67,7 @@ def html_to_article(content: bytes | str, url: str | None = None, source: str = 
     if not words or len(words) < MIN_WORDS and _only_link_text(tree, words):
         raise ValueError("no article text found in the page")
     # trafilatura separates paragraphs by one newline; our records use blank lines.
-    body = re.sub(r"\n+", "\n\n", text)
+    body = "\n\n".join(drop_repeated_runs(re.split(r"\n+", text)))
     # trafilatura's byline search (extract_author) found a few more, at 15% of the page's time: htmlmeta's
     # own byline search (byline_authors) stands in for it.
     authors = stated.authors

@@ -21,6 +21,7 @@ from pathlib import Path
 from .article import Article, Problem, make_article
 from .dates import DATE_IN_TEXT as _DATE, MONTHS as _MONTHS, parse_date
 from .formats import BY_NAME, decide_format, decode_text
+from .repeats import drop_repeated_runs
 from .sources import read_bytes
 
 _BYLINE = re.compile(rf"(?<![a-z])(?:By|BY|by)(?:[:\s]\s*|(?=[A-Z][a-z]))(.+?)(?=\s*(?:{_MONTHS}\b|\d|\||•|·|—|–|-\s|,\s*(?:Updated|Published)|$))")
@@ -532,7 +533,7 @@ def pagedump_to_article(text: str, url: str | None = None, source: str = "<input
         date = _date_line(lines, min(title_at or 0, body_start), body_start + DATE_LINE_SPAN)
     return make_article(
         title=_headline(lines, title_at) if title_at is not None else None,
-        body="\n\n".join(b.text for b in body_blocks), url=url, date=date,
+        body="\n\n".join(drop_repeated_runs([b.text for b in body_blocks])), url=url, date=date,
         categories=[c] if title_at is not None and (c := _category(lines, title_at)) else [],
         authors=[author] if author else [], site=_site(lines), source=source,
     )

@@ -295,6 +295,29 @@ def test_a_listing_trafilatura_cuts_to_its_intro_is_read_from_its_main_region():
     assert ngram_prf(a.body, truth["main_content"], 1)[2] >= 0.9  # trafilatura alone: 0.15
 
 
+def test_an_article_the_page_shows_twice_is_indexed_once():
+    from newssearch.indexer.scoring import ngram_prf
+
+    html, truth = _wcxb("0151")  # the article, a newsletter box, then the whole article again
+    a = extract(html, kind="html")
+    opening = "When it comes to yoga classes"
+    assert a.body.count(opening) == 1 and "Join Our Genius Newsletter" in a.body
+    assert ngram_prf(a.body, truth["main_content"], 1)[2] >= 0.9  # with the second copy: 0.65
+
+
+def test_repeated_runs_dropped_repeated_lines_kept():
+    from newssearch.indexer.repeats import drop_repeated_runs
+
+    story = [f"Paragraph {i} of the story, " + "with words that carry it along " * 6 for i in range(4)]
+    page = ["Free shipping on every order today", *story, "Sign up for our newsletter", *story,
+            "Free shipping on every order today", "The end."]
+    assert drop_repeated_runs(page) == ["Free shipping on every order today", *story, "Sign up for our newsletter",
+                                        "Free shipping on every order today", "The end."]
+    short = ["Yes.", "No.", "Maybe.", "Yes.", "No.", "Maybe."]  # under REPEAT_WORDS: a list, not a copy
+    assert drop_repeated_runs(short) == short
+    assert drop_repeated_runs(["same words " * 40] * 20_000) == ["same words " * 40] * 20_000  # linear, kept
+
+
 def test_article_metadata_as_the_page_shows_it():
     html, truth = _wcxb("0002")
     a = extract(html, kind="html")
