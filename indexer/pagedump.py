@@ -300,8 +300,8 @@ def _find_title(lines: list[str], body_start: int, byline_at: int | None,
         share = _slug_share(t, slug)
         if (anchor - i > TITLE_LINES_ABOVE or i >= anchor) and share < SLUG_SHARE:
             continue  # far above the body, or in it: only a line its URL's slug names
-        if t.endswith(".") and n > 15 or _NOT_A_TITLE.search(t) or t in template:
-            continue  # a sentence, a byline, a reading aid or the site's template: not a headline
+        if t.endswith(".") and n > 15 or _NOT_A_TITLE.search(t) or t in template or _crumbs(t):
+            continue  # a sentence, a byline, a reading aid, the site's template or a breadcrumb trail
         if _PICTURE_OF.match(t) or _NAME_LINE.match(t) and (i + 1 < len(texts) and _DATE.search(texts[i + 1])
                                                           or i > 0 and _PICTURE_OF.match(texts[i - 1])):
             continue  # an author's picture and name beside the date line
@@ -450,12 +450,22 @@ def _date_line(lines: list[str], start: int, end: int) -> datetime | None:
     return updated
 
 
+_CRUMB = re.compile(r"\s*[»>›/]\s*|\s+\|\s+")
+
+
+def _crumbs(text: str) -> list[str]:
+    """The parts of a breadcrumb trail ("Home » World » Title", "Home >World >Title", "Blog / Title"),
+    else []."""
+    parts = [p.strip() for p in _CRUMB.split(text)]
+    return parts if len(parts) >= 2 and parts[0].lower() in {"home", "news", "blog"} and all(parts) else []
+
+
 def _category(lines: list[str], title_at: int) -> str | None:
     texts = [_clean_line(l) for l in lines]
     title = texts[title_at]
-    for t in texts:  # breadcrumb: "Home » World » Title" or "Home > World > Title"
-        parts = [p.strip() for p in re.split(r"\s+[»>/›]\s+", t)]
-        if len(parts) >= 3 and parts[-1] == title and parts[0].lower() in {"home", "news"}:
+    for t in texts:
+        parts = _crumbs(t)
+        if len(parts) >= 3 and parts[-1] == title:  # "Home » World » Title"
             return "/".join(parts[1:-1])
     for i in range(title_at - 1, max(-1, title_at - 4), -1):
         t = texts[i]

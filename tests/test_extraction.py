@@ -392,6 +392,23 @@ def test_dump_date_line_found_below_the_headline_when_no_byline_stands_by_it():
     assert extract(dump, kind="pagedump").local_date == "2025-03-02"  # the published one, not the update
 
 
+def test_dump_breadcrumb_trail_is_no_headline_but_names_the_category():
+    paragraphs = "\n\n".join(
+        f"Paragraph {i}: a plumber who trains as a substitute teacher fills a gap the district could not fill,"
+        f"\nand the pupils learn how the pipes under their school were laid a century ago." for i in range(8))
+    url = "https://example.com/marketing/plumbers-train-as-substitute-teachers"
+    for trail in ("Home >Marketing >Plumbers train as substitute teachers", "Blog / Marketing / Plumbers train"):
+        dump = f"{trail}\n\nPlumbers train as substitute teachers\n\n{paragraphs}\n"
+        a = extract(dump, kind="pagedump", url=url)
+        assert a.title == "Plumbers train as substitute teachers"  # not the trail the slug also names
+    only_trail = extract(f"Menu\n\nHome » Marketing » Plumbers train as substitute teachers\n\n{paragraphs}\n",
+                         kind="pagedump", url=url)
+    assert "»" not in only_trail.title  # the made-up title stands in, as where no headline is found
+    assert a.categories == [] and extract(
+        f"Home >Marketing >Plumbers train as substitute teachers\n\nPlumbers train as substitute teachers\n\n"
+        f"{paragraphs}\n", kind="pagedump").categories == ["Marketing"]
+
+
 def test_dump_headline_the_url_names_below_a_teaser_taken_for_the_body():
     teaser = ("Our newsletter brings the week's best health stories to your inbox every Friday morning, with tips\n"
               "from our editors, the latest research explained and a weekly recipe that is easy to cook at home.")
