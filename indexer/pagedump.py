@@ -373,6 +373,7 @@ _NOT_THE_WRITER = re.compile(r"\b(?:review(?:ed)?|(?:fact[- ]?)?checked|edited|p
 _AVATAR = re.compile(r"\b(?:avatar|author|profile)\s+(?:photo|image|picture)\W*by\W*$", re.I)  # the writer's own
 _READING_TIME = re.compile(r"\b\d+ min(?:ute)?s?(?: read)?\b", re.I)
 NEAR_HEADLINE = 12  # lines below the headline (or above the body) where bylines and dates stand
+BY_LINE_SPAN = 40  # lines below the headline where a line that says "By Ann Lee" still names the writer
 
 
 def _byline_fields(lines: list[str], title_at: int | None, byline_at: int | None,
@@ -424,6 +425,12 @@ def _byline_fields(lines: list[str], title_at: int | None, byline_at: int | None
         if _NAME_LINE.match(t) and _ROLE.fullmatch(job.split()[-1] if job else "") and len(job.split()) <= 4 \
                 and not _ROLE.fullmatch(t.split()[-1]) and (author := author_name(t)):
             break  # a name over its job ("Nicoletta Richardson" / "Trending Editor")
+    if author is None:  # a "By Ann Lee" line further down (a byline box under a summary or a hero image)
+        for line in lines[end:start + BY_LINE_SPAN]:
+            t = _clean_line(line)
+            m = _BY_LINE.match(t)
+            if m and (author := author_name(re.sub(r"\s*@\w+", "", next(g for g in m.groups() if g)))):
+                break
     return author, date
 
 

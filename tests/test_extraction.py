@@ -392,6 +392,15 @@ def test_dump_date_line_found_below_the_headline_when_no_byline_stands_by_it():
     assert extract(dump, kind="pagedump").local_date == "2025-03-02"  # the published one, not the update
 
 
+def test_dump_by_line_under_a_long_summary_names_the_writer():
+    paragraphs = "\n\n".join(
+        f"Paragraph {i}: the city's new tram line opened on Monday, two years late and over budget, and the first"
+        f"\nriders said the trip downtown now takes twelve minutes instead of forty." for i in range(8))
+    summary = "\n".join(f"Summary line {i} of the story, as the site sets it out under the headline." for i in range(14))
+    dump = f"The tram line opens at last\n\n{summary}\n\nBy Ann Lee\n\n{paragraphs}\n"
+    assert extract(dump, kind="pagedump").authors == ["Ann Lee"]
+
+
 def test_dump_breadcrumb_trail_is_no_headline_but_names_the_category():
     paragraphs = "\n\n".join(
         f"Paragraph {i}: a plumber who trains as a substitute teacher fills a gap the district could not fill,"
