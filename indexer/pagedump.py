@@ -360,6 +360,8 @@ def _find_byline(lines: list[str], body_start: int) -> int | None:
 
 
 _CELLS = re.compile(r"\s{3,}")
+_WEEKDAY = re.compile(r"^(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?\b", re.I)
+_IMAGE = re.compile(r"^\[[^\]\s]{1,40}\]\s*")  # w3m's stand-in for an image ("[624cde] Susan", "[Denise_Eve] …")
 _BY_TWICE = re.compile(r"\bbyby\b|\bby by\b", re.I)  # "Written byby Ann": a hidden label's copy glued on
 _GLUED_LABEL = re.compile(r"(?<=[a-z])(?=(?:Published|Updated|Posted|Last updated|Reviewed)\b)")
 _BY_LINE = re.compile(r"^(?:(?:written|posted|published|reported|words|text) )?by[:\s]\s*(.+)$|^authors?:\s*(.+)$", re.I)
@@ -390,7 +392,7 @@ def _byline_fields(lines: list[str], title_at: int | None, byline_at: int | None
         at += [i for i in range(max(0, byline_at - 2), min(len(lines), byline_at + 3)) if not start <= i < end]
     # A line of cells ("October 8, 2024    Photo of Swoogo    Swoogo": a row the dump laid out side by
     # side) is read cell by cell, as lines.
-    window = [_BY_TWICE.sub("by", _GLUED_LABEL.sub(" ", _clean_line(cell)))
+    window = [_BY_TWICE.sub("by", _GLUED_LABEL.sub(" ", _IMAGE.sub("", _clean_line(cell))))
               for i in at for cell in (_CELLS.split(lines[i].strip()) or [""])]
     window = [t for t in window if t]  # lines apart by blank ones are beside each other on the page
     author = date = None
@@ -418,6 +420,10 @@ def _byline_fields(lines: list[str], title_at: int | None, byline_at: int | None
             break
         name = author_name(t) if beside_date and "|" not in t and not _DATE.search(t) \
             and not _READING_TIME.search(t) else None
+        dated_at = _DATE.search(t)
+        head = t[:dated_at.start()].strip(" |,-–—·•") if dated_at else ""
+        if not name and head and _NAME_LINE.fullmatch(head) and not _WEEKDAY.match(head):
+            name = author_name(head)  # the name and the date on one line ("Ann Lee December 9, 2024")
         if name and _NAME_LINE.match(name.split(",")[0]) and not _ROLE.fullmatch(name.split()[-1]):
             author = name  # a name on the line beside the date line or the reading time ("Ann Lee, Editor")
             break

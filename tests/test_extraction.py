@@ -401,6 +401,17 @@ def test_dump_by_line_under_a_long_summary_names_the_writer():
     assert extract(dump, kind="pagedump").authors == ["Ann Lee"]
 
 
+def test_dump_name_and_date_on_one_line_behind_an_image_placeholder():
+    paragraphs = "\n\n".join(
+        f"Paragraph {i}: the city's new tram line opened on Monday, two years late and over budget, and the first"
+        f"\nriders said the trip downtown now takes twelve minutes instead of forty." for i in range(8))
+    for byline in ("[ann_lee] Ann Lee December 9, 2024", "Ann Lee | December 9, 2024"):
+        a = extract(f"The tram line opens at last\n\n{byline}\n\n{paragraphs}\n", kind="pagedump")
+        assert a.authors == ["Ann Lee"] and a.local_date == "2024-12-09"
+    a = extract(f"The tram line opens at last\n\nMonday December 9, 2024\n\n{paragraphs}\n", kind="pagedump")
+    assert a.authors == [] and a.local_date == "2024-12-09"  # a weekday is no name
+
+
 def test_dump_breadcrumb_trail_is_no_headline_but_names_the_category():
     paragraphs = "\n\n".join(
         f"Paragraph {i}: a plumber who trains as a substitute teacher fills a gap the district could not fill,"
