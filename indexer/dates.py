@@ -15,8 +15,10 @@ DATE_IN_TEXT = re.compile(
     rf"(?:{MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"  # June 2, 2025
     rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{MONTHS}\.?,?\s+\d{{4}}"  # 2 June 2025
     r"|\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2})?)?"  # 2025-06-02
-    r"|\d{1,2}/\d{1,2}/\d{4})"
+    r"|\d{1,2}/\d{1,2}/\d{4}"  # 6/2/2025
+    r"|\b\d{1,2}\.\d{1,2}\.\d{4}\b)"  # 02.06.2025: day first, as everywhere dates are written with dots
 )
+_DOTTED = re.compile(r"\d{1,2}\.\d{1,2}\.\d{4}\b")
 _MIN_YEAR, _MAX_YEAR = 1800, 2200  # outside this a "date" is a typo or an id, not a publication date
 
 
@@ -69,7 +71,7 @@ def _from_text(text: str) -> datetime:
     except (TypeError, ValueError, IndexError):
         pass
     try:
-        return dateutil_parser.parse(text, default=_DEFAULT)
+        return dateutil_parser.parse(text, default=_DEFAULT, dayfirst=bool(_DOTTED.match(text)))
     except (ValueError, OverflowError, TypeError) as exc:
         raise ValueError(f"not a date: {text[:60]!r}") from exc
 

@@ -517,7 +517,6 @@ def visible_headline(headings: list[str], stated: list[str], sites: list[str],
 # The label before a date by the headline: published (0), none (1), updated (2).
 _DATE_LABEL = re.compile(r"(?:(published|posted|written|released|created|first published)|"
                          r"((?:last )?(?:updated|modified|reviewed|edited|revised)))\W*(?:on|at|in)?\W*$", re.I)
-_VISIBLE_DATE = re.compile(rf"{DATE_IN_TEXT.pattern}|\b\d{{1,2}}\.\d{{1,2}}\.\d{{4}}\b")
 TEXTS_BEFORE_HEADLINE = 8
 DATE_LINE_WORDS = 12  # a text holding a date and more words than this is a sentence, not a date line
 
@@ -538,11 +537,11 @@ def visible_date(tree: HtmlElement, headline: str | None) -> tuple[str | None, i
         if parent is not None and parent.tag in ("script", "style"):
             continue
         clean = _clean(text) or ""
-        m = _VISIBLE_DATE.search(clean)
+        m = DATE_IN_TEXT.search(clean)
         if m and len(clean.split()) > DATE_LINE_WORDS:  # a date in a sentence is what the text is about
             m = None
         stamp = parent.get("datetime") if parent is not None and parent.tag == "time" else None
-        if m or stamp and _VISIBLE_DATE.match(stamp):
+        if m or stamp and DATE_IN_TEXT.match(stamp):
             label = _DATE_LABEL.search((previous + " " + clean[:m.start() if m else 0])[-40:])
             rank = 0 if label and label.group(1) else 2 if label else 1
             value = stamp or m.group(0)

@@ -412,6 +412,21 @@ def test_dump_name_and_date_on_one_line_behind_an_image_placeholder():
     assert a.authors == [] and a.local_date == "2024-12-09"  # a weekday is no name
 
 
+def test_dotted_dates_are_day_first_in_html_dumps_and_records():
+    from newssearch.indexer.dates import parse_date
+
+    assert parse_date("05.03.2024").date().isoformat() == "2024-03-05"  # 5 March, not May 3
+    assert parse_date("6/2/2025").date().isoformat() == "2025-06-02"  # slashes stay month first
+    paragraphs = "\n\n".join(
+        f"Paragraph {i}: the city's new tram line opened on Monday, two years late and over budget, and the first"
+        f"\nriders said the trip downtown now takes twelve minutes instead of forty." for i in range(8))
+    dump = f"The tram line opens at last\n\n05.03.2024 · 6 min read\n\n{paragraphs}\n"
+    assert extract(dump, kind="pagedump").local_date == "2024-03-05"
+    page = (f"<html><body><main><h1>The tram line opens at last</h1><p>05.03.2024</p>"
+            + "".join(f"<p>{p}</p>" for p in paragraphs.split("\n\n")) + "</main></body></html>")
+    assert extract(page, kind="html").local_date == "2024-03-05"
+
+
 def test_dump_breadcrumb_trail_is_no_headline_but_names_the_category():
     paragraphs = "\n\n".join(
         f"Paragraph {i}: a plumber who trains as a substitute teacher fills a gap the district could not fill,"
