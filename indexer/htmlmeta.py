@@ -149,7 +149,7 @@ _ROLE = re.compile(r"\b(?:writer|editor|reporter|author|contributor|corresponden
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
           r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
 # What bylines run on into after the name: a date or its label, a reading time.
-_AFTER_NAME = re.compile(rf"\s*(?:[|•·]|\s[-–—]\s|\b(?:(?:last )?updated|published|posted|on|reviewed|fact[- ]checked|edited)\b|\b{_MONTH}\s+\d"
+_AFTER_NAME = re.compile(rf"\s*(?:[|•·⋅]|\s[-–—]\s|\b(?:(?:last )?updated|published|posted|on|reviewed|fact[- ]checked|edited)\b|\b{_MONTH}\s+\d"
                          rf"|\bat\s+(?:\d|{_MONTH}\s)"
                          r"|\b(?:january|february|march|july|september|october|november|december)$"
                          r"|\d{1,4}[/.-]\d|\d+ min).*$", re.I)
@@ -166,7 +166,7 @@ def author_name(text: str, stated: bool = False) -> str | None:
     text = _BYLINE_PREFIX.sub("", _BYLINE_PREFIX.sub("", " ".join(text.split())))  # "Written by by Ann"
     if not (stated and _NAME_ENDS_ON.search(text)):  # a desk the metadata names "Audiophile On" keeps its "On"
         text = _AFTER_NAME.sub("", text)
-    text = text.strip(" |,:;-–—·•\"“”")
+    text = text.strip(" |,:;-–—·•⋅\"“”")
     if "," in text:  # "Ann Lee, Tech Reporter": the job goes; "Ann Lee, MD" and "Ann Lee, Bo Li" stay
         parts = [p.strip() for p in text.split(",")]
         kept = [p for p in parts if p and not _ROLE.search(p) and not p.startswith("The ")]  # nor "The Times"

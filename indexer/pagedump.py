@@ -376,6 +376,7 @@ _AVATAR = re.compile(r"\b(?:avatar|author|profile)\s+(?:photo|image|picture)\W*b
 _READING_TIME = re.compile(r"\b\d+ min(?:ute)?s?(?: read)?\b", re.I)
 NEAR_HEADLINE = 12  # lines below the headline (or above the body) where bylines and dates stand
 BY_LINE_SPAN = 40  # lines below the headline where a line that says "By Ann Lee" still names the writer
+BY_LINE_OVER = 3  # … and lines above it
 
 
 def _byline_fields(lines: list[str], title_at: int | None, byline_at: int | None,
@@ -431,8 +432,10 @@ def _byline_fields(lines: list[str], title_at: int | None, byline_at: int | None
         if _NAME_LINE.match(t) and _ROLE.fullmatch(job.split()[-1] if job else "") and len(job.split()) <= 4 \
                 and not _ROLE.fullmatch(t.split()[-1]) and (author := author_name(t)):
             break  # a name over its job ("Nicoletta Richardson" / "Trending Editor")
-    if author is None:  # a "By Ann Lee" line further down (a byline box under a summary or a hero image)
-        for line in lines[end:start + BY_LINE_SPAN]:
+    if author is None:  # a "By Ann Lee" line just over the headline, or further down (a byline box under a
+        # summary or a hero image)
+        over = range(max(0, title_at - BY_LINE_OVER), title_at) if title_at is not None else range(0)
+        for line in [*(lines[i] for i in over), *lines[end:start + BY_LINE_SPAN]]:
             t = _clean_line(line)
             m = _BY_LINE.match(t)
             if m and (author := author_name(re.sub(r"\s*@\w+", "", next(g for g in m.groups() if g)))):

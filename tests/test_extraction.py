@@ -427,6 +427,15 @@ def test_dotted_dates_are_day_first_in_html_dumps_and_records():
     assert extract(page, kind="html").local_date == "2024-03-05"
 
 
+def test_dump_by_line_just_over_the_headline_and_a_dot_operator_after_the_name():
+    paragraphs = "\n\n".join(
+        f"Paragraph {i}: the city's new tram line opened on Monday, two years late and over budget, and the first"
+        f"\nriders said the trip downtown now takes twelve minutes instead of forty." for i in range(8))
+    for byline in ("• Written by Ann Lee", "By Ann Lee ⋅ Senior Review Analyst"):
+        a = extract(f"Transport\n\n{byline}\n\nThe tram line opens at last\n\n{paragraphs}\n", kind="pagedump")
+        assert a.title == "The tram line opens at last" and a.authors == ["Ann Lee"]
+
+
 def test_dump_breadcrumb_trail_is_no_headline_but_names_the_category():
     paragraphs = "\n\n".join(
         f"Paragraph {i}: a plumber who trains as a substitute teacher fills a gap the district could not fill,"
