@@ -447,6 +447,26 @@ DATE_LINE_SPAN = 80  # lines into the body where a date line still dates the pag
 DATE_LINE_WORDS = 8  # a date line: the date and a label ("Published:", "Posted by Ann Lee on"), no sentence
 
 
+LABELLED_DATE_SPAN = 250  # lines into the body where a date labelled "Published" or "Posted on" still dates it
+LABELLED_DATE_OVER = 30  # … and lines above the headline
+_LABELLED = re.compile(r"^\W*(?:(?:first )?published|posted|released)\b\W*(?:on|at)?\W*", re.I)
+
+
+def _labelled_date(lines: list[str], start: int, end: int) -> datetime | None:
+    """The first date labelled as the publication ("Published: Nov. 19, 2025", "Posted on April 13, 2023"):
+    a page that sets its date line far from its headline still labels it."""
+    for line in lines[start:end]:
+        t = " ".join(_clean_line(line).split())
+        m = _LABELLED.match(t)
+        d = m and _DATE.match(t, m.end())
+        if d:
+            try:
+                return parse_date(d.group(0))
+            except ValueError:
+                continue
+    return None
+
+
 def _date_line(lines: list[str], start: int, end: int) -> datetime | None:
     """The first line from the headline on that is a date and little else, one not labelled an update
     first: the page's own date where no byline stands by the headline (a dump's headline is sometimes
@@ -557,6 +577,9 @@ def pagedump_to_article(text: str, url: str | None = None, source: str = "<input
     author, date = _byline_fields(lines, title_at, byline_at, body_start)
     if date is None:
         date = _date_line(lines, min(title_at or 0, body_start), body_start + DATE_LINE_SPAN)
+    if date is None:
+        date = _labelled_date(lines, max(0, min(title_at or 0, body_start) - LABELLED_DATE_OVER),
+                              body_start + LABELLED_DATE_SPAN)
     return make_article(
         title=_headline(lines, title_at) if title_at is not None else None,
         body="\n\n".join(drop_repeated_runs([b.text for b in body_blocks])), url=url, date=date,

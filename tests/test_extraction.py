@@ -436,6 +436,17 @@ def test_dump_by_line_just_over_the_headline_and_a_dot_operator_after_the_name()
         assert a.title == "The tram line opens at last" and a.authors == ["Ann Lee"]
 
 
+def test_dump_date_labelled_published_far_below_the_headline():
+    paragraphs = "\n\n".join(
+        f"Paragraph {i}: the city's new tram line opened on Monday, two years late and over budget, and the first"
+        f"\nriders said the trip downtown now takes twelve minutes instead of forty." for i in range(30))
+    for label in ("Published: Nov. 19, 2025", "Posted on November 19, 2025"):
+        dump = f"The tram line opens at last\n\n{paragraphs}\n\n{label}\n\nMore stories\n"
+        assert extract(dump, kind="pagedump").local_date == "2025-11-19"
+    dump = f"The tram line opens at last\n\n{paragraphs}\n\nThe line was planned on March 2, 2019 and more.\n"
+    assert extract(dump, kind="pagedump").date is None  # a date in the text, not labelled: not the page's
+
+
 def test_dump_breadcrumb_trail_is_no_headline_but_names_the_category():
     paragraphs = "\n\n".join(
         f"Paragraph {i}: a plumber who trains as a substitute teacher fills a gap the district could not fill,"
