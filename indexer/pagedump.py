@@ -36,6 +36,11 @@ _SHARE_WORDS = {"facebook", "twitter", "x", "instagram", "pinterest", "linkedin"
 _JUNK = re.compile(r"^(?:\[?submit\]? )?(?:by taboola|sponsored( links| content| stories)?\b|promoted (?:links|stories)|"
                   r"powered by|around the web|report this ad|advertisement$|read more stories about|"
                   r"we use cookies|this (?:web)?site uses cookies|log in with your|sign up for a free)", re.I)
+# A cookie banner in any wording ("LinkedIn and 3rd parties use essential and non-essential cookies … Select
+# Accept to consent"): cookies and the reader's consent to them, in a notice's length.
+_COOKIES = re.compile(r"\bcookies\b", re.I)
+_CONSENT = re.compile(r"\b(?:consent|cookie (?:policy|settings|preferences)|accept all|reject all|non-essential)\b", re.I)
+CONSENT_CHARS = 800
 # Headings of boxes of links to other stories. At an article's end they end it; a dump can also show one in
 # mid-article (a list, or a few links, that paragraphs go on after): then it is junk, not an end (_boxes).
 _BOX_HEADINGS = (r"related(?: \w+)?$|related (?:posts|articles|stories|news|content)|recommended related|"
@@ -139,7 +144,7 @@ def _join(lines: list[str]) -> str:
 
 def _is_junk_row(text: str) -> bool:
     """Share buttons ("Facebook Twitter Email"), an ad slot ("Sponsored Links …") or a cookie or sign-in notice."""
-    if _JUNK.match(text):
+    if _JUNK.match(text) or len(text) <= CONSENT_CHARS and _COOKIES.search(text) and _CONSENT.search(text):
         return True
     words = [w.lower().strip(".,:|") for w in text.split()]
     return bool(words) and sum(w in _SHARE_WORDS for w in words) >= max(2, len(words) * 0.6)

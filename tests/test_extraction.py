@@ -447,6 +447,20 @@ def test_dump_date_labelled_published_far_below_the_headline():
     assert extract(dump, kind="pagedump").date is None  # a date in the text, not labelled: not the page's
 
 
+def test_dump_cookie_banner_in_any_wording_is_no_article_text():
+    paragraphs = "\n\n".join(
+        f"Paragraph {i}: the city's new tram line opened on Monday, two years late and over budget, and the first"
+        f"\nriders said the trip downtown now takes twelve minutes instead of forty." for i in range(8))
+    banner = ("Example and 3rd parties use essential and non-essential cookies to provide, secure, analyze and\n"
+              "improve our Services, and to show you relevant ads. Learn more in our Cookie Policy. Select Accept\n"
+              "to consent or Reject to decline non-essential cookies for this use.")
+    a = extract(f"{banner}\n\nThe tram line opens at last\n\n{paragraphs}\n", kind="pagedump")
+    assert "cookies" not in a.body and a.title == "The tram line opens at last"
+    recipe = "\n\n".join(f"Step {i}: bake the cookies for twelve minutes, then let them cool on the tray before\n"
+                           f"you accept any compliments on how they taste." for i in range(8))
+    assert "bake the cookies" in extract(f"Cookies for a crowd\n\n{recipe}\n", kind="pagedump").body
+
+
 def test_dump_breadcrumb_trail_is_no_headline_but_names_the_category():
     paragraphs = "\n\n".join(
         f"Paragraph {i}: a plumber who trains as a substitute teacher fills a gap the district could not fill,"
