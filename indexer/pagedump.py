@@ -264,7 +264,7 @@ _SLUG_WORD = re.compile(r"[^\W\d_]{2,}")
 TITLE_LINES_ABOVE = 40  # how far above the body a headline is looked for
 SLUG_LINES_ABOVE = 120  # ... and one that its URL's slug names (a hero image, a long summary between)
 FIRST_NAMED_BONUS = 1.5  # for the first line in the page that its URL's slug names
-SLUG_LINES_BELOW = 40  # ... or below where the body was taken to start (a teaser or a menu above it)
+SLUG_LINES_BELOW = 120  # ... or below where the body was taken to start (a teaser or a menu above it)
 
 
 def slug_words(url: str | None) -> set[str]:

@@ -488,6 +488,10 @@ def test_dump_headline_the_url_names_below_a_teaser_taken_for_the_body():
     dump = f"Home  News  Health\n\n{teaser}\n\nTen habits that help you sleep better\n\n{story}\n"
     url = "https://example.com/health/ten-habits-that-help-you-sleep"
     assert extract(dump, url=url, kind="pagedump").title == "Ten habits that help you sleep better"
+    # A long promotion taken for the body's start (60 lines): the headline the URL names is looked for below it.
+    promo = "\n\n".join([teaser] * 20)
+    dump = f"Home  News  Health\n\n{promo}\n\nTen habits that help you sleep better\n\n{story}\n"
+    assert extract(dump, url=url, kind="pagedump").title == "Ten habits that help you sleep better"
 
 
 def test_dump_headline_wrapped_onto_a_second_line():
