@@ -384,6 +384,13 @@ BY_LINE_SPAN = 40  # lines below the headline where a line that says "By Ann Lee
 BY_LINE_OVER = 3  # … and lines above it
 
 
+def _named_by(m: re.Match[str]) -> str | None:
+    """The writer a "By …" match names, without an "@handle"."""
+    from .htmlmeta import author_name
+
+    return author_name(re.sub(r"\s*@\w+", "", next(g for g in m.groups() if g)))
+
+
 def _byline_fields(lines: list[str], title_at: int | None, byline_at: int | None,
                    body_start: int) -> tuple[str | None, datetime | None]:
     """Author and publication date from the lines around the headline, as a page lays them out: a
@@ -415,7 +422,7 @@ def _byline_fields(lines: list[str], title_at: int | None, byline_at: int | None
             break  # "By" on a line of its own, the name on the next
         m = _BYLINE.search(t) or _BY_LINE.match(t)
         if m and (not _NOT_THE_WRITER.search(t[:m.start(1)]) or _AVATAR.search(t[:m.start(1)])):
-            author = author_name(re.sub(r"\s*@\w+", "", next(g for g in m.groups() if g)))  # no "@handle"
+            author = _named_by(m)
             if author:
                 break
         m = _PICTURE_OF.match(t)
@@ -443,7 +450,7 @@ def _byline_fields(lines: list[str], title_at: int | None, byline_at: int | None
         for line in [*(lines[i] for i in over), *lines[end:start + BY_LINE_SPAN]]:
             t = _clean_line(line)
             m = _BY_LINE.match(t)
-            if m and (author := author_name(re.sub(r"\s*@\w+", "", next(g for g in m.groups() if g)))):
+            if m and (author := _named_by(m)):
                 break
     return author, date
 

@@ -392,19 +392,22 @@ def test_dump_date_line_found_below_the_headline_when_no_byline_stands_by_it():
     assert extract(dump, kind="pagedump").local_date == "2025-03-02"  # the published one, not the update
 
 
-def test_dump_by_line_under_a_long_summary_names_the_writer():
-    paragraphs = "\n\n".join(
+def _tram_story(paragraphs: int = 8) -> str:
+    """A page dump's article body: paragraphs of two wrapped lines, blank lines between."""
+    return "\n\n".join(
         f"Paragraph {i}: the city's new tram line opened on Monday, two years late and over budget, and the first"
-        f"\nriders said the trip downtown now takes twelve minutes instead of forty." for i in range(8))
+        f"\nriders said the trip downtown now takes twelve minutes instead of forty." for i in range(paragraphs))
+
+
+def test_dump_by_line_under_a_long_summary_names_the_writer():
+    paragraphs = _tram_story()
     summary = "\n".join(f"Summary line {i} of the story, as the site sets it out under the headline." for i in range(14))
     dump = f"The tram line opens at last\n\n{summary}\n\nBy Ann Lee\n\n{paragraphs}\n"
     assert extract(dump, kind="pagedump").authors == ["Ann Lee"]
 
 
 def test_dump_name_and_date_on_one_line_behind_an_image_placeholder():
-    paragraphs = "\n\n".join(
-        f"Paragraph {i}: the city's new tram line opened on Monday, two years late and over budget, and the first"
-        f"\nriders said the trip downtown now takes twelve minutes instead of forty." for i in range(8))
+    paragraphs = _tram_story()
     for byline in ("[ann_lee] Ann Lee December 9, 2024", "Ann Lee | December 9, 2024"):
         a = extract(f"The tram line opens at last\n\n{byline}\n\n{paragraphs}\n", kind="pagedump")
         assert a.authors == ["Ann Lee"] and a.local_date == "2024-12-09"
@@ -417,9 +420,7 @@ def test_dotted_dates_are_day_first_in_html_dumps_and_records():
 
     assert parse_date("05.03.2024").date().isoformat() == "2024-03-05"  # 5 March, not May 3
     assert parse_date("6/2/2025").date().isoformat() == "2025-06-02"  # slashes stay month first
-    paragraphs = "\n\n".join(
-        f"Paragraph {i}: the city's new tram line opened on Monday, two years late and over budget, and the first"
-        f"\nriders said the trip downtown now takes twelve minutes instead of forty." for i in range(8))
+    paragraphs = _tram_story()
     dump = f"The tram line opens at last\n\n05.03.2024 · 6 min read\n\n{paragraphs}\n"
     assert extract(dump, kind="pagedump").local_date == "2024-03-05"
     page = (f"<html><body><main><h1>The tram line opens at last</h1><p>05.03.2024</p>"
@@ -428,18 +429,14 @@ def test_dotted_dates_are_day_first_in_html_dumps_and_records():
 
 
 def test_dump_by_line_just_over_the_headline_and_a_dot_operator_after_the_name():
-    paragraphs = "\n\n".join(
-        f"Paragraph {i}: the city's new tram line opened on Monday, two years late and over budget, and the first"
-        f"\nriders said the trip downtown now takes twelve minutes instead of forty." for i in range(8))
+    paragraphs = _tram_story()
     for byline in ("• Written by Ann Lee", "By Ann Lee ⋅ Senior Review Analyst"):
         a = extract(f"Transport\n\n{byline}\n\nThe tram line opens at last\n\n{paragraphs}\n", kind="pagedump")
         assert a.title == "The tram line opens at last" and a.authors == ["Ann Lee"]
 
 
 def test_dump_date_labelled_published_far_below_the_headline():
-    paragraphs = "\n\n".join(
-        f"Paragraph {i}: the city's new tram line opened on Monday, two years late and over budget, and the first"
-        f"\nriders said the trip downtown now takes twelve minutes instead of forty." for i in range(30))
+    paragraphs = _tram_story(30)
     for label in ("Published: Nov. 19, 2025", "Posted on November 19, 2025"):
         dump = f"The tram line opens at last\n\n{paragraphs}\n\n{label}\n\nMore stories\n"
         assert extract(dump, kind="pagedump").local_date == "2025-11-19"
@@ -448,9 +445,7 @@ def test_dump_date_labelled_published_far_below_the_headline():
 
 
 def test_dump_cookie_banner_in_any_wording_is_no_article_text():
-    paragraphs = "\n\n".join(
-        f"Paragraph {i}: the city's new tram line opened on Monday, two years late and over budget, and the first"
-        f"\nriders said the trip downtown now takes twelve minutes instead of forty." for i in range(8))
+    paragraphs = _tram_story()
     banner = ("Example and 3rd parties use essential and non-essential cookies to provide, secure, analyze and\n"
               "improve our Services, and to show you relevant ads. Learn more in our Cookie Policy. Select Accept\n"
               "to consent or Reject to decline non-essential cookies for this use.")
