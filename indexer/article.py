@@ -50,6 +50,25 @@ def normalise_space(text: str) -> str:
     return _UNUSUAL_SPACE.sub(_space_run, text).strip()
 
 
+# Where text was decoded with the wrong charset (UTF-8 read as Windows-1252 or Latin-1: "Investorâ€™s",
+# "cafÃ©"), a character that starts a UTF-8 sequence stands before one that continues it, or a C1 control
+# character stands alone. Only text where this matches is handed to ftfy (this search of an article costs
+# microseconds; ftfy's own check, milliseconds).
+_MOJIBAKE_HINT = re.compile("[\x80-\x9f]|[\xc2-\xef][\xa0-\xbf\u0152\u0153\u0160\u0161\u0178\u017d\u017e"
+                            "\u0192\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039"
+                            "\u203a\u20ac\u2122]")
+
+
+def repair_mojibake(text: str) -> str:
+    """Text decoded with the wrong charset, decoded as it was written ("Investor’s", "café"): ftfy's
+    fix_encoding, which changes nothing else (quotes, widths and ligatures stay as written)."""
+    if not _MOJIBAKE_HINT.search(text):
+        return text
+    import ftfy
+
+    return ftfy.fix_encoding(text)
+
+
 def category_path(value: str) -> str:
     """'World > Europe', '/World/Europe/' and 'World/Europe' all become 'World/Europe'."""
     parts = re.split(r"\s*(?:/|>|»)\s*", value.strip())
@@ -123,8 +142,8 @@ def make_article(*, title: str | None, body: str | None, source: str, id: str | 
     taken from the start of the body (exports such as the BBC set run the headline into the text).
     Raises ValueError when there is no body text at all.
     """
-    body = _cut(normalise_space(body or ""), MAX_BODY_CHARS)
-    title = _cut(_SPACE.sub(" ", title or "").strip(), MAX_TITLE_CHARS, "…")
+    body = _cut(normalise_space(repair_mojibake(body or "")), MAX_BODY_CHARS)
+    title = _cut(_SPACE.sub(" ", repair_mojibake(title or "")).strip(), MAX_TITLE_CHARS, "…")
     if not body:
         raise ValueError("no article text")
     title_from_body = not title
@@ -134,10 +153,10 @@ def make_article(*, title: str | None, body: str | None, source: str, id: str | 
     if date is not None:
         date = date.astimezone(timezone.utc) if date.tzinfo else date.replace(tzinfo=timezone.utc)
     cats = _unique(category_path(c) for c in (categories or []))
-    auths = _unique(_SPACE.sub(" ", a).strip() for a in (authors or []))
+    auths = _unique(_SPACE.sub(" ", repair_mojibake(a)).strip() for a in (authors or []))
     article_id = " ".join((id or "").split()) or url or content_id(title, body)
     return Article(id=article_id, title=title, body=body, url=url, date=date, categories=cats,
-                   authors=auths, site=(site or "").strip() or None, source=source, title_from_body=title_from_body)
+                   authors=auths, site=repair_mojibake(site or "").strip() or None, source=source, title_from_body=title_from_body)
 
 
 def derive_title(body: str, max_words: int = 12) -> str:

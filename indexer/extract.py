@@ -5,7 +5,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from .article import Article, Problem, make_article
+from .article import Article, Problem, make_article, repair_mojibake
 from .dates import local_day, parse_date
 from .formats import SNIFF_BYTES, decide_format
 from .htmlmeta import PageMeta
@@ -55,6 +55,8 @@ def html_to_article(content: bytes | str, url: str | None = None, source: str = 
     tree = load_html(content)
     if tree is None:
         raise ValueError("no article text found in the page (not HTML)")
+    if _looks_double_encoded(content):
+        _repair_texts(tree)
     # First: the metadata passes and htmldate (which copies the tree) read the smaller tree too.
     _shrink(tree, keep_data=True)
     stated = page_meta(tree, url)
@@ -80,6 +82,30 @@ def html_to_article(content: bytes | str, url: str | None = None, source: str = 
                            site=stated.site, source=source)
     article.local_date = local_date
     return article
+
+
+# UTF-8 bytes of text that was decoded with the wrong charset and encoded again: "â", "Ã" or "Â" then a
+# C1 control or a Latin-1 sign ("â\x80\x99" for "’", "Ã©" for "é", "Â®" for "®"), or then "€" ("â€™").
+# A search of the page's bytes (0.1 ms for WCXB's 300 kB pages); the repair runs only where it matches (33
+# of WCXB's 1,358 pages).
+_DOUBLE_ENCODED = re.compile(rb"\xc3[\xa2\x83\x82](?:\xc2[\x80-\xbf]|\xe2\x82\xac)")
+
+
+def _looks_double_encoded(content: bytes | str) -> bool:
+    data = content if isinstance(content, bytes) else content.encode("utf-8", "replace")
+    return _DOUBLE_ENCODED.search(data) is not None
+
+
+def _repair_texts(tree) -> None:
+    """Every text and <meta content> of the page decoded as it was written, before trafilatura drops the
+    C1 controls that mojibake holds ("donâ\x80\x99t" would become "donât", past repair)."""
+    for el in tree.iter():
+        if el.text:
+            el.text = repair_mojibake(el.text)
+        if el.tail:
+            el.tail = repair_mojibake(el.tail)
+        if el.tag == "meta" and el.get("content"):
+            el.set("content", repair_mojibake(el.get("content")))
 
 
 # (Also dropping nav, footer, aside, form controls or media, which trafilatura's own cleaning removes,

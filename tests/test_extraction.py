@@ -772,3 +772,35 @@ def test_dump_headline_that_the_url_slug_names():
     from newssearch.indexer.pagedump import slug_words
     assert slug_words("https://example.org/2025/06/ten-habits.html?x=1") == set()  # under three words: no slug
     assert slug_words("https://example.org/news/1234-storm-closes-harbour.html") == {"storm", "closes", "harbour"}
+
+
+# Mojibake: UTF-8 text decoded as Windows-1252 or Latin-1 and stored again, as a CMS or a page serves it.
+def _mojibake(text: str, codec: str) -> str:
+    return text.encode("utf-8").decode(codec)
+
+
+def test_export_with_mojibake_is_indexed_as_written():
+    record = {"title": _mojibake("A DIY Investor’s Guide", "cp1252"), "author": _mojibake("José Núñez", "cp1252"),
+              "body": _mojibake("It’s simple: the café’s crème brûlée — and nothing else.", "cp1252")}
+    (a,) = read_jsonl(json.dumps(record).encode(), "f.jsonl")
+    assert a.title == "A DIY Investor’s Guide"
+    assert a.authors == ["José Núñez"]
+    assert a.body == "It’s simple: the café’s crème brûlée — and nothing else."
+
+
+def test_double_encoded_page_is_read_as_written():
+    story = "Don’t buy a retirement calculator — build one. " * 4 + "The café’s owner, Zoë, said “never”."
+    page = f"""<html><head><meta charset="utf-8"><title>{_mojibake("Investor’s guide", "latin-1")}</title>
+        <meta property="og:title" content="{_mojibake("Investor’s guide", "latin-1")}"></head>
+        <body><article><h1>{_mojibake("Investor’s guide", "latin-1")}</h1>
+        <p>{_mojibake(story, "latin-1")}</p><p>{_mojibake(story, "latin-1")} Again.</p></article></body></html>"""
+    a = extract(page.encode("utf-8"), kind="html")
+    assert a.title == "Investor’s guide"
+    assert "Don’t buy a retirement calculator — build one." in a.body and "Zoë" in a.body
+    assert "â" not in a.body
+
+
+def test_text_in_other_scripts_and_signs_is_left_alone():
+    text = "Ärger – à la “mode”, naïve café, Ça va? À bientôt. Größe 5 °C ± 1, Ø 3 mm, Москва, 東京."
+    (a,) = read_jsonl(json.dumps({"title": "Ça va", "body": text}).encode(), "f.jsonl")
+    assert a.body == text and a.title == "Ça va"
