@@ -511,7 +511,24 @@ def visible_headline(headings: list[str], stated: list[str], sites: list[str],
             best, best_score = h, score
     # A heading no metadata title agrees with is as often a section's or a logo's as the headline (the
     # sole <h1> taken then: 619 against 622 right on WCXB's articles).
-    return best if best_score >= 0.5 else None
+    return _without_label(best, stated) if best_score >= 0.5 else None
+
+
+_LABELLED = re.compile(r"([^\W\d][\w'’-]*(?:\s+[\w'’-]+)?)\s*:\s*(\S.*)")
+
+
+def _without_label(heading: str, stated: list[str]) -> str:
+    """The heading without a section label the page prints before it ("Blog: Headline"), when its metadata
+    titles all leave the label out and one of them is the rest ("Headline | Site")."""
+    m = _LABELLED.fullmatch(heading)
+    if not m:
+        return heading
+    label, rest = m.group(1).casefold(), " ".join(m.group(2).split()).casefold()
+    titles = [" ".join(t.split()).casefold() for t in stated if t]
+    if any(label in t for t in titles):
+        return heading
+    parts = {p.strip() for t in titles for p in (t, _TITLE_SEPARATOR.split(t)[0])}
+    return m.group(2).strip() if rest in parts else heading
 
 
 # The label before a date by the headline: published (0), none (1), updated (2).

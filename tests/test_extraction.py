@@ -804,3 +804,21 @@ def test_text_in_other_scripts_and_signs_is_left_alone():
     text = "Ärger – à la “mode”, naïve café, Ça va? À bientôt. Größe 5 °C ± 1, Ø 3 mm, Москва, 東京."
     (a,) = read_jsonl(json.dumps({"title": "Ça va", "body": text}).encode(), "f.jsonl")
     assert a.body == text and a.title == "Ça va"
+
+
+def _labelled_page(h1: str, og_title: str) -> bytes:
+    body = "<p>" + "The agencies were ranked on reach, cost and the results their clients reported. " * 6 + "</p>"
+    return (f'<html><head><title>{og_title} | Silverback</title><meta property="og:title" content="{og_title}">'
+            f'<meta property="og:site_name" content="Silverback"></head><body><header><a>Home</a></header>'
+            f'<article><h1>{h1}</h1>{body}{body}</article></body></html>').encode()
+
+
+def test_section_label_before_the_headline_is_not_part_of_it():
+    headline = "Best Social Media Advertising Agencies in 2025 (Ranked & Reviewed)"
+    assert extract(_labelled_page(f"Blog: {headline}", headline), kind="html").title == headline
+    assert extract(_labelled_page(f"Thread: {headline}", headline), kind="html").title == headline
+    # The metadata says the words before the colon belong to the headline: they stay.
+    titled = "Review: The Best Agencies of 2025"
+    assert extract(_labelled_page(titled, titled), kind="html").title == titled
+    assert extract(_labelled_page("Sydney: A City of Light", "Sydney: A City of Light"), kind="html").title \
+        == "Sydney: A City of Light"
