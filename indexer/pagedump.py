@@ -263,6 +263,7 @@ _NOT_A_TITLE = re.compile(r"^(?:by\s?|written by|continue reading|skip to|advert
 _SLUG_WORD = re.compile(r"[^\W\d_]{2,}")
 TITLE_LINES_ABOVE = 40  # how far above the body a headline is looked for
 SLUG_LINES_ABOVE = 120  # ... and one that its URL's slug names (a hero image, a long summary between)
+ECHO_LINES, ECHO_BONUS = 12, 1.0  # a headline printed twice near itself (a hidden copy, the last breadcrumb)
 FIRST_NAMED_BONUS = 1.5  # for the first line in the page that its URL's slug names
 SLUG_LINES_BELOW = 120  # ... or below where the body was taken to start (a teaser or a menu above it)
 
@@ -316,6 +317,8 @@ def _find_title(lines: list[str], body_start: int, byline_at: int | None,
             score += 1.0  # headings stand alone; wrapped text and menus run on
         if any(t in other and other != t for j, other in enumerate(texts) if j != i):
             score += 2.0  # echoed in a breadcrumb ("Home » Title") or the window title
+        elif any(texts[j] == t for j in range(max(0, i - ECHO_LINES), min(len(texts), i + ECHO_LINES)) if j != i):
+            score += ECHO_BONUS
         if byline_at is not None and 0 < byline_at - i <= BYLINE_BELOW_TITLE:
             score += 2.0  # a headline over its byline and date
         elif byline_at is not None and 0 < i - byline_at <= 3:

@@ -822,3 +822,13 @@ def test_section_label_before_the_headline_is_not_part_of_it():
     assert extract(_labelled_page(titled, titled), kind="html").title == titled
     assert extract(_labelled_page("Sydney: A City of Light", "Sydney: A City of Light"), kind="html").title \
         == "Sydney: A City of Light"
+
+
+def test_dump_headline_printed_twice_wins_over_the_summary_under_it():
+    # The breadcrumb trail ends with the headline, which stands again under it; then a one-line summary
+    # right over the byline.
+    dump = ("Subscribe\n\n  • Health\n  • Fitness\n  • About Us\n\n 1. News\n 2. Transport\n"
+            " 3. The tram line opens at last, two years late and over budget\n\n"
+            "The tram line opens at last, two years late and over budget\n\nRiders are happy.\n\n\n"
+            "By Ann LeePublished: Jan 29, 2025\nbookmarks\n\n" + _tram_story() + "\n")
+    assert extract(dump, kind="pagedump").title == "The tram line opens at last, two years late and over budget"
