@@ -385,6 +385,7 @@ _READING_TIME = re.compile(r"\b\d+ min(?:ute)?s?(?: read)?\b", re.I)
 NEAR_HEADLINE = 12  # lines below the headline (or above the body) where bylines and dates stand
 BY_LINE_SPAN = 40  # lines below the headline where a line that says "By Ann Lee" still names the writer
 BY_LINE_OVER = 3  # … and lines above it
+MENU_LINES = 3  # "By …" lines this close together are a menu's
 
 
 def _named_by(m: re.Match[str]) -> str | None:
@@ -456,6 +457,26 @@ def _byline_fields(lines: list[str], title_at: int | None, byline_at: int | None
             if m and (author := _named_by(m)):
                 break
     return author, date
+
+
+def _author_box(lines: list[str], start: int) -> str | None:
+    """The writer a "By Ann Lee" or "Written by Ann Lee" line names below the headline (at start), however far
+    (an author box at the end), unless "By …" lines stand together: a menu ("By industry", "By state")."""
+    def by_line(i: int) -> tuple[str, re.Match[str] | None]:
+        if "by" not in lines[i].lower():  # most lines: no need to clean them
+            return "", None
+        t = _GLUED_LABEL.sub(" ", _IMAGE.sub("", _clean_line(lines[i])))
+        return t, _BY_LINE.match(t)
+
+    for i in range(start, len(lines)):
+        t, m = by_line(i)
+        if not m or _SENTENCE_END.search(t) and t[-2:-1].islower():
+            continue  # a sentence that starts with "By"
+        if any(by_line(j)[1] for j in range(max(0, i - MENU_LINES), min(len(lines), i + MENU_LINES + 1)) if j != i):
+            continue
+        if author := _named_by(m):
+            return author
+    return None
 
 
 DATE_LINE_SPAN = 80  # lines into the body where a date line still dates the page (a byline box set below)
@@ -590,6 +611,7 @@ def pagedump_to_article(text: str, url: str | None = None, source: str = "<input
     byline_at = _find_byline(lines, body_start)
     title_at = _find_title(lines, body_start, byline_at, template, slug_words(url))
     author, date = _byline_fields(lines, title_at, byline_at, body_start)
+    author = author or _author_box(lines, title_at if title_at is not None else body_start)
     if date is None:
         date = _date_line(lines, min(title_at or 0, body_start), body_start + DATE_LINE_SPAN)
     if date is None:

@@ -832,3 +832,12 @@ def test_dump_headline_printed_twice_wins_over_the_summary_under_it():
             "The tram line opens at last, two years late and over budget\n\nRiders are happy.\n\n\n"
             "By Ann LeePublished: Jan 29, 2025\nbookmarks\n\n" + _tram_story() + "\n")
     assert extract(dump, kind="pagedump").title == "The tram line opens at last, two years late and over budget"
+
+
+def test_dump_author_box_far_below_names_the_writer_but_a_menu_of_by_lines_does_not():
+    story = _tram_story(30)  # 60 lines of text and 30 blank ones: the box stands far below the headline
+    box = "\n\nAbout the author\n\nWritten by Ann Lee\n\nAnn covers transport for the paper.\n"
+    dump = f"The tram line opens at last\n\nJune 2, 2025\n\n{story}{box}"
+    assert extract(dump, kind="pagedump").authors == ["Ann Lee"]
+    menu = "\n\nSolutions\n\nBy Industry\n  • Transport\nBy Company Size\n  • Small business\n"
+    assert extract(f"The tram line opens at last\n\nJune 2, 2025\n\n{story}{menu}", kind="pagedump").authors == []
