@@ -459,9 +459,17 @@ def _byline_fields(lines: list[str], title_at: int | None, byline_at: int | None
     return author, date
 
 
-def _author_box(lines: list[str], start: int) -> str | None:
+def _parsed(m: re.Match[str] | None) -> datetime | None:
+    try:
+        return parse_date(m.group(0)) if m else None
+    except ValueError:
+        return None
+
+
+def _author_box(lines: list[str], start: int) -> tuple[str | None, datetime | None]:
     """The writer a "By Ann Lee" or "Written by Ann Lee" line names below the headline (at start), however far
-    (an author box at the end), unless "By …" lines stand together: a menu ("By industry", "By state")."""
+    (an author box at the end), unless "By …" lines stand together: a menu ("By industry", "By state"); and
+    the date that line states ("By Ann Lee – Updated Sep 9, 2025"), if any."""
     def by_line(i: int) -> tuple[str, re.Match[str] | None]:
         if "by" not in lines[i].lower():  # most lines: no need to clean them
             return "", None
@@ -475,8 +483,8 @@ def _author_box(lines: list[str], start: int) -> str | None:
         if any(by_line(j)[1] for j in range(max(0, i - MENU_LINES), min(len(lines), i + MENU_LINES + 1)) if j != i):
             continue
         if author := _named_by(m):
-            return author
-    return None
+            return author, _parsed(_DATE.search(t))
+    return None, None
 
 
 DATE_LINE_SPAN = 80  # lines into the body where a date line still dates the page (a byline box set below)
@@ -611,7 +619,9 @@ def pagedump_to_article(text: str, url: str | None = None, source: str = "<input
     byline_at = _find_byline(lines, body_start)
     title_at = _find_title(lines, body_start, byline_at, template, slug_words(url))
     author, date = _byline_fields(lines, title_at, byline_at, body_start)
-    author = author or _author_box(lines, title_at if title_at is not None else body_start)
+    if author is None:
+        author, box_date = _author_box(lines, title_at if title_at is not None else body_start)
+        date = date or box_date
     if date is None:
         date = _date_line(lines, min(title_at or 0, body_start), body_start + DATE_LINE_SPAN)
     if date is None:

@@ -841,3 +841,13 @@ def test_dump_author_box_far_below_names_the_writer_but_a_menu_of_by_lines_does_
     assert extract(dump, kind="pagedump").authors == ["Ann Lee"]
     menu = "\n\nSolutions\n\nBy Industry\n  • Transport\nBy Company Size\n  • Small business\n"
     assert extract(f"The tram line opens at last\n\nJune 2, 2025\n\n{story}{menu}", kind="pagedump").authors == []
+
+
+def test_dump_author_box_dates_an_undated_page():
+    dump = f"The tram line opens at last\n\n{_tram_story(30)}\n\nBy Ann Lee on March 1, 2026 | Comments\n"
+    a = extract(dump, kind="pagedump")
+    assert a.authors == ["Ann Lee"] and a.local_date == "2026-03-01"
+    # A date by the headline stays the page's date.
+    a = extract(f"The tram line opens at last\n\nJune 2, 2025\n\n{_tram_story(30)}\n\nBy Ann Lee on March 1, 2026\n",
+                kind="pagedump")
+    assert a.authors == ["Ann Lee"] and a.local_date == "2025-06-02"
