@@ -455,6 +455,7 @@ def _byline_fields(lines: list[str], title_at: int | None, byline_at: int | None
             t = _clean_line(line)
             m = _BY_LINE.match(t)
             if m and (author := _named_by(m)):
+                date = date or _parsed(_DATE.search(t))  # "By Ann Lee Jan. 31, 2026 7:47 am EST"
                 break
     return author, date
 
@@ -491,8 +492,8 @@ DATE_LINE_SPAN = 80  # lines into the body where a date line still dates the pag
 DATE_LINE_WORDS = 8  # a date line: the date and a label ("Published:", "Posted by Ann Lee on"), no sentence
 
 
-LABELLED_DATE_SPAN = 250  # lines into the body where a date labelled "Published" or "Posted on" still dates it
-LABELLED_DATE_OVER = 30  # … and lines above the headline
+LABELLED_DATE_OVER = 30  # lines above the headline where a date labelled "Published" or "Posted on" dates the
+# page; below it, anywhere (a box at the end: WCXB's article dumps, 3 more right and none wrong than 250 lines)
 _LABELLED = re.compile(r"^\W*(?:(?:first )?published|posted|released)\b\W*(?:on|at)?\W*", re.I)
 
 
@@ -625,8 +626,7 @@ def pagedump_to_article(text: str, url: str | None = None, source: str = "<input
     if date is None:
         date = _date_line(lines, min(title_at or 0, body_start), body_start + DATE_LINE_SPAN)
     if date is None:
-        date = _labelled_date(lines, max(0, min(title_at or 0, body_start) - LABELLED_DATE_OVER),
-                              body_start + LABELLED_DATE_SPAN)
+        date = _labelled_date(lines, max(0, min(title_at or 0, body_start) - LABELLED_DATE_OVER), len(lines))
     return make_article(
         title=_headline(lines, title_at) if title_at is not None else None,
         body="\n\n".join(drop_repeated_runs([b.text for b in body_blocks])), url=url, date=date,

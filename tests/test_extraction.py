@@ -436,7 +436,7 @@ def test_dump_by_line_just_over_the_headline_and_a_dot_operator_after_the_name()
 
 
 def test_dump_date_labelled_published_far_below_the_headline():
-    paragraphs = _tram_story(30)
+    paragraphs = _tram_story(120)  # 360 lines: the label stands at the end of a long article
     for label in ("Published: Nov. 19, 2025", "Posted on November 19, 2025"):
         dump = f"The tram line opens at last\n\n{paragraphs}\n\n{label}\n\nMore stories\n"
         assert extract(dump, kind="pagedump").local_date == "2025-11-19"
@@ -851,3 +851,10 @@ def test_dump_author_box_dates_an_undated_page():
     a = extract(f"The tram line opens at last\n\nJune 2, 2025\n\n{_tram_story(30)}\n\nBy Ann Lee on March 1, 2026\n",
                 kind="pagedump")
     assert a.authors == ["Ann Lee"] and a.local_date == "2025-06-02"
+
+
+def test_dump_by_line_below_the_headline_dates_the_page_too():
+    summary = "\n".join(f"Summary line {i} of the story, as the site sets it out under the headline." for i in range(14))
+    dump = f"The tram line opens at last\n\n{summary}\n\nBy Ann Lee Jan. 31, 2026 7:47 am EST\n\n{_tram_story()}\n"
+    a = extract(dump, kind="pagedump")
+    assert a.authors == ["Ann Lee"] and a.local_date == "2026-01-31"
