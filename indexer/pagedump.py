@@ -311,7 +311,9 @@ def _find_title(lines: list[str], body_start: int, byline_at: int | None,
         if _PICTURE_OF.match(t) or _NAME_LINE.match(t) and (i + 1 < len(texts) and _DATE.search(texts[i + 1])
                                                           or i > 0 and _PICTURE_OF.match(texts[i - 1])):
             continue  # an author's picture and name beside the date line
-        score = -0.05 * abs(anchor - i)
+        # Nearer the body is likelier, up to TITLE_LINES_ABOVE: farther, only the lines its slug names count,
+        # and the first of those (not the nearest) is the headline.
+        score = -0.05 * min(abs(anchor - i), TITLE_LINES_ABOVE)
         standalone = (i == 0 or not texts[i - 1]) and (i + 1 == len(texts) or not texts[i + 1])
         if standalone:
             score += 1.0  # headings stand alone; wrapped text and menus run on

@@ -858,3 +858,13 @@ def test_dump_by_line_below_the_headline_dates_the_page_too():
     dump = f"The tram line opens at last\n\n{summary}\n\nBy Ann Lee Jan. 31, 2026 7:47 am EST\n\n{_tram_story()}\n"
     a = extract(dump, kind="pagedump")
     assert a.authors == ["Ann Lee"] and a.local_date == "2026-01-31"
+
+
+def test_dump_headline_far_above_the_body_beats_a_subheading_by_it():
+    # A long menu between the headline and where the body starts; a subheading that repeats the URL's
+    # words stands right over the body.
+    menu = "\n".join(f"  • Menu item {i}" for i in range(60))
+    dump = ("Top 15 Data Analytics Tools You Should Be Using in 2025, for Teams of Every Size\n\nKey Takeaways\n\n" + menu +
+            "\n\nData analytics tools we tested\n\n" + _tram_story() + "\n")
+    a = extract(dump, kind="pagedump", url="https://example.edu/data-analytics-tools/")
+    assert a.title == "Top 15 Data Analytics Tools You Should Be Using in 2025, for Teams of Every Size"
