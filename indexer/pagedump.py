@@ -97,9 +97,12 @@ class _Block:
         items = [i for i in self.items() if i]
         if not items:
             return False
+        openings = Counter(" ".join(i.split()[:3]).casefold() for i in items)
+        if len(items) >= 3 and openings.most_common(1)[0][1] * 2 >= len(items):
+            return False  # items made from one pattern: share buttons ("Click to share on X", "… on Facebook")
         sentences = sum(1 for i in items if _count_words(i) >= 8 and _STATEMENT_END.search(i)
-                        or _count_words(i) >= 4 and _stop_ratio(i) >= 0.2)  # "Trading has been rebalanced"
-        return sentences >= max(2, len(items) / 2) and self.words / len(items) >= 12
+                        or _count_words(i) >= 4 and _stop_ratio(i) >= 0.2 and _lower_share(i) >= LOWER_SHARE)
+        return sentences >= max(2, len(items) / 2) and self.words / len(items) >= SENTENCE_ITEM_WORDS
 
     def is_prose(self) -> bool:
         """Sentences, in any language: punctuation, function words or full wrapped lines; not a menu."""
@@ -117,6 +120,17 @@ class _Block:
         wrapped = len(self.lines) >= 2 and sum(len(l) for l in self.lines[:-1]) / (len(self.lines) - 1) >= 55
         return (bool(_SENTENCE_END.search(text)) and (stop_ratio >= 0.12 or punct >= 0.05 or n >= 15)
                 or n >= 20 and (stop_ratio >= 0.2 or punct >= 0.05 or wrapped))
+
+
+SENTENCE_ITEM_WORDS = 8  # words an item of a list of sentences has, on average
+LOWER_SHARE = 0.5  # of a sentence's words after its first, at least this share start in lower case
+
+
+def _lower_share(text: str) -> float:
+    """The share of words after the first that start in lower case: most, in a sentence ("Visit and book
+    your venue"); few, in a headline ("How Many Watts Does a Laptop Use?") or a name."""
+    words = [w for w in text.split()[1:] if w[:1].isalpha()]
+    return sum(w[:1].islower() for w in words) / len(words) if words else 0.0
 
 
 def _stop_ratio(text: str) -> float:

@@ -868,3 +868,22 @@ def test_dump_headline_far_above_the_body_beats_a_subheading_by_it():
             "\n\nData analytics tools we tested\n\n" + _tram_story() + "\n")
     a = extract(dump, kind="pagedump", url="https://example.edu/data-analytics-tools/")
     assert a.title == "Top 15 Data Analytics Tools You Should Be Using in 2025, for Teams of Every Size"
+
+
+def test_dump_checklist_of_short_sentences_is_article_text_but_headlines_and_share_buttons_are_not():
+    intro = _tram_story(3)
+    checklist = "\n".join(f"  • {s}" for s in (
+        "Visit and book your reception venue and the ceremony location",
+        "Research potential wedding services and suppliers in your area",
+        "Choose your wedding party and ask them in person",
+        "Draft a tentative guest list and a budget for each part"))
+    closing = _tram_story(3).replace("Paragraph", "Closing paragraph")
+    dump = f"Your wedding checklist, month by month\n\n{intro}\n\nTwelve months before\n\n{checklist}\n\n{closing}\n"
+    body = extract(dump, kind="pagedump").body
+    assert "Research potential wedding services" in body and "Closing paragraph 2" in body
+    for junk in ("\n".join(f"  • Click to share on {s} (Opens in new window)" for s in ("X", "Facebook", "LinkedIn", "Email")),
+                 "\n".join(f"  • {s}" for s in ("How Many Watts Does a Laptop Use Compared to a Desktop?",
+                                                 "The Best Budget Laptops for Students Tested by Our Editors",
+                                                 "Why Your Phone Battery Drains Faster in the Cold Weather"))):
+        body = extract(f"Your wedding checklist, month by month\n\n{intro}\n\n{junk}\n", kind="pagedump").body
+        assert "Opens in new window" not in body and "Budget Laptops" not in body
