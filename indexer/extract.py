@@ -55,10 +55,10 @@ def html_to_article(content: bytes | str, url: str | None = None, source: str = 
     tree = load_html(content)
     if tree is None:
         raise ValueError("no article text found in the page (not HTML)")
-    if _looks_double_encoded(content):
-        _repair_texts(tree)
     # First: the metadata passes and htmldate (which copies the tree) read the smaller tree too.
     _shrink(tree, keep_data=True)
+    if _looks_double_encoded(content):
+        _repair_texts(tree)
     stated = page_meta(tree, url)
     date, local_date = _date(stated, tree, url or stated.url)  # the canonical URL may hold the day
     _shrink(tree)  # the JSON data too, now
@@ -98,9 +98,11 @@ def _looks_double_encoded(content: bytes | str) -> bool:
 
 def _repair_texts(tree) -> None:
     """Every text and <meta content> of the page decoded as it was written, before trafilatura drops the
-    C1 controls that mojibake holds ("donâ\x80\x99t" would become "donât", past repair)."""
+    C1 controls that mojibake holds ("donâ\x80\x99t" would become "donât", past repair). Not the JSON
+    data in scripts (megabytes on some pages, and ftfy's time grows with a text's length): the strings
+    taken from it are repaired with the article's fields (make_article)."""
     for el in tree.iter():
-        if el.text:
+        if el.text and el.tag != "script":
             el.text = repair_mojibake(el.text)
         if el.tail:
             el.tail = repair_mojibake(el.tail)
