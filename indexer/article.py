@@ -142,8 +142,9 @@ def make_article(*, title: str | None, body: str | None, source: str, id: str | 
     taken from the start of the body (exports such as the BBC set run the headline into the text).
     Raises ValueError when there is no body text at all.
     """
-    body = _cut(normalise_space(repair_mojibake(body or "")), MAX_BODY_CHARS)
-    title = _cut(_SPACE.sub(" ", repair_mojibake(title or "")).strip(), MAX_TITLE_CHARS, "…")
+    # Cut to their bounds first: ftfy's time grows with the text's length.
+    body = repair_mojibake(_cut(normalise_space(body or ""), MAX_BODY_CHARS))
+    title = repair_mojibake(_cut(_SPACE.sub(" ", title or "").strip(), MAX_TITLE_CHARS, "…"))
     if not body:
         raise ValueError("no article text")
     title_from_body = not title
