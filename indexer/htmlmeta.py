@@ -149,7 +149,7 @@ _ROLE = re.compile(r"\b(?:writer|editor|reporter|author|contributor|corresponden
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
           r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
 # What bylines run on into after the name: a date or its label, a reading time.
-_AFTER_NAME = re.compile(rf"\s*(?:[|•·⋅]|\s[-–—]\s|\b(?:(?:last )?updated|published|posted|on|reviewed|fact[- ]checked|edited)\b|\b{_MONTH}\s+\d"
+_AFTER_NAME = re.compile(rf"\s*(?:[|•·⋅]|\s[-–—]\s|\b(?:(?:last )?updated|(?:originally )?published|posted|on|reviewed|fact[- ]checked|edited)\b|\b{_MONTH}\s+\d"
                          rf"|\bat\s+(?:\d|{_MONTH}\s)"
                          r"|\b(?:january|february|march|july|september|october|november|december)$"
                          r"|\d{1,4}[/.-]\d|\d+ min).*$", re.I)
@@ -281,7 +281,7 @@ def byline_authors(tree: HtmlElement, names: SiteNames | None = None) -> list[st
     "author" class whose text is a name; their itemprop="name" part if they mark one."""
     marked, named_like = [], []
     for el in _byline_elements(tree):
-        if _outside_article(el):
+        if _outside_article(el) or _taxonomy(el):
             continue
         cls = el.get("class") or ""
         if ("author" in (el.get("rel") or "").split() or "author" in (el.get("itemprop") or "").split()
@@ -305,6 +305,16 @@ def byline_authors(tree: HtmlElement, names: SiteNames | None = None) -> list[st
     return []
 
 
+_TAXONOMY_LINK = re.compile(r"/(?:tags?|categor(?:y|ies)|topics?|sections?)/", re.I)
+
+
+def _taxonomy(el: HtmlElement) -> bool:
+    """A link to a tag's or a category's page, or an element whose links all go to such pages: a byline
+    bar's "Lifestyle" tag, not a writer."""
+    links = [el] if el.tag == "a" else list(el.iter("a"))
+    return bool(links) and all(_TAXONOMY_LINK.search(a.get("href") or "") for a in links)
+
+
 _CONNECTOR = re.compile(r"^(?:and|&|,|und|et|y|e|en)$", re.I)
 
 
@@ -314,7 +324,9 @@ def _byline_names(el: HtmlElement) -> list[str]:
     between them. Names joined by "and" or "," are all kept; the first other piece after a name ends it."""
     names: list[str] = []
     joined = True  # the next name may join the list: the first one, or one after "and"
-    for piece in el.itertext():
+    for piece in _BYLINE_TEXTS(el):
+        if not piece.is_tail and piece.getparent().tag in _HEADINGS and _BOX_HEADING.match(piece):
+            continue  # an author box's heading ("Author Spotlight", "About the author"), not a name
         piece = _clean(piece)
         if not piece:
             continue
@@ -332,6 +344,9 @@ def _byline_names(el: HtmlElement) -> list[str]:
     return names
 
 
+_BYLINE_TEXTS = XPath(".//text()")
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_BOX_HEADING = re.compile(r"\s*(?:about (?:the )?)?authors?\b", re.I)
 _INITIALS = re.compile(r"^[A-Z]{1,3}$")
 _PICTURE_AFTER = re.compile(r"\s+(?:\S+\s+)?(?:logo|icon|image|photo|avatar|headshot)$", re.I)
 

@@ -887,3 +887,18 @@ def test_dump_checklist_of_short_sentences_is_article_text_but_headlines_and_sha
                                                  "Why Your Phone Battery Drains Faster in the Cold Weather"))):
         body = extract(f"Your wedding checklist, month by month\n\n{intro}\n\n{junk}\n", kind="pagedump").body
         assert "Opens in new window" not in body and "Budget Laptops" not in body
+
+
+def test_byline_bar_tags_box_headings_and_publication_notes_name_no_writer():
+    tag = extract(_page("", '<div class="byline"><span class="byline__tag"><a href="/tag/lifestyle">Lifestyle</a>'
+                            '</span></div>'))
+    assert tag.authors == []
+    box = extract(_page("", '<div class="author-wrapper"><h2>Author Spotlight</h2><div class="author-card">'
+                            '<a href="/team">The Upwork Team</a></div></div>'))
+    assert box.authors == ["The Upwork Team"]
+    note = extract(_page("", '<div class="byline-dateline"><span class="author">Originally published '
+                             '<span>November 9, 2022</span></span></div>'))
+    assert note.authors == []
+    # A writer's name that stands in a heading of the byline stays a name.
+    named = extract(_page("", '<div class="author-bio"><h3>Liz Kenny</h3><p>Former McKinsey consultant.</p></div>'))
+    assert named.authors == ["Liz Kenny"]
