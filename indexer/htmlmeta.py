@@ -133,6 +133,7 @@ def _names(value, ids: dict[str, dict] | None = None) -> list[str]:
     return out
 
 
+_LETTER = re.compile(r"[^\W\d_]")
 _BYLINE_PREFIX = re.compile(
     r"^(?:(?:view|see|read) (?:all|more) (?:posts|articles|stories)(?: by)?|more (?:posts|articles|stories) by|"
     r"(?:written|posted|published|reviewed|edited|reported|text|words|story|article|recipe|post|photos?|"
@@ -176,8 +177,8 @@ def author_name(text: str, stated: bool = False) -> str | None:
     text = re.sub(r"\s+\d+$", "", text)  # a count of their posts ("Andrew Gerrand 4")
     text = re.sub(r"^(.+?)(?:\s*\1)+$", r"\1", text)  # a name shown twice or more ("Ann LeeAnn Lee")
     text = _PICTURE_AFTER.sub("", text)  # an image's alt text the name runs into ("Ann Lee WABC logo")
-    if not text or _NOT_A_NAME.search(text) or len(text.split()) > MAX_NAME_WORDS:
-        return None
+    if not text or _NOT_A_NAME.search(text) or len(text.split()) > MAX_NAME_WORDS or not _LETTER.search(text):
+        return None  # (no letter at all: a profile's number, "262588213843476", even where metadata states it)
     if _ROLE.fullmatch(text.split()[-1]) and not (stated and len(text.split()) >= 2):
         return None  # a job, not a name ("Tech Reporter"); a desk the metadata names stands ("Our Editors")
     if not stated and (re.search(r"\d", text) or not re.match(r"\w", text)):

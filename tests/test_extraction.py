@@ -902,3 +902,8 @@ def test_byline_bar_tags_box_headings_and_publication_notes_name_no_writer():
     # A writer's name that stands in a heading of the byline stays a name.
     named = extract(_page("", '<div class="author-bio"><h3>Liz Kenny</h3><p>Former McKinsey consultant.</p></div>'))
     assert named.authors == ["Liz Kenny"]
+
+
+def test_a_profile_number_stated_as_author_is_no_name():
+    a = extract(_page('<meta property="article:author" content="262588213843476">', ""))
+    assert a.authors == []
