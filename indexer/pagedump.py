@@ -432,11 +432,8 @@ def _byline_fields(lines: list[str], title_at: int | None, byline_at: int | None
     dated = [k for k, t in enumerate(window) if _DATE.search(t) and len(t.split()) <= 25]
     timed = dated + [k for k, t in enumerate(window) if _READING_TIME.search(t)]
     for k in sorted(dated, key=lambda k: bool(_UPDATED.match(window[k]))):  # published before "Updated"
-        try:
-            date = parse_date(_DATE.search(window[k]).group(0))
+        if date := _parsed(_DATE.search(window[k])):
             break
-        except ValueError:
-            continue
     for k, t in enumerate(window):
         if _BY_ALONE.match(t) and k + 1 < len(window) and (author := author_name(window[k + 1])):
             break  # "By" on a line of its own, the name on the next
@@ -477,6 +474,7 @@ def _byline_fields(lines: list[str], title_at: int | None, byline_at: int | None
 
 
 def _parsed(m: re.Match[str] | None) -> datetime | None:
+    """The date a _DATE match reads as, or None (no match, or a date that does not exist: "February 30")."""
     try:
         return parse_date(m.group(0)) if m else None
     except ValueError:
@@ -519,12 +517,8 @@ def _labelled_date(lines: list[str], start: int, end: int) -> datetime | None:
     for line in lines[start:end]:
         t = " ".join(_clean_line(line).split())
         m = _LABELLED.match(t)
-        d = m and _DATE.match(t, m.end())
-        if d:
-            try:
-                return parse_date(d.group(0))
-            except ValueError:
-                continue
+        if m and (when := _parsed(_DATE.match(t, m.end()))):
+            return when
     return None
 
 
@@ -535,12 +529,7 @@ def _date_line(lines: list[str], start: int, end: int) -> datetime | None:
     updated = None
     for line in lines[start:end]:
         t = _clean_line(line)
-        m = _DATE.search(t)
-        if m and len(t.split()) <= DATE_LINE_WORDS:
-            try:
-                when = parse_date(m.group(0))
-            except ValueError:
-                continue
+        if len(t.split()) <= DATE_LINE_WORDS and (when := _parsed(_DATE.search(t))):
             if not _UPDATED.match(t):
                 return when
             updated = updated or when
