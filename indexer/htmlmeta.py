@@ -530,13 +530,13 @@ def visible_headline(headings: list[str], stated: list[str], sites: list[str],
     return _without_label(best, stated) if best_score >= 0.5 else None
 
 
-_LABELLED = re.compile(r"([^\W\d][\w'’-]*(?:\s+[\w'’-]+)?)\s*:\s*(\S.*)")
+_SECTION_LABEL = re.compile(r"([^\W\d][\w'’-]*(?:\s+[\w'’-]+)?)\s*:\s*(\S.*)")
 
 
 def _without_label(heading: str, stated: list[str]) -> str:
     """The heading without a section label the page prints before it ("Blog: Headline"), when its metadata
     titles all leave the label out and one of them is the rest ("Headline | Site")."""
-    m = _LABELLED.fullmatch(heading)
+    m = _SECTION_LABEL.fullmatch(heading)
     if not m:
         return heading
     label, rest = m.group(1).casefold(), " ".join(m.group(2).split()).casefold()
