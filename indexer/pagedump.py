@@ -357,7 +357,8 @@ def _find_title(lines: list[str], body_start: int, byline_at: int | None,
     return best
 
 
-WRAP_WIDTH = 80  # a text dump's width (w3m's default): a headline this long went on on the next line
+WRAP_WIDTH = 80  # a text dump's width (w3m's default): its lines hold one character less (WCXB's dumps:
+# 32,066 lines of 79 characters, 405 of 80), so a headline that would have reached it went on on the next line
 WRAPPED_AT = 60  # a line at least this long whose next line's first word would not have fitted was wrapped
 
 
@@ -366,7 +367,7 @@ def _headline(lines: list[str], at: int) -> str:
     parts, line = [_clean_line(lines[at])], lines[at].rstrip()
     for nxt in lines[at + 1:at + 3]:
         words = nxt.split()
-        if len(line) < WRAPPED_AT or not words or len(line) + 1 + len(words[0]) <= WRAP_WIDTH \
+        if len(line) < WRAPPED_AT or not words or len(line) + 1 + len(words[0]) < WRAP_WIDTH \
                 or _DATE.search(nxt) or _BY_LINE.match(_clean_line(nxt)) or len(_join(parts).split()) + len(words) > 30:
             break
         parts.append(_clean_line(nxt))

@@ -499,6 +499,11 @@ def test_dump_headline_wrapped_onto_a_second_line():
     a = extract(dump, kind="pagedump")
     assert a.title == "Top Sleep Trends for Fall 2025: What Sleep Researchers Are Doing (and How Everyone Can Do It Too)"
     assert a.authors == ["Ann Lee"]
+    # w3m's 80 columns hold 79 characters: a 78-character line and a 1-letter word did not fit.
+    first = "Plumbers are training as substitute teachers so full time teachers can protest"
+    assert len(first) == 78
+    a = extract(f"{first}\na bill\n\nBy Ann Lee\n\n{story}\n", kind="pagedump")
+    assert a.title == first + " a bill"
 
 
 def test_dump_byline_reviewer_repeats_and_jobs():
